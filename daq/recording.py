@@ -1,0 +1,305 @@
+"""The recording CSV: what ``isokin record`` writes and ``isokin analyze`` reads.
+
+Layout (UTF-8 text)::
+
+    # isokin recording: 1
+    # joint: knee
+    # pattern: flexion/extension
+    # side: left
+    # sample_rate_hz: 1000
+    # body_mass_kg: 75
+    # ...more "# key: value" lines...
+    time_s,torque_nm,position_deg,velocity_dps,status,sequence
+    0.000000,-12.3456,90.0000,0.0000,0,0
+    ...
+
+- Metadata lines come first, each ``# key: value``. Known keys are listed in
+  :data:`KNOWN_METADATA`; any other key is kept as text. Comment lines after the
+  header (``# gap: ...``) record acquisition events and are kept in ``notes``.
+- The header's first four columns are always ``time_s,torque_nm,position_deg,velocity_dps``;
+  optional extra columns follow (``status``: the device's per-sample status bits,
+  ``sequence``: the device's sample index, so a gap shows as a jump).
+- Sign conventions are those of DOMAIN.md section 2: ``position_deg`` increases
+  toward the pattern's first-named direction, ``velocity_dps`` is d(position)/dt,
+  ``torque_nm`` is positive when it acts toward increasing position.
+
+Writing is incremental (:class:`RecordingWriter`), so a crash loses only what was
+not yet flushed; reading (:func:`read_recording`) parses the numeric block with
+numpy in one call.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterable, Mapping
+
+import numpy as np
+
+from daq.errors import RecordingFormatError
+
+__all__ = [
+    "BASE_COLUMNS",
+    "FORMAT_VERSION",
+    "KNOWN_METADATA",
+    "Recording",
+    "RecordingWriter",
+    "read_recording",
+    "write_recording",
+]
+
+FORMAT_VERSION = "1"
+BASE_COLUMNS = ("time_s", "torque_nm", "position_deg", "velocity_dps")
+
+#: Metadata keys with a meaning (and a type) every reader agrees on.
+KNOWN_METADATA: Mapping[str, str] = {
+    "joint": "knee, shoulder, elbow, wrist, hip or ankle",
+    "pattern": "movement pattern, first-named direction is + (e.g. flexion/extension)",
+    "side": "left or right",
+    "involved_side": "left or right, the side under test for a deficit, if any",
+    "mode": "con/con, con/ecc, ecc/con or ecc/ecc",
+    "velocity_dps": "nominal set velocity in deg/s (one value, or 'plus/minus' per direction)",
+    "repetitions": "repetitions asked for",
+    "sample_rate_hz": "nominal sample rate in Hz",
+    "body_mass_kg": "subject body mass in kg",
+    "gravity_torque_nm": "limb+lever gravitational torque with the segment horizontal, N.m",
+    "horizontal_angle_deg": "position (deg) at which the segment is horizontal",
+    "subject": "pseudonymous subject code",
+    "device": "device URL or vendor/model",
+    "calibration": "calibration profile used to convert counts to units",
+    "started_at": "ISO 8601 host time of the first sample",
+    "source_format": "where the data came from (isokin, humac-csv, contrex-ctm, ...)",
+}
+
+_FLOAT_KEYS = ("sample_rate_hz", "body_mass_kg", "gravity_torque_nm", "horizontal_angle_deg")
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """Samples in SI-ish units with their metadata.
+
+    Attributes
+    ----------
+    time_s, torque_nm, position_deg, velocity_dps
+        1-D float64 arrays of equal length (s, N.m, deg, deg/s).
+    metadata
+        ``key -> text`` from the file (see :data:`KNOWN_METADATA`).
+    extra
+        Further per-sample columns by name (e.g. ``status``, ``sequence``).
+    markers
+        Sample indices where the device itself marked a repetition boundary
+        (vendor exports), or ``None`` when the source has none.
+    notes
+        Comment lines found after the header (acquisition events such as gaps).
+    source
+        The path or name the recording was read from.
+    """
+
+    time_s: np.ndarray
+    torque_nm: np.ndarray
+    position_deg: np.ndarray
+    velocity_dps: np.ndarray
+    metadata: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    markers: tuple[int, ...] | None = None
+    notes: tuple[str, ...] = ()
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.time_s)
+        for name in BASE_COLUMNS[1:]:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"column {name} has {len(getattr(self, name))} samples, time_s has {n}")
+        for name, col in self.extra.items():
+            if len(col) != n:
+                raise ValueError(f"column {name} has {len(col)} samples, time_s has {n}")
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+    def meta_float(self, key: str) -> float | None:
+        """A metadata value as a float, or ``None`` when absent or empty."""
+        text = self.metadata.get(key, "").strip()
+        if not text:
+            return None
+        try:
+            return float(text)
+        except ValueError as err:
+            raise RecordingFormatError(f"{self.source or 'recording'}: metadata {key}={text!r} is not a number") from err
+
+
+def _format_row(values: Iterable[float | int]) -> str:
+    return ",".join(v if isinstance(v, str) else _fmt(v) for v in values)
+
+
+def _fmt(v: float | int) -> str:
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if math.isnan(v):
+        return "nan"
+    return f"{v:.6f}".rstrip("0").rstrip(".") if v != 0 else "0"
+
+
+class RecordingWriter:
+    """Write a recording CSV incrementally.
+
+    Rows are buffered in memory and written by :meth:`flush` (call it at least once
+    a second; the recorder does) so a crash loses at most what was not flushed.
+    ``flush`` also calls ``os.fsync`` when ``fsync=True``.
+
+    Example
+    -------
+    >>> with RecordingWriter(path, {"joint": "knee"}, extra_columns=("status",)) as w:  # doctest: +SKIP
+    ...     w.write_rows(time_s, torque_nm, position_deg, velocity_dps, status=status)
+    ...     w.note("gap: 12 samples lost after sequence 4711")
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        metadata: Mapping[str, object],
+        *,
+        extra_columns: tuple[str, ...] = (),
+        fsync: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.extra_columns = tuple(extra_columns)
+        self._fsync = fsync
+        self._pending: list[str] = []
+        self.rows_written = 0
+        try:
+            self._file: IO[str] = open(self.path, "w", encoding="utf-8", newline="\n")
+        except OSError as err:
+            raise RecordingFormatError(f"cannot write {self.path}: {err.strerror}") from err
+        head = [f"# isokin recording: {FORMAT_VERSION}"]
+        for key, value in metadata.items():
+            if value is None:
+                continue
+            text = str(value).replace("\n", " ")
+            if ":" in key or "\n" in key:
+                raise ValueError(f"bad metadata key {key!r}")
+            head.append(f"# {key}: {text}")
+        head.append(",".join(BASE_COLUMNS + self.extra_columns))
+        self._file.write("\n".join(head) + "\n")
+        self.flush()
+
+    def write_rows(
+        self,
+        time_s: Iterable[float],
+        torque_nm: Iterable[float],
+        position_deg: Iterable[float],
+        velocity_dps: Iterable[float],
+        **extra: Iterable[int | float],
+    ) -> None:
+        """Queue rows (columns as equal-length sequences) for the next flush."""
+        missing = set(self.extra_columns) - set(extra)
+        if missing or set(extra) - set(self.extra_columns):
+            raise ValueError(f"extra columns must be exactly {self.extra_columns}")
+        columns = [time_s, torque_nm, position_deg, velocity_dps] + [extra[c] for c in self.extra_columns]
+        before = len(self._pending)
+        self._pending.extend(_format_row(row) for row in zip(*columns, strict=True))
+        self.rows_written += len(self._pending) - before
+
+    def note(self, text: str) -> None:
+        """Queue a ``# text`` comment line (acquisition events: gaps, reconnects, markers)."""
+        self._pending.append("# " + text.replace("\n", " "))
+
+    def flush(self) -> None:
+        """Write queued rows and push them to the disk."""
+        if self._pending:
+            self._pending.append("")
+            self._file.write("\n".join(self._pending))
+            self._pending.clear()
+        self._file.flush()
+        if self._fsync:
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.flush()
+            self._file.close()
+
+    def __enter__(self) -> "RecordingWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_recording(path: str | os.PathLike[str], recording: Recording) -> None:
+    """Write a whole :class:`Recording` (e.g. one converted from a vendor export)."""
+    extra = tuple(recording.extra)
+    with RecordingWriter(path, recording.metadata, extra_columns=extra) as w:
+        for note in recording.notes:
+            w.note(note)
+        w.write_rows(
+            recording.time_s.tolist(),
+            recording.torque_nm.tolist(),
+            recording.position_deg.tolist(),
+            recording.velocity_dps.tolist(),
+            **{k: recording.extra[k].tolist() for k in extra},
+        )
+
+
+def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None = None) -> Recording:
+    """Read a recording CSV.
+
+    Raises
+    ------
+    RecordingFormatError
+        When the file cannot be read, lacks the header, has a non-numeric or short
+        row, or holds no samples. The message names the file and the line.
+    """
+    name = source or (str(path) if not hasattr(path, "read") else getattr(path, "name", "recording"))
+    try:
+        if hasattr(path, "read"):
+            text = path.read()  # type: ignore[union-attr]
+        else:
+            with open(path, encoding="utf-8") as f:  # type: ignore[arg-type]
+                text = f.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise RecordingFormatError(f"{name}: cannot read: {getattr(err, 'strerror', None) or err}") from err
+
+    metadata: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines) and lines[i].startswith("#"):
+        key, sep, value = lines[i][1:].partition(":")
+        if sep:
+            metadata[key.strip()] = value.strip()
+        i += 1
+    if i >= len(lines):
+        raise RecordingFormatError(f"{name}: no header line 'time_s,torque_nm,position_deg,velocity_dps'")
+    header = [h.strip() for h in lines[i].split(",")]
+    if tuple(header[:4]) != BASE_COLUMNS:
+        raise RecordingFormatError(
+            f"{name}: line {i + 1}: header must start with {','.join(BASE_COLUMNS)}, found {lines[i][:80]!r}"
+        )
+    header_line = i
+    notes = tuple(l[1:].strip() for l in lines[i + 1 :] if l.startswith("#"))
+    body = "\n".join(l for l in lines[i + 1 :] if l and not l.startswith("#"))
+    if not body.strip():
+        raise RecordingFormatError(f"{name}: no samples after the header")
+    try:
+        data = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
+    except ValueError as err:
+        raise RecordingFormatError(f"{name}: bad sample row after line {header_line + 1}: {err}") from err
+    if data.shape[1] != len(header):
+        raise RecordingFormatError(f"{name}: rows have {data.shape[1]} columns, header has {len(header)}")
+    extra = {h: data[:, j] for j, h in enumerate(header) if j >= 4}
+    for key in ("status", "sequence"):
+        if key in extra:
+            extra[key] = extra[key].astype(np.int64)
+    return Recording(
+        time_s=data[:, 0].copy(),
+        torque_nm=data[:, 1].copy(),
+        position_deg=data[:, 2].copy(),
+        velocity_dps=data[:, 3].copy(),
+        metadata=metadata,
+        extra=extra,
+        notes=notes,
+        source=name,
+    )
