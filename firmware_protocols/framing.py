@@ -1,0 +1,203 @@
+"""Framing of binary protocol version 1: encoder and streaming decoder.
+
+Frame layout (little-endian; see ``PROTOCOL.md``)::
+
+    offset  size  field
+    0       2     sync      0xA5 0x5A
+    2       1     version   1
+    3       1     type      message type code
+    4       2     length    payload bytes N, 0..4096
+    6       4     sequence  sender's frame counter, +1 per frame, wraps at 2**32
+    10      N     payload
+    10+N    2     crc       CRC-16/CCITT-FALSE over bytes 2 .. 10+N-1
+
+The decoder is a pure object: feed it any chunks of bytes, it returns complete
+frames. It never raises on input. After a CRC failure or an impossible header it
+resumes scanning at the byte after the bad frame's sync marker, so a frame that
+starts inside the damaged one is still found; it counts every discarded byte.
+"""
+
+from __future__ import annotations
+
+import struct
+from binascii import crc_hqx
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from firmware_protocols.errors import ProtocolError
+from firmware_protocols.messages import MAX_PAYLOAD, MESSAGE_TYPES, PROTOCOL_VERSION, Message
+
+__all__ = [
+    "CRC_INIT",
+    "DecoderStats",
+    "Frame",
+    "FrameDecoder",
+    "FrameEncoder",
+    "HEADER_SIZE",
+    "OVERHEAD",
+    "SYNC",
+    "UnknownMessage",
+    "crc16",
+    "encode_frame",
+]
+
+SYNC = b"\xa5\x5a"
+HEADER_SIZE = 10
+OVERHEAD = HEADER_SIZE + 2
+CRC_INIT = 0xFFFF
+_HEADER = struct.Struct("<2sBBHI")
+_CRC = struct.Struct("<H")
+_SEQ_MOD = 1 << 32
+
+
+def crc16(data: bytes | bytearray | memoryview) -> int:
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection): ``crc16(b"123456789") == 0x29B1``."""
+    return crc_hqx(data, CRC_INIT)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """A well-formed frame (CRC correct) of a type this decoder does not know."""
+
+    type_code: int
+    payload: bytes
+
+
+class Frame(NamedTuple):
+    """One decoded frame: the sender's sequence number and its message."""
+
+    sequence: int
+    message: "Message | UnknownMessage"
+
+
+def encode_frame(message: Message, sequence: int) -> bytes:
+    """Encode one message as a complete frame with the given sequence number."""
+    payload = message.pack()
+    if len(payload) > MAX_PAYLOAD:
+        raise ProtocolError(f"{type(message).__name__} payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    if not 0 <= sequence < _SEQ_MOD:
+        raise ProtocolError(f"sequence {sequence} outside 0..2**32-1")
+    body = _HEADER.pack(SYNC, PROTOCOL_VERSION, message.TYPE, len(payload), sequence) + payload
+    return body + _CRC.pack(crc_hqx(memoryview(body)[2:], CRC_INIT))
+
+
+class FrameEncoder:
+    """Encode messages with a running sequence number (one encoder per sender)."""
+
+    def __init__(self, first_sequence: int = 0) -> None:
+        self.sequence = first_sequence % _SEQ_MOD
+
+    def encode(self, message: Message) -> bytes:
+        frame = encode_frame(message, self.sequence)
+        self.sequence = (self.sequence + 1) % _SEQ_MOD
+        return frame
+
+
+@dataclass
+class DecoderStats:
+    """What a decoder has seen. ``bytes_discarded`` counts bytes that belonged to no good frame."""
+
+    bytes_received: int = 0
+    bytes_discarded: int = 0
+    frames: int = 0
+    crc_errors: int = 0
+    bad_headers: int = 0
+    malformed_payloads: int = 0
+    unknown_types: int = 0
+    unsupported_versions: int = 0
+
+
+class FrameDecoder:
+    """Streaming decoder: ``feed(chunk)`` returns the frames completed by that chunk.
+
+    Parameters
+    ----------
+    max_payload
+        Longest payload accepted, in bytes; a longer length field means corruption.
+
+    Example
+    -------
+    >>> from firmware_protocols.messages import Ping
+    >>> dec = FrameDecoder()
+    >>> frames = dec.feed(encode_frame(Ping(123), 7))
+    >>> frames[0].sequence, frames[0].message
+    (7, Ping(host_time_us=123))
+    """
+
+    def __init__(self, *, max_payload: int = MAX_PAYLOAD) -> None:
+        self.max_payload = max_payload
+        self.stats = DecoderStats()
+        self._buf = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back waiting for the rest of a frame."""
+        return len(self._buf)
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[Frame]:
+        stats = self.stats
+        stats.bytes_received += len(chunk)
+        buf = self._buf
+        buf += chunk
+        out: list[Frame] = []
+        pos = 0
+        end = len(buf)
+        unpack_header = _HEADER.unpack_from
+        max_payload = self.max_payload
+        types = MESSAGE_TYPES
+        while True:
+            start = buf.find(SYNC, pos)
+            if start < 0:
+                # Keep a trailing 0xA5: it may be the first half of the next sync.
+                keep_from = end - 1 if end > pos and buf[end - 1] == 0xA5 else end
+                stats.bytes_discarded += keep_from - pos
+                pos = keep_from
+                break
+            if start > pos:
+                stats.bytes_discarded += start - pos
+                pos = start
+            if end - start < HEADER_SIZE:
+                break
+            _, version, type_code, length, sequence = unpack_header(buf, start)
+            if length > max_payload:
+                stats.bad_headers += 1
+                stats.bytes_discarded += 1
+                pos = start + 1
+                continue
+            frame_end = start + HEADER_SIZE + length + 2
+            if frame_end > end:
+                break
+            if crc_hqx(memoryview(buf)[start + 2 : frame_end - 2], CRC_INIT) != buf[frame_end - 2] | (
+                buf[frame_end - 1] << 8
+            ):
+                stats.crc_errors += 1
+                stats.bytes_discarded += 1
+                pos = start + 1
+                continue
+            pos = frame_end
+            stats.frames += 1
+            if version != PROTOCOL_VERSION:
+                stats.unsupported_versions += 1
+                continue
+            payload = bytes(buf[start + HEADER_SIZE : frame_end - 2])
+            cls = types.get(type_code)
+            if cls is None:
+                stats.unknown_types += 1
+                out.append(Frame(sequence, UnknownMessage(type_code, payload)))
+                continue
+            try:
+                message = cls.unpack(payload)
+            except ProtocolError:
+                stats.malformed_payloads += 1
+                continue
+            out.append(Frame(sequence, message))
+        del buf[:pos]
+        return out
+
+    def flush(self) -> int:
+        """Drop held-back bytes (e.g. on reconnect), count them as discarded, return how many."""
+        n = len(self._buf)
+        self.stats.bytes_discarded += n
+        self._buf.clear()
+        return n
+
