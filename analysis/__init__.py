@@ -1,1 +1,66 @@
-"""analysis"""
+"""Analysis of isokinetic recordings: pure numpy/scipy functions, no I/O.
+
+Entry points: :func:`analyze_recording` (one recording -> sets of repetitions) and
+:func:`compare` (several recordings -> ratios, bilateral comparisons, flags), then
+:func:`build_report` for the JSON contract documented in ``analysis/README.md``.
+Each step is a separate function (filtering, segmentation, windowing, metrics).
+"""
+
+from analysis.bilateral import Bilateral, bilateral_comparison, deficit_percent, lsi_percent
+from analysis.compare import Comparison, compare, velocities_match
+from analysis.conditioning import DEFAULT_CUTOFF_HZ, gravity_correct, gravity_torque, lowpass, sample_rate_of
+from analysis.errors import AnalysisError, NoRepetitionsError, UnknownJointError
+from analysis.flags import THRESHOLD_SOURCES, Flag, Thresholds
+from analysis.joints import CONVENTIONAL_RATIO, JOINT_PATTERNS, PATTERN_DIRECTIONS, resolve_pattern
+from analysis.pipeline import AnalysisOptions, AngleCurve, RecordingAnalysis, SetAnalysis, analyze_recording
+from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio
+from analysis.repetition import RepetitionMetrics, load_range, measure_repetition
+from analysis.report import SCHEMA, build_report, render_text
+from analysis.segmentation import Movement, find_movements, movements_from_markers, plateau_speed
+from analysis.sets import SetMetrics, set_metrics
+
+__all__ = [
+    "AnalysisError",
+    "AnalysisOptions",
+    "AngleCurve",
+    "AngleRatio",
+    "Bilateral",
+    "CONVENTIONAL_RATIO",
+    "Comparison",
+    "DEFAULT_CUTOFF_HZ",
+    "Flag",
+    "JOINT_PATTERNS",
+    "Movement",
+    "NoRepetitionsError",
+    "PATTERN_DIRECTIONS",
+    "Ratio",
+    "RatioTerm",
+    "RecordingAnalysis",
+    "RepetitionMetrics",
+    "SCHEMA",
+    "SetAnalysis",
+    "SetMetrics",
+    "THRESHOLD_SOURCES",
+    "Thresholds",
+    "UnknownJointError",
+    "analyze_recording",
+    "angle_ratio",
+    "bilateral_comparison",
+    "build_report",
+    "compare",
+    "deficit_percent",
+    "find_movements",
+    "gravity_correct",
+    "gravity_torque",
+    "load_range",
+    "lowpass",
+    "lsi_percent",
+    "measure_repetition",
+    "movements_from_markers",
+    "plateau_speed",
+    "render_text",
+    "resolve_pattern",
+    "sample_rate_of",
+    "set_metrics",
+    "velocities_match",
+]

@@ -1,0 +1,165 @@
+"""Clinical flags and data-quality warnings, each rule with a configurable threshold and its source.
+
+Every :class:`Flag` names the rule that fired, the numbers it looked at, the threshold and
+where the threshold comes from (DOMAIN.md sections 4 and 5), so a reader can disagree with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from analysis.bilateral import Bilateral
+from analysis.joints import SMALL_MUSCLE_JOINTS
+from analysis.ratios import Ratio
+from analysis.repetition import _clean
+from analysis.sets import SetMetrics
+
+__all__ = ["THRESHOLD_SOURCES", "Flag", "Thresholds", "ardern_flags", "bilateral_flags", "quality_flags", "ratio_flags"]
+
+#: Where each default threshold comes from.
+THRESHOLD_SOURCES: Mapping[str, str] = {
+    "deficit_possible_percent": "Sapega 1990: a bilateral deficit of 10-20 % is possibly abnormal",
+    "deficit_probable_percent": "Sapega 1990: a bilateral deficit of 20 % or more is probably abnormal",
+    "lsi_min_percent": "return-to-sport criterion: limb symmetry index >= 90 % (DOMAIN.md section 5)",
+    "hq_conventional_min": "Ardern 2015 (criteria of Croisier 2008): Hcon/Qcon < 0.47",
+    "mixed_ratio_min": "Ardern 2015 (criteria of Croisier 2008): mixed ratio Hecc30/Qcon240 < 0.80",
+    "bilateral_hamstring_min": "Ardern 2015 (criteria of Croisier 2008): bilateral hamstring ratio < 0.86",
+    "ardern_criteria_min": "Ardern 2015: imbalance when any two of its three criteria are met",
+    "min_repetitions": "project default: fewer repetitions make the mean and CV meaningless",
+    "cv_max_percent": "TUR Isoforce manual: CV over 15 % (large muscle groups) suggests inconsistent effort",
+    "cv_max_small_percent": "TUR Isoforce manual: CV over 20 % (small muscle groups) suggests inconsistent effort",
+    "min_rom_deg": "project default: a shorter range of motion suggests a mis-set range or partial repetitions",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Flag thresholds; defaults and their sources in :data:`THRESHOLD_SOURCES`."""
+
+    deficit_possible_percent: float = 10.0
+    deficit_probable_percent: float = 20.0
+    lsi_min_percent: float = 90.0
+    hq_conventional_min: float = 0.47
+    mixed_ratio_min: float = 0.80
+    bilateral_hamstring_min: float = 0.86
+    ardern_criteria_min: int = 2
+    min_repetitions: int = 3
+    cv_max_percent: float = 15.0
+    cv_max_small_percent: float = 20.0
+    min_rom_deg: float = 20.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A rule that fired: ``severity`` is ``"flag"`` (clinical finding) or ``"warning"`` (data quality)."""
+
+    rule: str
+    severity: str
+    subject: str
+    message: str
+    values: dict[str, float | None] = field(default_factory=dict)
+    threshold: float = 0.0
+    threshold_name: str = ""
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: _clean(v) for k, v in self.__dict__.items() if k != "values"}
+        out["values"] = {k: _clean(v) for k, v in self.values.items()}
+        return out
+
+
+def _flag(rule: str, severity: str, subject: str, message: str, values: dict[str, float | None], th: Thresholds, name: str) -> Flag:
+    return Flag(rule, severity, subject, message, values, float(getattr(th, name)), name, THRESHOLD_SOURCES[name])
+
+
+def _set_subject(source: str, joint: str, side: str | None, s: SetMetrics) -> str:
+    where = f"{side} " if side else ""
+    return f"{source}: {where}{joint} {s.direction} {s.contraction} {s.velocity_dps:.0f} deg/s"
+
+
+def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics, th: Thresholds) -> list[Flag]:
+    """Data-quality warnings of one set: too few repetitions, CV too high, velocity never reached, range too short."""
+    subject = _set_subject(source, joint, side, s)
+    out: list[Flag] = []
+    if s.repetitions < th.min_repetitions:
+        out.append(_flag("too_few_repetitions", "warning", subject, f"{s.repetitions} repetition(s) < {th.min_repetitions}",
+                         {"repetitions": s.repetitions}, th, "min_repetitions"))
+    cv_name = "cv_max_small_percent" if joint in SMALL_MUSCLE_JOINTS else "cv_max_percent"
+    cv_max = getattr(th, cv_name)
+    if s.cv_percent is not None and s.cv_percent > cv_max:
+        out.append(_flag("cv_high", "warning", subject, f"CV {s.cv_percent:.1f} % > {cv_max:g} %",
+                         {"cv_percent": s.cv_percent}, th, cv_name))
+    missed = sum(1 for r in s.reps if r.peak_torque_nm is None)
+    if missed:
+        out.append(Flag("velocity_not_reached", "warning", subject,
+                        f"{missed} of {s.repetitions} repetition(s) never came within tolerance of {s.velocity_dps:.0f} deg/s",
+                        {"repetitions_without_load_range": missed, "repetitions": s.repetitions}, 0.0, "",
+                        "DOMAIN.md section 3: figures come from the isokinetic load range"))
+    rom = float(np.median([r.rom_deg for r in s.reps]))
+    if rom < th.min_rom_deg:
+        out.append(_flag("range_too_short", "warning", subject, f"median range of motion {rom:.1f} deg < {th.min_rom_deg:g} deg",
+                         {"rom_deg": rom}, th, "min_rom_deg"))
+    return out
+
+
+def bilateral_flags(b: Bilateral, th: Thresholds) -> list[Flag]:
+    """Deficit (Sapega 1990 bands) and limb symmetry index flags of one bilateral comparison."""
+    subject = f"{b.joint} {b.direction} {b.contraction} {b.velocity_dps:.0f} deg/s"
+    values = {"left_nm": b.left_nm, "right_nm": b.right_nm, "deficit_percent": b.deficit_percent, "lsi_percent": b.lsi_percent}
+    weak = "left" if b.reference_side == "right" else "right"
+    out: list[Flag] = []
+    if b.deficit_percent >= th.deficit_probable_percent:
+        out.append(_flag("deficit_probable", "flag", subject, f"{weak} deficit {b.deficit_percent:.1f} % >= {th.deficit_probable_percent:g} %",
+                         values, th, "deficit_probable_percent"))
+    elif b.deficit_percent >= th.deficit_possible_percent:
+        out.append(_flag("deficit_possible", "flag", subject, f"{weak} deficit {b.deficit_percent:.1f} % >= {th.deficit_possible_percent:g} %",
+                         values, th, "deficit_possible_percent"))
+    if b.lsi_percent < th.lsi_min_percent:
+        out.append(_flag("lsi_low", "flag", subject, f"{weak} LSI {b.lsi_percent:.1f} % < {th.lsi_min_percent:g} %",
+                         values, th, "lsi_min_percent"))
+    return out
+
+
+def ratio_flags(r: Ratio, th: Thresholds) -> list[Flag]:
+    """Knee ratio flags: conventional H:Q and mixed ratio under their thresholds (Ardern 2015)."""
+    if r.joint != "knee" or r.pattern != "flexion/extension":
+        return []
+    side = f"{r.numerator.side} " if r.numerator.side else ""
+    subject = f"{side}knee {r.label} {r.numerator.velocity_dps:.0f}/{r.denominator.velocity_dps:.0f} deg/s"
+    values = {"value": r.value, "numerator_nm": r.numerator.peak_torque_nm, "denominator_nm": r.denominator.peak_torque_nm}
+    if r.kind == "conventional" and r.value < th.hq_conventional_min:
+        return [_flag("hq_conventional_low", "flag", subject, f"{r.label} {r.value:.2f} < {th.hq_conventional_min:g}",
+                      values, th, "hq_conventional_min")]
+    if r.kind == "mixed" and r.value < th.mixed_ratio_min:
+        return [_flag("mixed_ratio_low", "flag", subject, f"{r.label} {r.value:.2f} < {th.mixed_ratio_min:g}",
+                      values, th, "mixed_ratio_min")]
+    return []
+
+
+def ardern_flags(ratios: list[Ratio], bilaterals: list[Bilateral], th: Thresholds) -> list[Flag]:
+    """Ardern 2015 knee imbalance: any two of bilateral hamstring ratio, Hcon/Qcon and mixed ratio under threshold, per side."""
+    met: dict[str, dict[str, float]] = {}
+    for b in bilaterals:
+        if b.joint == "knee" and b.direction == "flexion" and b.contraction == "concentric":
+            weak = "left" if b.reference_side == "right" else "right"
+            if b.lsi_percent / 100 < th.bilateral_hamstring_min:
+                met.setdefault(weak, {})["bilateral_hamstring_ratio"] = b.lsi_percent / 100
+    for r in ratios:
+        if r.joint != "knee" or r.pattern != "flexion/extension" or r.numerator.side is None:
+            continue
+        if r.kind == "conventional" and r.value < th.hq_conventional_min:
+            met.setdefault(r.numerator.side, {})["hcon_qcon"] = r.value
+        if r.kind == "mixed" and r.value < th.mixed_ratio_min:
+            met.setdefault(r.numerator.side, {})["mixed_ratio"] = r.value
+    return [
+        _flag("ardern_imbalance", "flag", f"{side} knee", f"{len(values)} of 3 Ardern 2015 criteria met: {', '.join(values)}",
+              dict(values), th, "ardern_criteria_min")
+        for side, values in sorted(met.items())
+        if len(values) >= th.ardern_criteria_min
+    ]

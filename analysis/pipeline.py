@@ -1,0 +1,325 @@
+"""The top-level entry: :func:`analyze_recording` turns samples into sets of repetitions.
+
+Steps, each a separately usable function of this package:
+
+1. gravity correction (:func:`analysis.conditioning.gravity_correct`) when a limb torque is given;
+2. zero-lag low-pass filter of torque and velocity (:func:`analysis.conditioning.lowpass`);
+3. movements from the device's markers when present (:func:`analysis.segmentation.movements_from_markers`),
+   else from velocity direction changes (:func:`analysis.segmentation.find_movements`);
+4. the plateau velocity of each movement, grouped per direction into nominal set velocities;
+5. the muscle group from the torque's sign over the load range, the contraction from
+   the sign of torque x velocity; movements whose peak torque is under
+   ``passive_torque_percent`` of the recording's largest are passive and dropped;
+6. per-repetition figures over the isokinetic load range (:mod:`analysis.repetition`)
+   and per-set figures (:mod:`analysis.sets`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from analysis.conditioning import DEFAULT_CUTOFF_HZ, gravity_correct, lowpass, sample_rate_of
+from analysis.errors import NoRepetitionsError
+from analysis.joints import direction_of, resolve_pattern
+from analysis.repetition import RepetitionMetrics, load_range, measure_repetition
+from analysis.segmentation import Movement, cluster_velocities, find_movements, movements_from_markers, plateau_speed
+from analysis.sets import SetMetrics, set_metrics
+
+__all__ = ["AnalysisOptions", "AngleCurve", "RecordingAnalysis", "SetAnalysis", "analyze_recording"]
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Every processing choice, with its default. All are reported in the JSON ``parameters``.
+
+    Attributes
+    ----------
+    cutoff_hz
+        Low-pass cut-off (Hz) for torque and velocity; ``None`` analyses the raw signal.
+        Default :data:`analysis.conditioning.DEFAULT_CUTOFF_HZ` (20 Hz, reason given there).
+    filter_order
+        Butterworth order of one pass (forward-backward doubles it).
+    window_tolerance_percent
+        The load range is where speed is within this % of the nominal velocity (default 10 %).
+    rest_speed_dps, min_speed_dps, min_rom_deg, min_duration_s
+        Movement detection (see :func:`analysis.segmentation.find_movements`).
+    velocity_tolerance_percent
+        Plateaus within this % of each other belong to one set velocity (default 15 %).
+    passive_torque_percent
+        Movements whose peak torque is below this % of the recording's largest are passive
+        (positioning, a passive return) and not repetitions (default 10 %).
+    torque_angle_deg, torque_time_s
+        Torque is also read at this angle (deg, default 30) and this time from onset (s, default 0.18).
+    use_markers
+        Use the device's repetition markers when the recording has them (default True).
+    """
+
+    cutoff_hz: float | None = DEFAULT_CUTOFF_HZ
+    filter_order: int = 2
+    window_tolerance_percent: float = 10.0
+    rest_speed_dps: float = 3.0
+    min_speed_dps: float = 10.0
+    min_rom_deg: float = 5.0
+    min_duration_s: float = 0.05
+    velocity_tolerance_percent: float = 15.0
+    passive_torque_percent: float = 10.0
+    torque_angle_deg: float | None = 30.0
+    torque_time_s: float | None = 0.18
+    use_markers: bool = True
+
+    def __post_init__(self) -> None:
+        if self.cutoff_hz is not None and self.cutoff_hz <= 0:
+            raise ValueError(f"cutoff_hz must be positive, got {self.cutoff_hz}")
+        if not 0 < self.window_tolerance_percent < 100:
+            raise ValueError(f"window_tolerance_percent must be in (0, 100), got {self.window_tolerance_percent}")
+        if not 0 <= self.passive_torque_percent < 100:
+            raise ValueError(f"passive_torque_percent must be in [0, 100), got {self.passive_torque_percent}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class AngleCurve:
+    """Mean load-range torque (N.m, the group's, positive) over a 1-deg grid of positions (deg)."""
+
+    angle_deg: np.ndarray
+    torque_nm: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class SetAnalysis:
+    """One set's figures with its torque-angle curve (used for angle-specific ratios)."""
+
+    metrics: SetMetrics
+    angle_curve: AngleCurve | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class RecordingAnalysis:
+    """The sets found in one recording, with what was assumed to find them.
+
+    ``segmentation`` is ``"markers"`` or ``"velocity"``; ``gravity_corrected`` tells whether
+    a limb torque was subtracted; ``sets`` are in the order their first repetition occurs.
+    """
+
+    source: str
+    joint: str
+    pattern: str
+    side: str | None
+    body_mass_kg: float | None
+    gravity_torque_nm: float | None
+    horizontal_angle_deg: float | None
+    sample_rate_hz: float
+    segmentation: str
+    sets: tuple[SetAnalysis, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (see analysis/README.md)."""
+        return {
+            "source": self.source,
+            "joint": self.joint,
+            "pattern": self.pattern,
+            "side": self.side,
+            "body_mass_kg": self.body_mass_kg,
+            "gravity_corrected": self.gravity_torque_nm is not None,
+            "gravity_torque_nm": self.gravity_torque_nm,
+            "horizontal_angle_deg": self.horizontal_angle_deg,
+            "sample_rate_hz": round(self.sample_rate_hz, 6),
+            "segmentation": self.segmentation,
+            "sets": [s.metrics.to_dict() for s in self.sets],
+        }
+
+
+def _angle_curve(position_deg: np.ndarray, group_torque_nm: np.ndarray, windows: list[tuple[int, int]]) -> AngleCurve | None:
+    """Mean torque over integer angles covered by at least half the repetitions' load ranges."""
+    spans = [(float(np.min(position_deg[a:b])), float(np.max(position_deg[a:b]))) for a, b in windows if b - a >= 2]
+    if not spans:
+        return None
+    grid = np.arange(np.ceil(min(s[0] for s in spans)), np.floor(max(s[1] for s in spans)) + 1.0)
+    total = np.zeros(len(grid))
+    count = np.zeros(len(grid))
+    for a, b in windows:
+        pos, tq = position_deg[a:b], group_torque_nm[a:b]
+        order = np.argsort(pos, kind="stable")
+        inside = (grid >= pos[order[0]]) & (grid <= pos[order[-1]])
+        total[inside] += np.interp(grid[inside], pos[order], tq[order])
+        count[inside] += 1
+    keep = count >= max(1, (len(windows) + 1) // 2)
+    if keep.sum() < 2:
+        return None
+    return AngleCurve(angle_deg=grid[keep], torque_nm=total[keep] / count[keep])
+
+
+def _check_arrays(*arrays: np.ndarray) -> None:
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError("time_s, torque_nm, position_deg and velocity_dps must have the same length")
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise ValueError("samples must be finite (no NaN or inf)")
+
+
+def analyze_recording(
+    time_s: np.ndarray,
+    torque_nm: np.ndarray,
+    position_deg: np.ndarray,
+    velocity_dps: np.ndarray,
+    *,
+    joint: str,
+    pattern: str | None = None,
+    side: str | None = None,
+    body_mass_kg: float | None = None,
+    gravity_torque_nm: float | None = None,
+    horizontal_angle_deg: float | None = None,
+    markers: Sequence[int] | None = None,
+    source: str = "",
+    options: AnalysisOptions = AnalysisOptions(),
+) -> RecordingAnalysis:
+    """Find the sets and repetitions of one recording and measure them.
+
+    Parameters
+    ----------
+    time_s, torque_nm, position_deg, velocity_dps
+        Samples in s, N.m, deg, deg/s with the project's signs (DOMAIN.md section 2).
+    joint, pattern
+        Canonical names; the pattern defaults to the joint's first.
+    side
+        ``"left"`` or ``"right"`` (needed for bilateral comparisons), or ``None``.
+    body_mass_kg
+        Subject mass (kg) for the per-kg figures.
+    gravity_torque_nm, horizontal_angle_deg
+        Limb + lever gravitational torque (N.m) with the segment horizontal, at that position
+        (deg, default 0). ``None`` skips the correction.
+    markers
+        Device sample indices of direction reversals (vendor exports), or ``None``.
+    source
+        Name shown in reports (file name).
+    options
+        Processing choices (:class:`AnalysisOptions`).
+
+    Raises
+    ------
+    UnknownJointError
+        Unknown joint or pattern.
+    NoRepetitionsError
+        When no movement qualifies as a repetition.
+    ValueError
+        Mismatched or non-finite arrays, bad options.
+    """
+    joint, pattern = resolve_pattern(joint, pattern)
+    if side is not None and side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    t = np.asarray(time_s, dtype=np.float64)
+    tq = np.asarray(torque_nm, dtype=np.float64)
+    pos = np.asarray(position_deg, dtype=np.float64)
+    vel = np.asarray(velocity_dps, dtype=np.float64)
+    _check_arrays(t, tq, pos, vel)
+    fs = sample_rate_of(t)
+    if gravity_torque_nm is not None:
+        horizontal_angle_deg = 0.0 if horizontal_angle_deg is None else horizontal_angle_deg
+        tq = gravity_correct(tq, pos, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg)
+    if options.cutoff_hz is not None:
+        tq = lowpass(tq, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
+        vel = lowpass(vel, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
+
+    if markers is not None and options.use_markers and len(markers) >= 2:
+        movements = movements_from_markers(markers, vel, rest_speed_dps=options.rest_speed_dps)
+        segmentation = "markers"
+    else:
+        movements = find_movements(
+            t, pos, vel,
+            rest_speed_dps=options.rest_speed_dps,
+            min_speed_dps=options.min_speed_dps,
+            min_rom_deg=options.min_rom_deg,
+            min_duration_s=options.min_duration_s,
+        )
+        segmentation = "velocity"
+    if not movements:
+        raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found")
+    sets = _measure_sets(t, tq, pos, vel, movements, pattern=pattern, body_mass_kg=body_mass_kg, options=options)
+    if not sets:
+        raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found (only passive movements)")
+    return RecordingAnalysis(
+        source=source,
+        joint=joint,
+        pattern=pattern,
+        side=side,
+        body_mass_kg=body_mass_kg,
+        gravity_torque_nm=gravity_torque_nm,
+        horizontal_angle_deg=horizontal_angle_deg,
+        sample_rate_hz=fs,
+        segmentation=segmentation,
+        sets=tuple(sets),
+    )
+
+
+def _measure_sets(
+    t: np.ndarray,
+    tq: np.ndarray,
+    pos: np.ndarray,
+    vel: np.ndarray,
+    movements: list[Movement],
+    *,
+    pattern: str,
+    body_mass_kg: float | None,
+    options: AnalysisOptions,
+) -> list[SetAnalysis]:
+    speeds = [m.sign * vel[m.start : m.stop] for m in movements]
+    plateaus = [plateau_speed(s) for s in speeds]
+    nominal = [0.0] * len(movements)
+    cluster = [0] * len(movements)
+    for sign in (1, -1):
+        idx = [i for i, m in enumerate(movements) if m.sign == sign]
+        labels = cluster_velocities([plateaus[i] for i in idx], velocity_tolerance=options.velocity_tolerance_percent / 100)
+        for label in set(labels):
+            members = [i for i, lab in zip(idx, labels) if lab == label]
+            value = float(np.median([plateaus[i] for i in members]))
+            for i in members:
+                nominal[i], cluster[i] = value, label
+    tol = options.window_tolerance_percent / 100
+    windows = [load_range(s, nominal[i], tolerance=tol) for i, s in enumerate(speeds)]
+    group_signs: list[int] = []
+    peaks: list[float] = []
+    for m, w in zip(movements, windows):
+        a, b = (m.start + w[0], m.start + w[1]) if w else (m.start, m.stop)
+        g = 1 if float(np.sum(tq[a:b])) >= 0 else -1
+        group_signs.append(g)
+        peaks.append(float(np.max(g * tq[m.start : m.stop])))
+    floor = options.passive_torque_percent / 100 * max(peaks)
+    keys: dict[tuple[int, int, int], list[int]] = {}
+    for i, m in enumerate(movements):
+        if peaks[i] >= floor and peaks[i] > 0:
+            keys.setdefault((group_signs[i], m.sign, cluster[i]), []).append(i)
+    result: list[SetAnalysis] = []
+    for (g, sign, _), members in sorted(keys.items(), key=lambda kv: movements[kv[1][0]].start):
+        reps: list[RepetitionMetrics] = []
+        abs_windows: list[tuple[int, int]] = []
+        for n, i in enumerate(members, start=1):
+            m, w = movements[i], windows[i]
+            sl = slice(m.start, m.stop)
+            reps.append(
+                measure_repetition(
+                    t[sl], g * tq[sl], pos[sl], speeds[i],
+                    index=n,
+                    movement=direction_of(pattern, sign),
+                    velocity_dps=plateaus[i],
+                    window=w,
+                    torque_angle_deg=options.torque_angle_deg,
+                    torque_time_s=options.torque_time_s,
+                )
+            )
+            if w is not None:
+                abs_windows.append((m.start + w[0], m.start + w[1]))
+        metrics = set_metrics(
+            reps,
+            direction=direction_of(pattern, g),
+            contraction="concentric" if g == sign else "eccentric",
+            velocity_dps=nominal[members[0]],
+            body_mass_kg=body_mass_kg,
+        )
+        curve = _angle_curve(pos, g * tq, abs_windows) if abs_windows else None
+        result.append(SetAnalysis(metrics=metrics, angle_curve=curve))
+    return result

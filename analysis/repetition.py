@@ -1,0 +1,165 @@
+"""Per-repetition figures: isokinetic load range, peak torque, work, power, timing.
+
+All torques here are *group torques*: the muscle group's torque made positive
+(``group_sign * torque_nm``), so a flexor and an extensor peak are both positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RepetitionMetrics", "load_range", "measure_repetition"]
+
+
+def load_range(speed_dps: np.ndarray, nominal_dps: float, *, tolerance: float = 0.10) -> tuple[int, int] | None:
+    """The isokinetic load range of one movement: ``(start, stop)`` sample offsets, or ``None``.
+
+    The longest run of samples whose speed (deg/s, positive) lies within ``tolerance``
+    (a fraction) of ``nominal_dps``. The run after an overshoot is longer than the brief
+    pass through the band on the way up, so the overshoot and its impact artifact are left out.
+    """
+    inside = np.abs(speed_dps - nominal_dps) <= tolerance * nominal_dps
+    if not inside.any():
+        return None
+    edges = np.diff(inside.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts = np.flatnonzero(edges == 1)
+    stops = np.flatnonzero(edges == -1)
+    k = int(np.argmax(stops - starts))
+    return int(starts[k]), int(stops[k])
+
+
+@dataclass(frozen=True)
+class RepetitionMetrics:
+    """Figures of one repetition (one movement in one direction).
+
+    Windowed figures come from the isokinetic load range and are ``None`` when the
+    velocity never came within tolerance; ``*_unwindowed_*`` use the whole movement.
+    Times are from movement onset (s), angles in deg, torques in N.m (the group's
+    torque, positive), work in J (torque integrated over angle in radians), power in W.
+    """
+
+    index: int
+    movement: str
+    start_s: float
+    end_s: float
+    velocity_dps: float
+    peak_torque_nm: float | None
+    angle_at_peak_deg: float | None
+    time_to_peak_s: float | None
+    peak_torque_unwindowed_nm: float
+    angle_at_peak_unwindowed_deg: float
+    time_to_peak_unwindowed_s: float
+    torque_at_angle_nm: float | None
+    torque_at_time_nm: float | None
+    work_j: float
+    load_range_work_j: float | None
+    mean_power_w: float
+    peak_power_w: float | None
+    rom_deg: float
+    load_range_start_s: float | None
+    load_range_end_s: float | None
+    acceleration_time_s: float | None
+    deceleration_time_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (field names as in the JSON contract)."""
+        return {k: _clean(v) for k, v in self.__dict__.items()}
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float):
+        return None if not np.isfinite(v) else round(v, 6)
+    return v
+
+
+def _work_j(group_torque_nm: np.ndarray, position_deg: np.ndarray) -> float:
+    """Torque integrated over the angle travelled (rad), trapezoidal."""
+    if len(group_torque_nm) < 2:
+        return 0.0
+    step_rad = np.abs(np.diff(np.radians(position_deg)))
+    return float(np.sum(0.5 * (group_torque_nm[1:] + group_torque_nm[:-1]) * step_rad))
+
+
+def measure_repetition(
+    time_s: np.ndarray,
+    group_torque_nm: np.ndarray,
+    position_deg: np.ndarray,
+    speed_dps: np.ndarray,
+    *,
+    index: int,
+    movement: str,
+    velocity_dps: float,
+    window: tuple[int, int] | None,
+    torque_angle_deg: float | None,
+    torque_time_s: float | None,
+) -> RepetitionMetrics:
+    """Figures of one movement's samples.
+
+    Parameters
+    ----------
+    time_s, group_torque_nm, position_deg, speed_dps
+        The movement's samples: s, the group's torque (N.m, positive when the group pulls),
+        deg, and speed (deg/s, positive).
+    index
+        1-based number of the repetition in its set.
+    movement
+        Direction the lever moved toward (e.g. ``"flexion"``).
+    velocity_dps
+        The repetition's plateau velocity (deg/s).
+    window
+        Load range as sample offsets (see :func:`load_range`), or ``None``.
+    torque_angle_deg, torque_time_s
+        Where to read torque at a fixed angle (deg) and a fixed time from onset (s); ``None`` skips.
+    """
+    t0 = float(time_s[0])
+    duration = float(time_s[-1]) - t0
+    k_all = int(np.argmax(group_torque_nm))
+    work = _work_j(group_torque_nm, position_deg)
+    power_w = group_torque_nm * np.radians(speed_dps)
+
+    at_angle = None
+    if torque_angle_deg is not None:
+        lo, hi = float(np.min(position_deg)), float(np.max(position_deg))
+        if lo <= torque_angle_deg <= hi:
+            order = np.argsort(position_deg, kind="stable")
+            at_angle = float(np.interp(torque_angle_deg, position_deg[order], group_torque_nm[order]))
+    at_time = None
+    if torque_time_s is not None and 0 <= torque_time_s <= duration:
+        at_time = float(np.interp(t0 + torque_time_s, time_s, group_torque_nm))
+
+    peak = angle = ttp = lr_work = peak_power = lr_start = lr_end = accel = decel = None
+    if window is not None:
+        a, b = window
+        k = a + int(np.argmax(group_torque_nm[a:b]))
+        peak, angle, ttp = float(group_torque_nm[k]), float(position_deg[k]), float(time_s[k]) - t0
+        lr_work = _work_j(group_torque_nm[a:b], position_deg[a:b])
+        peak_power = float(np.max(power_w[a:b]))
+        lr_start, lr_end = float(time_s[a]), float(time_s[b - 1])
+        accel, decel = lr_start - t0, float(time_s[-1]) - lr_end
+    return RepetitionMetrics(
+        index=index,
+        movement=movement,
+        start_s=t0,
+        end_s=float(time_s[-1]),
+        velocity_dps=float(velocity_dps),
+        peak_torque_nm=peak,
+        angle_at_peak_deg=angle,
+        time_to_peak_s=ttp,
+        peak_torque_unwindowed_nm=float(group_torque_nm[k_all]),
+        angle_at_peak_unwindowed_deg=float(position_deg[k_all]),
+        time_to_peak_unwindowed_s=float(time_s[k_all]) - t0,
+        torque_at_angle_nm=at_angle,
+        torque_at_time_nm=at_time,
+        work_j=work,
+        load_range_work_j=lr_work,
+        mean_power_w=work / duration if duration > 0 else 0.0,
+        peak_power_w=peak_power,
+        rom_deg=float(np.ptp(position_deg)),
+        load_range_start_s=lr_start,
+        load_range_end_s=lr_end,
+        acceleration_time_s=accel,
+        deceleration_time_s=decel,
+    )

@@ -1,0 +1,138 @@
+"""Repetition segmentation: movements from velocity direction changes, or from the device's markers.
+
+A *movement* (a repetition, in the project's vocabulary: one movement in one direction)
+is a maximal run of samples whose velocity exceeds ``rest_speed_dps`` in one direction
+and whose peak speed exceeds ``min_speed_dps``; runs are kept only when they cover at
+least ``min_rom_deg`` and last ``min_duration_s``. Rests, pauses at the range limits
+and velocity noise around zero therefore never make a movement, and a direction change
+without a pause splits at the zero crossing.
+
+The set's nominal velocity is recognised from the plateau: the most common speed of
+each movement (a histogram mode, so the overshoot and the acceleration ramps do not
+count), then movements of one direction are grouped when their plateaus lie within
+``velocity_tolerance`` of each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["Movement", "cluster_velocities", "find_movements", "movements_from_markers", "plateau_speed"]
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One movement in one direction: samples ``start`` (inclusive) to ``stop`` (exclusive).
+
+    ``sign`` is +1 toward the pattern's first-named direction, -1 toward the other.
+    """
+
+    start: int
+    stop: int
+    sign: int
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and stops (exclusive) of the runs of True in ``mask``."""
+    edges = np.diff(mask.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def find_movements(
+    time_s: np.ndarray,
+    position_deg: np.ndarray,
+    velocity_dps: np.ndarray,
+    *,
+    rest_speed_dps: float = 3.0,
+    min_speed_dps: float = 10.0,
+    min_rom_deg: float = 5.0,
+    min_duration_s: float = 0.05,
+) -> list[Movement]:
+    """Movements found from the direction of a (filtered) velocity signal.
+
+    Parameters
+    ----------
+    time_s, position_deg, velocity_dps
+        Samples (s, deg, deg/s); velocity should be low-pass filtered.
+    rest_speed_dps
+        Speed (deg/s) under which the lever counts as still: movement boundaries.
+    min_speed_dps
+        Peak speed (deg/s) a movement must reach.
+    min_rom_deg
+        Smallest range of motion (deg) a movement must cover.
+    min_duration_s
+        Shortest duration (s) of a movement.
+    """
+    if rest_speed_dps <= 0 or min_speed_dps < rest_speed_dps:
+        raise ValueError("need 0 < rest_speed_dps <= min_speed_dps")
+    found: list[Movement] = []
+    for sign in (1, -1):
+        signed = sign * velocity_dps
+        starts, stops = _runs(signed > rest_speed_dps)
+        if len(starts) == 0:
+            continue
+        peak = np.maximum.reduceat(signed, starts)
+        last = stops - 1
+        rom = np.abs(position_deg[last] - position_deg[starts])
+        duration = time_s[last] - time_s[starts]
+        keep = (peak > min_speed_dps) & (rom >= min_rom_deg) & (duration >= min_duration_s)
+        found.extend(Movement(int(a), int(b), sign) for a, b in zip(starts[keep], stops[keep]))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+def movements_from_markers(
+    markers: Sequence[int], velocity_dps: np.ndarray, *, rest_speed_dps: float = 3.0
+) -> list[Movement]:
+    """Movements between consecutive device markers (sample indices of direction reversals).
+
+    Each interval becomes one movement in the direction of its net velocity, trimmed
+    to the samples moving faster than ``rest_speed_dps`` (deg/s) in that direction.
+    Samples before the first and after the last marker are not part of the test.
+    """
+    marks = sorted({int(m) for m in markers if 0 <= int(m) <= len(velocity_dps)})
+    found: list[Movement] = []
+    for a, b in zip(marks[:-1], marks[1:]):
+        seg = velocity_dps[a:b]
+        if len(seg) < 2:
+            continue
+        sign = 1 if float(np.sum(seg)) > 0 else -1
+        moving = np.flatnonzero(sign * seg > rest_speed_dps)
+        if len(moving) >= 2:
+            found.append(Movement(a + int(moving[0]), a + int(moving[-1]) + 1, sign))
+    return found
+
+
+def plateau_speed(speed_dps: np.ndarray) -> float:
+    """The plateau (most common) speed in deg/s of one movement's speed samples.
+
+    A histogram of the samples above half the peak, 2 %-of-peak bins; the median of the
+    samples within 4 % of the fullest bin. Overshoot and ramps are brief, so they lose.
+    """
+    top = float(np.max(speed_dps))
+    fast = speed_dps[speed_dps >= 0.5 * top]
+    if len(fast) < 3:
+        return top
+    counts, edges = np.histogram(fast, bins=25, range=(0.5 * top, top))
+    k = int(np.argmax(counts))
+    centre = 0.5 * (edges[k] + edges[k + 1])
+    near = fast[np.abs(fast - centre) <= 0.04 * centre]
+    return float(np.median(near)) if len(near) else centre
+
+
+def cluster_velocities(plateaus_dps: Sequence[float], *, velocity_tolerance: float = 0.15) -> list[int]:
+    """Group label per plateau speed: sorted plateaus split where one exceeds the previous by more than the tolerance."""
+    order = np.argsort(plateaus_dps)
+    labels = [0] * len(plateaus_dps)
+    label = 0
+    prev: float | None = None
+    for i in order:
+        p = float(plateaus_dps[i])
+        if prev is not None and p > prev * (1.0 + velocity_tolerance):
+            label += 1
+        labels[i] = label
+        prev = p
+    return labels

@@ -1,0 +1,134 @@
+"""Per-set figures: best and mean peak torque, consistency, work and fatigue (DOMAIN.md section 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from analysis.repetition import RepetitionMetrics, _clean
+
+__all__ = ["SetMetrics", "fatigue_figures", "set_metrics"]
+
+
+@dataclass(frozen=True)
+class SetMetrics:
+    """Figures of the repetitions of one muscle group, contraction and velocity.
+
+    Peak torques are windowed (load range) and ``None`` when no repetition reached the
+    velocity. ``*_per_kg`` need the body mass. Fatigue figures need at least 3 repetitions
+    (work fatigue, slope) or 2 (endurance ratio); ``None`` otherwise.
+
+    Attributes
+    ----------
+    direction
+        The muscle group's action (e.g. ``"flexion"``).
+    contraction
+        ``"concentric"`` or ``"eccentric"``.
+    velocity_dps
+        The nominal velocity recognised from the plateau (deg/s, positive).
+    peak_torque_nm, peak_torque_rep
+        Best windowed peak torque (N.m) and its 1-based repetition.
+    mean_peak_torque_nm
+        Mean of the repetitions' windowed peaks (N.m).
+    peak_torque_unwindowed_nm
+        Best peak over whole movements (N.m), as most vendor software prints it.
+    peak_torque_per_kg
+        ``peak_torque_nm / body_mass_kg`` (N.m/kg; Biodex prints it x 100 as %).
+    cv_percent
+        Coefficient of variation of the windowed peaks (sample SD / mean x 100).
+    total_work_j, work_per_kg
+        Sum of the repetitions' work (J) and per body mass (J/kg).
+    work_fatigue_percent
+        100 x (work of the first third - work of the last third) / work of the first third.
+    endurance_ratio
+        Mean peak of the last k over the first k repetitions, k = min(5, n // 2) (fraction).
+    fatigue_slope_nm_per_rep
+        Least-squares slope of peak torque over repetition number (N.m per repetition).
+    """
+
+    direction: str
+    contraction: str
+    velocity_dps: float
+    repetitions: int
+    peak_torque_nm: float | None
+    peak_torque_rep: int | None
+    mean_peak_torque_nm: float | None
+    peak_torque_unwindowed_nm: float
+    peak_torque_per_kg: float | None
+    cv_percent: float | None
+    total_work_j: float
+    work_per_kg: float | None
+    work_fatigue_percent: float | None
+    endurance_ratio: float | None
+    fatigue_slope_nm_per_rep: float | None
+    reps: tuple[RepetitionMetrics, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping, repetitions included under ``reps``."""
+        out = {k: _clean(v) for k, v in self.__dict__.items() if k != "reps"}
+        out["reps"] = [r.to_dict() for r in self.reps]
+        return out
+
+
+def fatigue_figures(peaks_nm: Sequence[float], works_j: Sequence[float]) -> tuple[float | None, float | None, float | None]:
+    """``(work_fatigue_percent, endurance_ratio, fatigue_slope_nm_per_rep)`` of a set (see :class:`SetMetrics`)."""
+    n = len(works_j)
+    work_fatigue = slope = endurance = None
+    if n >= 3:
+        third = n // 3
+        first, last = float(np.sum(works_j[:third])), float(np.sum(works_j[-third:]))
+        work_fatigue = 100.0 * (first - last) / first if first > 0 else None
+    m = len(peaks_nm)
+    if m >= 3:
+        slope = float(np.polyfit(np.arange(1, m + 1), np.asarray(peaks_nm, dtype=float), 1)[0])
+    if m >= 2:
+        k = min(5, m // 2)
+        head = float(np.mean(peaks_nm[:k]))
+        endurance = float(np.mean(peaks_nm[-k:])) / head if head > 0 else None
+    return work_fatigue, endurance, slope
+
+
+def set_metrics(
+    reps: Sequence[RepetitionMetrics],
+    *,
+    direction: str,
+    contraction: str,
+    velocity_dps: float,
+    body_mass_kg: float | None = None,
+) -> SetMetrics:
+    """Aggregate repetitions (in order) into a set's figures."""
+    if not reps:
+        raise ValueError("a set needs at least one repetition")
+    windowed = [r.peak_torque_nm for r in reps if r.peak_torque_nm is not None]
+    peak = best_rep = mean_peak = cv = per_kg = None
+    if windowed:
+        best = max((r for r in reps if r.peak_torque_nm is not None), key=lambda r: r.peak_torque_nm or 0.0)
+        peak, best_rep = best.peak_torque_nm, best.index
+        mean_peak = float(np.mean(windowed))
+        if len(windowed) >= 2 and mean_peak > 0:
+            cv = 100.0 * float(np.std(windowed, ddof=1)) / mean_peak
+        if body_mass_kg:
+            per_kg = peak / body_mass_kg if peak is not None else None
+    works = [r.work_j for r in reps]
+    total_work = float(np.sum(works))
+    work_fatigue, endurance, slope = fatigue_figures(windowed, works)
+    return SetMetrics(
+        direction=direction,
+        contraction=contraction,
+        velocity_dps=float(velocity_dps),
+        repetitions=len(reps),
+        peak_torque_nm=peak,
+        peak_torque_rep=best_rep,
+        mean_peak_torque_nm=mean_peak,
+        peak_torque_unwindowed_nm=max(r.peak_torque_unwindowed_nm for r in reps),
+        peak_torque_per_kg=per_kg,
+        cv_percent=cv,
+        total_work_j=total_work,
+        work_per_kg=total_work / body_mass_kg if body_mass_kg else None,
+        work_fatigue_percent=work_fatigue,
+        endurance_ratio=endurance,
+        fatigue_slope_nm_per_rep=slope,
+        reps=tuple(reps),
+    )
