@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from firmware_protocols.errors import ProtocolError
-from firmware_protocols.messages import MAX_PAYLOAD, MESSAGE_TYPES, PROTOCOL_VERSION, Message
+from firmware_protocols.messages import MAX_PAYLOAD, MESSAGE_TYPES, PROTOCOL_VERSION, Data, Message
 
 __all__ = [
     "CRC_INIT",
@@ -48,6 +48,7 @@ CRC_INIT = 0xFFFF
 _HEADER = struct.Struct("<2sBBHI")
 _CRC = struct.Struct("<H")
 _SEQ_MOD = 1 << 32
+_DATA_TYPE = Data.TYPE
 
 
 def crc16(data: bytes | bytearray | memoryview) -> int:
@@ -145,6 +146,9 @@ class FrameDecoder:
         unpack_header = _HEADER.unpack_from
         max_payload = self.max_payload
         types = MESSAGE_TYPES
+        unpack_data = Data.unpack_from
+        new_frame = tuple.__new__
+        frames = 0
         while True:
             start = buf.find(SYNC, pos)
             if start < 0:
@@ -167,30 +171,32 @@ class FrameDecoder:
             frame_end = start + HEADER_SIZE + length + 2
             if frame_end > end:
                 break
-            if crc_hqx(memoryview(buf)[start + 2 : frame_end - 2], CRC_INIT) != buf[frame_end - 2] | (
-                buf[frame_end - 1] << 8
-            ):
+            if crc_hqx(buf[start + 2 : frame_end - 2], CRC_INIT) != buf[frame_end - 2] | (buf[frame_end - 1] << 8):
                 stats.crc_errors += 1
                 stats.bytes_discarded += 1
                 pos = start + 1
                 continue
             pos = frame_end
-            stats.frames += 1
+            frames += 1
             if version != PROTOCOL_VERSION:
                 stats.unsupported_versions += 1
                 continue
-            payload = bytes(buf[start + HEADER_SIZE : frame_end - 2])
-            cls = types.get(type_code)
-            if cls is None:
-                stats.unknown_types += 1
-                out.append(Frame(sequence, UnknownMessage(type_code, payload)))
-                continue
             try:
-                message = cls.unpack(payload)
+                if type_code == _DATA_TYPE:  # the hot path: no intermediate payload copy
+                    message = unpack_data(buf, start + HEADER_SIZE, length)
+                else:
+                    cls = types.get(type_code)
+                    payload = bytes(buf[start + HEADER_SIZE : frame_end - 2])
+                    if cls is None:
+                        stats.unknown_types += 1
+                        out.append(Frame(sequence, UnknownMessage(type_code, payload)))
+                        continue
+                    message = cls.unpack(payload)
             except ProtocolError:
                 stats.malformed_payloads += 1
                 continue
-            out.append(Frame(sequence, message))
+            out.append(new_frame(Frame, (sequence, message)))
+        stats.frames += frames
         del buf[:pos]
         return out
 

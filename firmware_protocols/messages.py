@@ -327,9 +327,9 @@ class Info:
         return cls(version, strings[0], strings[1], strings[2], tuple(channels), rates, max_spf, Capability(caps))
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Data:
-    """A batch of samples in raw ADC counts.
+    """A batch of samples in raw ADC counts (treat as read-only).
 
     Columns are planar on the wire (all torques, then positions, then velocities
     as int32, then one status byte per sample) so both ends copy them as blocks.
@@ -337,6 +337,9 @@ class Data:
     batch was taken at ``timestamp_us + k * 1e6 / sample_rate_hz``.
     ``first_sample`` counts samples since START (wrapping at 2**32), so the host
     knows exactly how many samples a lost frame held.
+
+    Not frozen, unlike the other messages: it is the decoder's hot path, and a
+    frozen dataclass's ``__init__`` costs as much as the CRC of a small frame.
     """
 
     TYPE: ClassVar[int] = 0x82
@@ -356,9 +359,9 @@ class Data:
         return (
             self.timestamp_us == other.timestamp_us
             and self.first_sample == other.first_sample
-            and list(self.torque) == list(other.torque)
-            and list(self.position) == list(other.position)
-            and list(self.velocity) == list(other.velocity)
+            and self.torque == other.torque
+            and self.position == other.position
+            and self.velocity == other.velocity
             and bytes(self.status) == bytes(other.status)
         )
 
@@ -395,21 +398,28 @@ class Data:
 
     @classmethod
     def unpack(cls, payload: bytes) -> "Data":
-        if len(payload) < _DATA_HEADER.size:
-            raise ProtocolError(f"DATA payload is {len(payload)} bytes, shorter than its header")
-        ts, first, n = _DATA_HEADER.unpack_from(payload)
-        if len(payload) != _DATA_HEADER.size + 13 * n:
-            raise ProtocolError(f"DATA payload is {len(payload)} bytes, {n} samples need {14 + 13 * n}")
-        a, b, c, d = 14 + 4 * n, 14 + 8 * n, 14 + 12 * n, 14 + 13 * n
-        torque, position, velocity = array("i"), array("i"), array("i")
-        torque.frombytes(payload[14:a])
-        position.frombytes(payload[a:b])
-        velocity.frombytes(payload[b:c])
+        return cls.unpack_from(payload, 0, len(payload))
+
+    @classmethod
+    def unpack_from(cls, buffer: "bytes | bytearray", offset: int, length: int) -> "Data":
+        """Parse a DATA payload of ``length`` bytes at ``offset`` of ``buffer`` without copying it first."""
+        if length < 14:
+            raise ProtocolError(f"DATA payload is {length} bytes, shorter than its header")
+        ts, first, n = _DATA_HEADER.unpack_from(buffer, offset)
+        if length != 14 + 13 * n:
+            raise ProtocolError(f"DATA payload is {length} bytes, {n} samples need {14 + 13 * n}")
+        a = offset + 14
+        b = a + 4 * n
+        c = b + 4 * n
+        d = c + 4 * n
+        torque = array("i", buffer[a:b])
+        position = array("i", buffer[b:c])
+        velocity = array("i", buffer[c:d])
         if _BIG_ENDIAN_HOST:  # pragma: no cover
             torque.byteswap()
             position.byteswap()
             velocity.byteswap()
-        return cls(ts, first, torque, position, velocity, bytes(payload[c:d]))
+        return cls(ts, first, torque, position, velocity, bytes(buffer[d : d + n]))
 
 
 @dataclass(frozen=True, slots=True)
