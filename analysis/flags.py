@@ -26,6 +26,8 @@ THRESHOLD_SOURCES: Mapping[str, str] = {
     "lsi_min_percent": "return-to-sport criterion: limb symmetry index >= 90 % (DOMAIN.md section 5)",
     "hq_conventional_min": "Ardern 2015 (criteria of Croisier 2008): Hcon/Qcon < 0.47",
     "mixed_ratio_min": "Ardern 2015 (criteria of Croisier 2008): mixed ratio Hecc30/Qcon240 < 0.80",
+    "mixed_ecc_velocity_dps": "Croisier 2008: the mixed ratio's eccentric hamstring velocity, 30 deg/s",
+    "mixed_con_velocity_dps": "Croisier 2008: the mixed ratio's concentric quadriceps velocity, 240 deg/s",
     "bilateral_hamstring_min": "Ardern 2015 (criteria of Croisier 2008): bilateral hamstring ratio < 0.86",
     "ardern_criteria_min": "Ardern 2015: imbalance when any two of its three criteria are met",
     "min_repetitions": "project default: fewer repetitions make the mean and CV meaningless",
@@ -44,6 +46,8 @@ class Thresholds:
     lsi_min_percent: float = 90.0
     hq_conventional_min: float = 0.47
     mixed_ratio_min: float = 0.80
+    mixed_ecc_velocity_dps: float = 30.0
+    mixed_con_velocity_dps: float = 240.0
     bilateral_hamstring_min: float = 0.86
     ardern_criteria_min: int = 2
     min_repetitions: int = 3
@@ -126,8 +130,17 @@ def bilateral_flags(b: Bilateral, th: Thresholds) -> list[Flag]:
     return out
 
 
+def _is_croisier_mixed(r: Ratio, th: Thresholds) -> bool:
+    """Whether a mixed ratio is at the velocities its threshold is defined for (within 10 %)."""
+    def near(v: float, ref: float) -> bool:
+        return abs(v - ref) <= 0.1 * ref
+    return r.kind == "mixed" and near(r.numerator.velocity_dps, th.mixed_ecc_velocity_dps) and near(
+        r.denominator.velocity_dps, th.mixed_con_velocity_dps
+    )
+
+
 def ratio_flags(r: Ratio, th: Thresholds) -> list[Flag]:
-    """Knee ratio flags: conventional H:Q and mixed ratio under their thresholds (Ardern 2015)."""
+    """Knee ratio flags: conventional H:Q and the Hecc30/Qcon240 mixed ratio under their thresholds (Ardern 2015)."""
     if r.joint != "knee" or r.pattern != "flexion/extension":
         return []
     side = f"{r.numerator.side} " if r.numerator.side else ""
@@ -136,7 +149,7 @@ def ratio_flags(r: Ratio, th: Thresholds) -> list[Flag]:
     if r.kind == "conventional" and r.value < th.hq_conventional_min:
         return [_flag("hq_conventional_low", "flag", subject, f"{r.label} {r.value:.2f} < {th.hq_conventional_min:g}",
                       values, th, "hq_conventional_min")]
-    if r.kind == "mixed" and r.value < th.mixed_ratio_min:
+    if _is_croisier_mixed(r, th) and r.value < th.mixed_ratio_min:
         return [_flag("mixed_ratio_low", "flag", subject, f"{r.label} {r.value:.2f} < {th.mixed_ratio_min:g}",
                       values, th, "mixed_ratio_min")]
     return []
@@ -155,7 +168,7 @@ def ardern_flags(ratios: list[Ratio], bilaterals: list[Bilateral], th: Threshold
             continue
         if r.kind == "conventional" and r.value < th.hq_conventional_min:
             met.setdefault(r.numerator.side, {})["hcon_qcon"] = r.value
-        if r.kind == "mixed" and r.value < th.mixed_ratio_min:
+        if _is_croisier_mixed(r, th) and r.value < th.mixed_ratio_min:
             met.setdefault(r.numerator.side, {})["mixed_ratio"] = r.value
     return [
         _flag("ardern_imbalance", "flag", f"{side} knee", f"{len(values)} of 3 Ardern 2015 criteria met: {', '.join(values)}",

@@ -13,6 +13,7 @@ from analysis.errors import UnknownJointError
 __all__ = [
     "CONVENTIONAL_RATIO",
     "JOINT_PATTERNS",
+    "PATTERN_ALIASES",
     "PATTERN_DIRECTIONS",
     "RATIO_LABELS",
     "SMALL_MUSCLE_JOINTS",
@@ -49,6 +50,9 @@ CONVENTIONAL_RATIO: Mapping[str, tuple[str, str]] = {
     "inversion/eversion": ("eversion", "inversion"),
 }
 
+#: Other spellings accepted for a pattern (vendor importers may write the rotation pattern in full).
+PATTERN_ALIASES: Mapping[str, str] = {"external rotation/internal rotation": "external/internal rotation"}
+
 #: (joint, pattern) -> the ratio's usual label; patterns absent here use RATIO_LABELS[pattern].
 _JOINT_RATIO_LABELS: Mapping[tuple[str, str], str] = {("knee", "flexion/extension"): "H:Q"}
 RATIO_LABELS: Mapping[str, str] = {
@@ -66,6 +70,8 @@ SMALL_MUSCLE_JOINTS = frozenset({"elbow", "wrist", "ankle"})
 def resolve_pattern(joint: str, pattern: str | None = None) -> tuple[str, str]:
     """Validate a joint and pattern, defaulting the pattern to the joint's first one.
 
+    Spellings in :data:`PATTERN_ALIASES` are turned into the canonical pattern.
+
     Raises
     ------
     UnknownJointError
@@ -78,6 +84,7 @@ def resolve_pattern(joint: str, pattern: str | None = None) -> tuple[str, str]:
     if pattern is None or not pattern.strip():
         return key, patterns[0]
     pat = pattern.strip().lower()
+    pat = PATTERN_ALIASES.get(pat, pat)
     if pat not in patterns:
         raise UnknownJointError(f"unknown pattern {pattern!r} for the {key} (known: {', '.join(patterns)})")
     return key, pat

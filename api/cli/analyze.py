@@ -1,0 +1,163 @@
+"""``isokin analyze FILE... [--json]``: peak torque, work, fatigue, ratios, bilateral deficits and flags.
+
+Each FILE is a recording CSV or a vendor export (detected by ``daq.importers.load_recording``).
+Command-line options override the files' metadata. Several files are analysed together:
+ratios pair sets of one side, bilateral comparisons pair the two sides. The JSON document
+(``--json``) is the contract described in ``analysis/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from analysis import (
+    AnalysisError,
+    AnalysisOptions,
+    RecordingAnalysis,
+    THRESHOLD_SOURCES,
+    Thresholds,
+    analyze_recording,
+    build_report,
+    compare,
+    render_text,
+)
+from daq.errors import RecordingFormatError
+from daq.recording import Recording
+
+__all__ = ["add_parser", "analysis_markers", "analyze_file", "load", "run"]
+
+
+def load(path: str) -> Recording:
+    """Read a recording CSV or vendor export (importers when available, else the recording CSV reader)."""
+    try:
+        from daq.importers import load_recording
+    except ImportError:
+        from daq.recording import read_recording
+
+        return read_recording(path)
+    return load_recording(path)
+
+
+def analysis_markers(recording: Recording) -> tuple[int, ...] | None:
+    """The device's markers as half-repetition *boundaries*, as :func:`analysis.analyze_recording` wants them.
+
+    Con-Trex markers already bound every half-repetition (what follows the last one is the
+    return to rest). HUMAC markers are the first sample of each half-repetition, the last
+    one running to the end of the export, so the end of the recording is added as the last boundary.
+    """
+    if recording.markers is None:
+        return None
+    if recording.metadata.get("source_format") == "humac-csv":
+        return tuple(recording.markers) + (len(recording),)
+    return tuple(recording.markers)
+
+
+def _override(value: Any, recording: Recording, key: str) -> Any:
+    if value is not None:
+        return value
+    text = recording.metadata.get(key, "").strip()
+    return text or None
+
+
+def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) -> RecordingAnalysis:
+    """Load one file and analyse it with the command-line overrides applied."""
+    recording = load(path)
+    name = Path(path).name
+    joint = _override(args.joint, recording, "joint")
+    if joint is None:
+        raise AnalysisError(f"{name}: the file does not name the joint; give --joint")
+    pattern = args.pattern if args.pattern is not None else recording.metadata.get("pattern") or None
+    side = _override(args.side, recording, "side")
+    if side is not None and side.lower() not in ("left", "right"):
+        raise AnalysisError(f"{name}: side {side!r} is neither left nor right")
+    number = recording.meta_float
+    try:
+        return analyze_recording(
+            recording.time_s,
+            recording.torque_nm,
+            recording.position_deg,
+            recording.velocity_dps,
+            joint=joint,
+            pattern=pattern,
+            side=side.lower() if side else None,
+            body_mass_kg=args.body_mass_kg if args.body_mass_kg is not None else number("body_mass_kg"),
+            gravity_torque_nm=args.gravity_torque_nm if args.gravity_torque_nm is not None else number("gravity_torque_nm"),
+            horizontal_angle_deg=(
+                args.horizontal_angle_deg if args.horizontal_angle_deg is not None else number("horizontal_angle_deg")
+            ),
+            markers=analysis_markers(recording),
+            source=name,
+            options=options,
+        )
+    except AnalysisError as err:
+        text = str(err)
+        raise type(err)(text if text.startswith(name) else f"{name}: {text}") from err
+    except ValueError as err:
+        raise RecordingFormatError(f"{name}: {err}") from err
+
+
+def _cutoff(text: str) -> float | None:
+    if text.strip().lower() in ("none", "off", "0"):
+        return None
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive, or 'none' to analyse the raw signal")
+    return value
+
+
+def _option_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0],
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("files", nargs="+", metavar="FILE", help="recording CSV or vendor export")
+    parser.add_argument("--json", action="store_true", help="print one JSON document (see analysis/README.md)")
+    meta = parser.add_argument_group("overrides of the files' metadata")
+    meta.add_argument("--joint", help="knee, shoulder, elbow, wrist, hip or ankle")
+    meta.add_argument("--pattern", help="movement pattern, e.g. flexion/extension (default: the joint's first)")
+    meta.add_argument("--side", choices=("left", "right"), help="side of every file given")
+    meta.add_argument("--body-mass-kg", type=float, help="subject body mass (kg)")
+    meta.add_argument("--gravity-torque-nm", type=float, help="limb + lever torque with the segment horizontal (N.m)")
+    meta.add_argument("--horizontal-angle-deg", type=float, help="position where the segment is horizontal (deg)")
+    meta.add_argument("--involved", choices=("left", "right"), help="side under test (default: stronger side is the reference)")
+    proc = parser.add_argument_group("processing")
+    defaults = AnalysisOptions()
+    proc.add_argument("--cutoff-hz", type=_cutoff, default=defaults.cutoff_hz,
+                      help="low-pass cut-off (Hz), 'none' for the raw signal")
+    proc.add_argument("--window-tolerance-percent", type=float, default=defaults.window_tolerance_percent,
+                      help="load range: speed within this %% of the set velocity")
+    proc.add_argument("--torque-angle-deg", type=float, default=defaults.torque_angle_deg, help="read torque at this angle (deg)")
+    proc.add_argument("--torque-time-s", type=float, default=defaults.torque_time_s, help="read torque at this time from onset (s)")
+    proc.add_argument("--no-markers", action="store_true", help="segment by velocity even when the file has device markers")
+    flags = parser.add_argument_group("flag thresholds")
+    for field in dataclasses.fields(Thresholds):
+        flags.add_argument(_option_name(field.name), type=type(field.default), default=field.default,
+                           dest=f"threshold_{field.name}", help=THRESHOLD_SOURCES[field.name].replace("%", "%%"))
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    options = AnalysisOptions(
+        cutoff_hz=args.cutoff_hz,
+        window_tolerance_percent=args.window_tolerance_percent,
+        torque_angle_deg=args.torque_angle_deg,
+        torque_time_s=args.torque_time_s,
+        use_markers=not args.no_markers,
+    )
+    thresholds = Thresholds(**{f.name: getattr(args, f"threshold_{f.name}") for f in dataclasses.fields(Thresholds)})
+    analyses = [analyze_file(path, args, options) for path in args.files]
+    comparison = compare(analyses, involved_side=args.involved, thresholds=thresholds)
+    report = build_report(analyses, comparison, options=options, thresholds=thresholds, involved_side=args.involved)
+    emit: Callable[[str], None] = print
+    if args.json:
+        emit(json.dumps(report, indent=2, allow_nan=False))
+    else:
+        emit(render_text(report).rstrip("\n"))
+    return 0
