@@ -1,0 +1,296 @@
+"""The dynamometer's lever: servo kinematics of a set, overshoot, range limits and safety stop.
+
+Each movement of the lever from one end of the range to the other goes through:
+
+1. **acceleration** at ``acceleration_dps2`` from rest up to the set velocity plus the
+   overshoot;
+2. **overshoot**: the limb arrives faster than the set velocity and the servo brakes it
+   back over ``overshoot_duration_s`` (smooth cubic return, zero slope at both ends).
+   The overshoot is ``overshoot_per_100dps`` x velocity / 100 (3 % per 100 deg/s by
+   default: 1.8 % at 60, 9 % at 300, 15 % at 500 deg/s). Braking the limb's inertia
+   produces the torque **impact artifact** ``-I x angular acceleration``: a spike toward
+   the direction of movement that grows roughly with the square of the velocity, as
+   Brown 2000 and Schwartz et al. 2010 (J Sports Sci Med 9:140) describe;
+3. the **isokinetic load range**, at exactly the set velocity;
+4. **deceleration** at ``deceleration_dps2`` into the range limit, then an optional pause.
+
+Default accelerations (20000 deg/s^2) are high on purpose so that the load range covers
+most of a normal range even at 500 deg/s (knee, 90 deg: acceleration + overshoot
+take about 24 deg and deceleration 6 deg at 500 deg/s; under 4 deg in all at 60 deg/s),
+keeping the muscle's true peak inside the load range. Real machines may be gentler:
+the HUMAC NORM knee recording in ``shared/data/real/humac_csv`` reaches 180 deg/s after
+about 0.15 s (about 1000-1500 deg/s^2). When acceleration, overshoot and deceleration
+do not fit in the range, :func:`plan_trajectory` refuses the set (``ValueError`` with
+the distances) rather than simulating a movement that never reaches its velocity; when
+they barely fit, the load range shrinks toward the middle of the range and the windowed
+peak falls on its edge, below the unwindowed one.
+
+Kinematics are piecewise polynomials in time, so evaluating a set of any length is a
+few vectorised numpy operations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["Kinematics", "LeverMovement", "MachineSettings", "Trajectory", "plan_trajectory"]
+
+
+@dataclass(frozen=True)
+class MachineSettings:
+    """Servo and sensor settings of the simulated dynamometer.
+
+    Attributes
+    ----------
+    acceleration_dps2
+        Acceleration from rest toward the set velocity, deg/s^2.
+    deceleration_dps2
+        Deceleration into the range limit, deg/s^2.
+    overshoot_per_100dps
+        Velocity overshoot at the end of acceleration, as a fraction of the set velocity
+        per 100 deg/s of set velocity (used only when artifacts are on).
+    overshoot_duration_s
+        Time (s) the servo takes to brake the overshoot back to the set velocity.
+    torque_noise_nm
+        Standard deviation of white noise on the torque channel, N.m.
+    velocity_noise_dps
+        Standard deviation of white noise on the velocity channel, deg/s.
+    position_noise_deg
+        Standard deviation of white noise on the position channel, deg.
+    torque_limit_nm
+        Measured torque magnitude (N.m) above which the machine makes a safety stop
+        (680 N.m, the concentric limit of a Biodex System 4).
+    stop_deceleration_dps2
+        Deceleration of a safety stop, deg/s^2.
+    """
+
+    acceleration_dps2: float = 20000.0
+    deceleration_dps2: float = 20000.0
+    overshoot_per_100dps: float = 0.03
+    overshoot_duration_s: float = 0.03
+    torque_noise_nm: float = 0.4
+    velocity_noise_dps: float = 0.3
+    position_noise_deg: float = 0.05
+    torque_limit_nm: float = 680.0
+    stop_deceleration_dps2: float = 40000.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{f.name} must be a finite number >= 0, got {value!r}")
+        for name in ("acceleration_dps2", "deceleration_dps2", "overshoot_duration_s", "torque_limit_nm", "stop_deceleration_dps2"):
+            if getattr(self, name) == 0:
+                raise ValueError(f"{name} must be > 0")
+
+
+@dataclass(frozen=True)
+class LeverMovement:
+    """Timing of one movement of the lever (seconds from the start of the set).
+
+    ``sign`` is +1 toward the pattern's + direction, -1 otherwise; ``velocity_dps`` is
+    the set velocity (positive). The load range is ``[load_start_s, load_end_s]``.
+    """
+
+    sign: int
+    velocity_dps: float
+    start_s: float
+    end_s: float
+    load_start_s: float
+    load_end_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class Kinematics:
+    """Noise-free lever state at each sample: position (deg), velocity (deg/s),
+    acceleration (deg/s^2), whether the servo is braking an overshoot, and the
+    range-limit flag (see :meth:`Trajectory.evaluate`)."""
+
+    position_deg: np.ndarray
+    velocity_dps: np.ndarray
+    acceleration_dps2: np.ndarray
+    braking: np.ndarray
+    at_limit: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """The lever's planned motion: polynomial pieces ``p(t) = sum c_k (t - start)^k``.
+
+    Attributes
+    ----------
+    starts_s
+        Start time (s) of each piece, increasing.
+    coefficients
+        ``(pieces, 5)`` position polynomial coefficients (deg, deg/s, deg/s^2, ...).
+    braking
+        Per piece: True while the servo brakes an overshoot.
+    holding
+        Per piece: True while the lever rests at a range limit.
+    movements
+        The movements, in time order.
+    rom_deg
+        ``(min_deg, max_deg)``.
+    duration_s
+        Length of the whole set, s.
+    """
+
+    starts_s: np.ndarray
+    coefficients: np.ndarray
+    braking: np.ndarray
+    holding: np.ndarray
+    movements: tuple[LeverMovement, ...]
+    rom_deg: tuple[float, float]
+    duration_s: float
+
+    def evaluate(self, time_s: np.ndarray) -> Kinematics:
+        """Lever state at ``time_s`` (s, increasing).
+
+        ``at_limit`` is True while the lever rests at a range limit and, so that an
+        instantaneous reversal is not missed, at the first sample at or after the end
+        of each movement.
+        """
+        t = np.asarray(time_s, dtype=np.float64)
+        piece = np.clip(np.searchsorted(self.starts_s, t, side="right") - 1, 0, None)
+        tau = t - self.starts_s[piece]
+        c = self.coefficients[piece]
+        position = c[:, 0] + tau * (c[:, 1] + tau * (c[:, 2] + tau * (c[:, 3] + tau * c[:, 4])))
+        velocity = c[:, 1] + tau * (2 * c[:, 2] + tau * (3 * c[:, 3] + tau * 4 * c[:, 4]))
+        acceleration = 2 * c[:, 2] + tau * (6 * c[:, 3] + tau * 12 * c[:, 4])
+        at_limit = self.holding[piece].copy()
+        ends = np.searchsorted(t, [m.end_s for m in self.movements], side="left")
+        at_limit[ends[ends < t.size]] = True
+        return Kinematics(position, velocity, acceleration, self.braking[piece], at_limit)
+
+    def stopped(self, stop_s: float, *, deceleration_dps2: float) -> "Trajectory":
+        """This trajectory with a safety stop at ``stop_s``: the lever decelerates to rest
+        and stays there; movements not finished by ``stop_s`` are dropped."""
+        state = self.evaluate(np.array([stop_s]))
+        position, velocity = float(state.position_deg[0]), float(state.velocity_dps[0])
+        keep = self.starts_s < stop_s
+        starts = list(self.starts_s[keep])
+        coefficients = list(self.coefficients[keep])
+        braking = list(self.braking[keep])
+        holding = list(self.holding[keep])
+        if velocity != 0.0:
+            stop_time = abs(velocity) / deceleration_dps2
+            starts.append(stop_s)
+            coefficients.append([position, velocity, -math.copysign(deceleration_dps2, velocity) / 2, 0.0, 0.0])
+            braking.append(False)
+            holding.append(False)
+            position += velocity * stop_time / 2
+            stop_s += stop_time
+        starts.append(stop_s)
+        coefficients.append([position, 0.0, 0.0, 0.0, 0.0])
+        braking.append(False)
+        holding.append(min(abs(position - r) for r in self.rom_deg) < 1e-6)
+        return Trajectory(
+            starts_s=np.asarray(starts),
+            coefficients=np.asarray(coefficients, dtype=np.float64),
+            braking=np.asarray(braking),
+            holding=np.asarray(holding),
+            movements=tuple(m for m in self.movements if m.end_s <= stop_s),
+            rom_deg=self.rom_deg,
+            duration_s=self.duration_s,
+        )
+
+
+def plan_trajectory(
+    signs: Sequence[int],
+    velocities_dps: Sequence[float],
+    rom_deg: tuple[float, float],
+    *,
+    settings: MachineSettings,
+    rest_before_s: float,
+    pause_s: float,
+    rest_after_s: float,
+    overshoot: bool,
+) -> Trajectory:
+    """Plan the lever's motion for a sequence of alternating movements.
+
+    Parameters
+    ----------
+    signs
+        +1 / -1 per movement (toward the pattern's + / - direction), alternating.
+    velocities_dps
+        Set velocity of each movement, deg/s, positive.
+    rom_deg
+        ``(min_deg, max_deg)``; the lever starts at the end opposite the first movement.
+    settings
+        Servo settings.
+    rest_before_s, pause_s, rest_after_s
+        Rest at the start, pause at each end between movements, rest after the last
+        movement, seconds.
+    overshoot
+        Whether the lever overshoots the set velocity (and so produces an impact artifact).
+
+    Raises
+    ------
+    ValueError
+        When a movement's acceleration, overshoot and deceleration do not fit in the range.
+    """
+    low, high = rom_deg
+    span = high - low
+    position = low if signs[0] > 0 else high
+    starts: list[float] = [0.0]
+    coefficients: list[list[float]] = [[position, 0.0, 0.0, 0.0, 0.0]]
+    braking: list[bool] = [False]
+    holding: list[bool] = [True]
+    movements: list[LeverMovement] = []
+    t = rest_before_s
+    a, b = settings.acceleration_dps2, settings.deceleration_dps2
+    for k, (d, v) in enumerate(zip(signs, velocities_dps, strict=True)):
+        over = settings.overshoot_per_100dps * v / 100.0 if overshoot else 0.0
+        brake_s = settings.overshoot_duration_s if over > 0 else 0.0
+        v_peak = v * (1.0 + over)
+        ramp_s, ramp_deg = v_peak / a, v_peak * v_peak / (2 * a)
+        brake_deg = v * brake_s * (1.0 + over / 2)
+        stop_s, stop_deg = v / b, v * v / (2 * b)
+        constant_deg = span - ramp_deg - brake_deg - stop_deg
+        if constant_deg < 0:
+            raise ValueError(
+                f"{v:g} deg/s cannot be held over a {span:g} deg range: acceleration, overshoot and "
+                f"deceleration need {ramp_deg + brake_deg + stop_deg:.1f} deg; lower the velocity, "
+                "widen the range or raise the machine's acceleration"
+            )
+        constant_s = constant_deg / v
+        pieces = [
+            (t, [position, 0.0, d * a / 2, 0.0, 0.0], False),
+            (t + ramp_s, [position + d * ramp_deg, d * v_peak, 0.0, 0.0, 0.0], True),
+            (t + ramp_s + brake_s, [position + d * (ramp_deg + brake_deg), d * v, 0.0, 0.0, 0.0], False),
+            (t + ramp_s + brake_s + constant_s, [position + d * (span - stop_deg), d * v, -d * b / 2, 0.0, 0.0], False),
+        ]
+        if brake_s > 0:
+            pieces[1][1][3] = -d * v * over / brake_s**2
+            pieces[1][1][4] = d * v * over / (2 * brake_s**3)
+        else:
+            del pieces[1]
+        for start, coef, is_brake in pieces:
+            starts.append(start)
+            coefficients.append(coef)
+            braking.append(is_brake)
+            holding.append(False)
+        end = t + ramp_s + brake_s + constant_s + stop_s
+        movements.append(LeverMovement(d, v, t, end, t + ramp_s + brake_s, t + ramp_s + brake_s + constant_s))
+        position = high if d > 0 else low
+        last = k + 1 == len(signs)
+        rest = rest_after_s if last else pause_s
+        t = end + rest
+        if rest > 0 or last:
+            starts.append(end)
+            coefficients.append([position, 0.0, 0.0, 0.0, 0.0])
+            braking.append(False)
+            holding.append(True)
+    return Trajectory(
+        starts_s=np.asarray(starts),
+        coefficients=np.asarray(coefficients, dtype=np.float64),
+        braking=np.asarray(braking),
+        holding=np.asarray(holding),
+        movements=tuple(movements),
+        rom_deg=(float(low), float(high)),
+        duration_s=t,
+    )
