@@ -72,6 +72,7 @@ KNOWN_METADATA: Mapping[str, str] = {
     "calibration": "calibration profile used to convert counts to units",
     "started_at": "ISO 8601 host time of the first sample",
     "source_format": "where the data came from (isokin, humac-csv, contrex-ctm, ...)",
+    "markers": "device repetition boundaries as sample indices, comma-separated (see Recording.markers)",
 }
 
 _FLOAT_KEYS = ("sample_rate_hz", "body_mass_kg", "gravity_torque_nm", "horizontal_angle_deg")
@@ -230,9 +231,15 @@ class RecordingWriter:
 
 
 def write_recording(path: str | os.PathLike[str], recording: Recording) -> None:
-    """Write a whole :class:`Recording` (e.g. one converted from a vendor export)."""
+    """Write a whole :class:`Recording` (e.g. one converted from a vendor export).
+
+    Device repetition markers are kept as the ``markers`` metadata line.
+    """
     extra = tuple(recording.extra)
-    with RecordingWriter(path, recording.metadata, extra_columns=extra) as w:
+    metadata = dict(recording.metadata)
+    if recording.markers is not None:
+        metadata["markers"] = ",".join(str(int(m)) for m in recording.markers)
+    with RecordingWriter(path, metadata, extra_columns=extra) as w:
         for note in recording.notes:
             w.note(note)
         w.write_rows(
@@ -293,6 +300,12 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
     for key in ("status", "sequence"):
         if key in extra:
             extra[key] = extra[key].astype(np.int64)
+    markers = None
+    if metadata.get("markers", "").strip():
+        try:
+            markers = tuple(int(m) for m in metadata["markers"].split(","))
+        except ValueError as err:
+            raise RecordingFormatError(f"{name}: metadata 'markers' must be comma-separated sample indices") from err
     return Recording(
         time_s=data[:, 0].copy(),
         torque_nm=data[:, 1].copy(),
@@ -300,6 +313,7 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
         velocity_dps=data[:, 3].copy(),
         metadata=metadata,
         extra=extra,
+        markers=markers,
         notes=notes,
         source=name,
     )

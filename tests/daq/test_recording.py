@@ -1,0 +1,100 @@
+"""The recording CSV: round trips, crash safety of the incremental writer, clear errors for bad files."""
+
+import numpy as np
+import pytest
+
+from daq.errors import RecordingFormatError
+from daq.recording import Recording, RecordingWriter, read_recording, write_recording
+
+
+def make_recording(n: int = 50) -> Recording:
+    t = np.arange(n) / 1000.0
+    return Recording(
+        time_s=t,
+        torque_nm=np.round(100 * np.sin(t * 7), 4),
+        position_deg=np.round(45 + 40 * np.cos(t * 3), 4),
+        velocity_dps=np.round(-120 * np.sin(t * 3), 4),
+        metadata={"joint": "knee", "side": "left", "sample_rate_hz": "1000", "body_mass_kg": "75.5"},
+        extra={"status": np.arange(n) % 3, "sequence": np.arange(n)},
+        markers=(0, 20, 50),
+        notes=("gap: none",),
+        source="made",
+    )
+
+
+def test_round_trip_keeps_values_metadata_extras_markers_and_notes(tmp_path):
+    rec = make_recording()
+    path = tmp_path / "r.csv"
+    write_recording(path, rec)
+    back = read_recording(path)
+    for col in ("time_s", "torque_nm", "position_deg", "velocity_dps"):
+        np.testing.assert_array_equal(getattr(back, col), getattr(rec, col))
+    np.testing.assert_array_equal(back.extra["status"], rec.extra["status"])
+    assert back.extra["sequence"].dtype == np.int64
+    assert back.metadata["joint"] == "knee" and back.meta_float("body_mass_kg") == 75.5
+    assert back.markers == (0, 20, 50)
+    assert back.notes == ("gap: none",)
+    assert back.meta_float("gravity_torque_nm") is None
+
+
+def test_writer_flush_makes_rows_durable_before_close(tmp_path):
+    path = tmp_path / "live.csv"
+    w = RecordingWriter(path, {"joint": "knee"}, extra_columns=("status",))
+    w.write_rows([0.0, 0.001], [1.5, -2.25], [90.0, 89.9], [0.0, -60.0], status=[0, 1])
+    w.flush()
+    # A reader (or a crash) now sees both rows although the writer is still open.
+    back = read_recording(path)
+    np.testing.assert_array_equal(back.torque_nm, [1.5, -2.25])
+    w.write_rows([0.002], [3.0], [89.8], [-60.0], status=[0])
+    assert len(read_recording(path)) == 2  # not flushed yet
+    w.note("gap: 3 samples lost after sequence 2")
+    w.close()
+    back = read_recording(path)
+    assert len(back) == 3 and back.notes == ("gap: 3 samples lost after sequence 2",)
+
+
+def test_writer_rejects_wrong_extra_columns(tmp_path):
+    with RecordingWriter(tmp_path / "x.csv", {}, extra_columns=("status",)) as w:
+        with pytest.raises(ValueError, match="extra columns"):
+            w.write_rows([0.0], [0.0], [0.0], [0.0])
+
+
+def test_unwritable_path_is_a_recording_error(tmp_path):
+    with pytest.raises(RecordingFormatError, match="cannot write"):
+        RecordingWriter(tmp_path / "no" / "such" / "dir.csv", {})
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "no header"),
+        ("# joint: knee\n", "no header"),
+        ("a,b,c,d\n1,2,3,4\n", "header must start with"),
+        ("time_s,torque_nm,position_deg,velocity_dps\n", "no samples"),
+        ("time_s,torque_nm,position_deg,velocity_dps\n0,1,2,3\n0.1,x,2,3\n", "bad sample row"),
+        ("time_s,torque_nm,position_deg,velocity_dps,status\n0,1,2,3\n", "5"),
+        ("# markers: 1,two\ntime_s,torque_nm,position_deg,velocity_dps\n0,1,2,3\n", "markers"),
+    ],
+)
+def test_bad_files_name_the_file_and_the_problem(tmp_path, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(RecordingFormatError, match=message) as info:
+        read_recording(path)
+    assert "bad.csv" in str(info.value)
+
+
+def test_missing_file_is_a_recording_error(tmp_path):
+    with pytest.raises(RecordingFormatError, match="cannot read"):
+        read_recording(tmp_path / "absent.csv")
+
+
+def test_non_numeric_metadata_value_is_reported():
+    rec = Recording(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), metadata={"body_mass_kg": "heavy"}, source="f")
+    with pytest.raises(RecordingFormatError, match="body_mass_kg"):
+        rec.meta_float("body_mass_kg")
+
+
+def test_columns_of_different_length_are_refused():
+    with pytest.raises(ValueError, match="torque_nm"):
+        Recording(np.zeros(2), np.zeros(3), np.zeros(2), np.zeros(2))
