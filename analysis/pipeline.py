@@ -3,7 +3,10 @@
 Steps, each a separately usable function of this package:
 
 1. gravity correction (:func:`analysis.conditioning.gravity_correct`) when a limb torque is given;
-2. zero-lag low-pass filter of torque and velocity (:func:`analysis.conditioning.lowpass`);
+2. zero-lag low-pass filter (:func:`analysis.conditioning.lowpass`) of the velocity, and of the
+   torque movement by movement, and load range by load range for the windowed figures (so
+   the torque outside, e.g. the eccentric torque before a turnaround or the impact artifact,
+   does not leak into them);
 3. movements from the device's markers when present (:func:`analysis.segmentation.movements_from_markers`),
    else from velocity direction changes (:func:`analysis.segmentation.find_movements`);
 4. the plateau velocity of each movement, grouped per direction into nominal set velocities;
@@ -44,6 +47,10 @@ class AnalysisOptions:
         Butterworth order of one pass (forward-backward doubles it).
     window_tolerance_percent
         The load range is where speed is within this % of the nominal velocity (default 10 %).
+    overshoot_percent, settle_percent
+        A speed more than ``overshoot_percent`` above the nominal velocity before the load range
+        is an overshoot; the load range then starts once speed is back within ``settle_percent``
+        (defaults 2 % and 0.5 %; see :func:`analysis.repetition.load_range`).
     rest_speed_dps, min_speed_dps, min_rom_deg, min_duration_s
         Movement detection (see :func:`analysis.segmentation.find_movements`).
     velocity_tolerance_percent
@@ -66,6 +73,8 @@ class AnalysisOptions:
     min_duration_s: float = 0.05
     velocity_tolerance_percent: float = 15.0
     passive_torque_percent: float = 10.0
+    overshoot_percent: float = 2.0
+    settle_percent: float = 0.5
     torque_angle_deg: float | None = 30.0
     torque_time_s: float | None = 0.18
     use_markers: bool = True
@@ -134,24 +143,32 @@ class RecordingAnalysis:
         }
 
 
-def _angle_curve(position_deg: np.ndarray, group_torque_nm: np.ndarray, windows: list[tuple[int, int]]) -> AngleCurve | None:
-    """Mean torque over integer angles covered by at least half the repetitions' load ranges."""
-    spans = [(float(np.min(position_deg[a:b])), float(np.max(position_deg[a:b]))) for a, b in windows if b - a >= 2]
-    if not spans:
-        return None
-    grid = np.arange(np.ceil(min(s[0] for s in spans)), np.floor(max(s[1] for s in spans)) + 1.0)
+def _angle_curve(parts: list[tuple[np.ndarray, np.ndarray]]) -> AngleCurve | None:
+    """Mean torque over integer angles covered by at least half the repetitions' load ranges.
+
+    ``parts`` holds each repetition's load-range positions (deg) and group torques (N.m).
+    """
+    lo = float(np.ceil(min(float(np.min(p)) for p, _ in parts)))
+    hi = float(np.floor(max(float(np.max(p)) for p, _ in parts)))
+    grid = np.arange(lo, hi + 1.0)
     total = np.zeros(len(grid))
     count = np.zeros(len(grid))
-    for a, b in windows:
-        pos, tq = position_deg[a:b], group_torque_nm[a:b]
+    for pos, tq in parts:
         order = np.argsort(pos, kind="stable")
         inside = (grid >= pos[order[0]]) & (grid <= pos[order[-1]])
         total[inside] += np.interp(grid[inside], pos[order], tq[order])
         count[inside] += 1
-    keep = count >= max(1, (len(windows) + 1) // 2)
+    keep = count >= max(1, (len(parts) + 1) // 2)
     if keep.sum() < 2:
         return None
     return AngleCurve(angle_deg=grid[keep], torque_nm=total[keep] / count[keep])
+
+
+def _filtered(torque_nm: np.ndarray, fs: float, options: AnalysisOptions) -> np.ndarray:
+    """One movement's torque, low-passed on its own so the neighbouring movements do not leak into it."""
+    if options.cutoff_hz is None or len(torque_nm) <= 3 * (2 * ((options.filter_order + 1) // 2) + 1):
+        return torque_nm
+    return lowpass(torque_nm, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
 
 
 def _check_arrays(*arrays: np.ndarray) -> None:
@@ -221,8 +238,8 @@ def analyze_recording(
     if gravity_torque_nm is not None:
         horizontal_angle_deg = 0.0 if horizontal_angle_deg is None else horizontal_angle_deg
         tq = gravity_correct(tq, pos, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg)
+    vel_raw = vel
     if options.cutoff_hz is not None:
-        tq = lowpass(tq, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
         vel = lowpass(vel, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
 
     if markers is not None and options.use_markers and len(markers) >= 2:
@@ -239,7 +256,7 @@ def analyze_recording(
         segmentation = "velocity"
     if not movements:
         raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found")
-    sets = _measure_sets(t, tq, pos, vel, movements, pattern=pattern, body_mass_kg=body_mass_kg, options=options)
+    sets = _measure_sets(t, tq, pos, vel, vel_raw, movements, pattern=pattern, body_mass_kg=body_mass_kg, options=options)
     if not sets:
         raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found (only passive movements)")
     return RecordingAnalysis(
@@ -260,14 +277,15 @@ def _measure_sets(
     t: np.ndarray,
     tq: np.ndarray,
     pos: np.ndarray,
-    vel: np.ndarray,
+    vel_smooth: np.ndarray,
+    vel_raw: np.ndarray,
     movements: list[Movement],
     *,
     pattern: str,
     body_mass_kg: float | None,
     options: AnalysisOptions,
 ) -> list[SetAnalysis]:
-    speeds = [m.sign * vel[m.start : m.stop] for m in movements]
+    speeds = [m.sign * vel_smooth[m.start : m.stop] for m in movements]
     plateaus = [plateau_speed(s) for s in speeds]
     nominal = [0.0] * len(movements)
     cluster = [0] * len(movements)
@@ -280,14 +298,26 @@ def _measure_sets(
             for i in members:
                 nominal[i], cluster[i] = value, label
     tol = options.window_tolerance_percent / 100
-    windows = [load_range(s, nominal[i], tolerance=tol) for i, s in enumerate(speeds)]
+    fs = 1.0 / float(np.median(np.diff(t)))
+    windows = [
+        load_range(
+            m.sign * vel_raw[m.start : m.stop],
+            nominal[i],
+            tolerance=tol,
+            overshoot=options.overshoot_percent / 100,
+            settle=options.settle_percent / 100,
+            smooth_speed_dps=speeds[i],
+        )
+        for i, m in enumerate(movements)
+    ]
+    torques = [_filtered(tq[m.start : m.stop], fs, options) for m in movements]
     group_signs: list[int] = []
     peaks: list[float] = []
-    for m, w in zip(movements, windows):
-        a, b = (m.start + w[0], m.start + w[1]) if w else (m.start, m.stop)
-        g = 1 if float(np.sum(tq[a:b])) >= 0 else -1
+    for i, (m, w) in enumerate(zip(movements, windows)):
+        a, b = w if w else (0, m.stop - m.start)
+        g = 1 if float(np.sum(torques[i][a:b])) >= 0 else -1
         group_signs.append(g)
-        peaks.append(float(np.max(g * tq[m.start : m.stop])))
+        peaks.append(float(np.max(g * torques[i])))
     floor = options.passive_torque_percent / 100 * max(peaks)
     keys: dict[tuple[int, int, int], list[int]] = {}
     for i, m in enumerate(movements):
@@ -296,23 +326,24 @@ def _measure_sets(
     result: list[SetAnalysis] = []
     for (g, sign, _), members in sorted(keys.items(), key=lambda kv: movements[kv[1][0]].start):
         reps: list[RepetitionMetrics] = []
-        abs_windows: list[tuple[int, int]] = []
+        curve_parts: list[tuple[np.ndarray, np.ndarray]] = []
         for n, i in enumerate(members, start=1):
             m, w = movements[i], windows[i]
             sl = slice(m.start, m.stop)
             reps.append(
                 measure_repetition(
-                    t[sl], g * tq[sl], pos[sl], speeds[i],
+                    t[sl], g * torques[i], pos[sl], speeds[i],
                     index=n,
                     movement=direction_of(pattern, sign),
                     velocity_dps=plateaus[i],
                     window=w,
                     torque_angle_deg=options.torque_angle_deg,
                     torque_time_s=options.torque_time_s,
+                    load_range_torque_nm=None if w is None else g * _filtered(tq[m.start + w[0] : m.start + w[1]], fs, options),
                 )
             )
-            if w is not None:
-                abs_windows.append((m.start + w[0], m.start + w[1]))
+            if w is not None and w[1] - w[0] >= 2:
+                curve_parts.append((pos[sl][w[0] : w[1]], g * _filtered(tq[m.start + w[0] : m.start + w[1]], fs, options)))
         metrics = set_metrics(
             reps,
             direction=direction_of(pattern, g),
@@ -320,6 +351,6 @@ def _measure_sets(
             velocity_dps=nominal[members[0]],
             body_mass_kg=body_mass_kg,
         )
-        curve = _angle_curve(pos, g * tq, abs_windows) if abs_windows else None
+        curve = _angle_curve(curve_parts) if curve_parts else None
         result.append(SetAnalysis(metrics=metrics, angle_curve=curve))
     return result

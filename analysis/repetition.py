@@ -14,12 +14,25 @@ import numpy as np
 __all__ = ["RepetitionMetrics", "load_range", "measure_repetition"]
 
 
-def load_range(speed_dps: np.ndarray, nominal_dps: float, *, tolerance: float = 0.10) -> tuple[int, int] | None:
+def load_range(
+    speed_dps: np.ndarray,
+    nominal_dps: float,
+    *,
+    tolerance: float = 0.10,
+    overshoot: float = 0.02,
+    settle: float = 0.005,
+    smooth_speed_dps: np.ndarray | None = None,
+) -> tuple[int, int] | None:
     """The isokinetic load range of one movement: ``(start, stop)`` sample offsets, or ``None``.
 
     The longest run of samples whose speed (deg/s, positive) lies within ``tolerance``
-    (a fraction) of ``nominal_dps``. The run after an overshoot is longer than the brief
-    pass through the band on the way up, so the overshoot and its impact artifact are left out.
+    (a fraction) of ``nominal_dps``, which leaves out acceleration and deceleration.
+    When the speed overshot the nominal velocity by more than ``overshoot`` (a fraction)
+    before the middle of that run, the servo is still braking the limb as the speed comes
+    back into the band, and braking is where the impact artifact lies (Schwartz et al.
+    2010); the load range then starts only once the speed is back within ``settle`` (a
+    fraction) of the nominal velocity. The overshoot is looked for in ``smooth_speed_dps``
+    (the low-passed speed, so that noise is not mistaken for it) when given.
     """
     inside = np.abs(speed_dps - nominal_dps) <= tolerance * nominal_dps
     if not inside.any():
@@ -28,7 +41,17 @@ def load_range(speed_dps: np.ndarray, nominal_dps: float, *, tolerance: float = 
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)
     k = int(np.argmax(stops - starts))
-    return int(starts[k]), int(stops[k])
+    a, b = int(starts[k]), int(stops[k])
+    smooth = speed_dps if smooth_speed_dps is None else smooth_speed_dps
+    p = int(np.argmax(smooth[: (a + b) // 2 + 1]))
+    if smooth[p] > (1.0 + overshoot) * nominal_dps:
+        calm = np.flatnonzero(speed_dps[p:b] <= (1.0 + settle) * nominal_dps)
+        if len(calm) == 0:
+            return None
+        a = max(a, p + int(calm[0]))
+        if a >= b:
+            return None
+    return a, b
 
 
 @dataclass(frozen=True)
@@ -76,10 +99,14 @@ def _clean(v: Any) -> Any:
 
 
 def _work_j(group_torque_nm: np.ndarray, position_deg: np.ndarray) -> float:
-    """Torque integrated over the angle travelled (rad), trapezoidal."""
+    """Torque integrated over the angle travelled (rad), trapezoidal.
+
+    Steps are signed along the net movement, so position noise cancels instead of adding up.
+    """
     if len(group_torque_nm) < 2:
         return 0.0
-    step_rad = np.abs(np.diff(np.radians(position_deg)))
+    direction = 1.0 if position_deg[-1] >= position_deg[0] else -1.0
+    step_rad = direction * np.diff(np.radians(position_deg))
     return float(np.sum(0.5 * (group_torque_nm[1:] + group_torque_nm[:-1]) * step_rad))
 
 
@@ -95,6 +122,7 @@ def measure_repetition(
     window: tuple[int, int] | None,
     torque_angle_deg: float | None,
     torque_time_s: float | None,
+    load_range_torque_nm: np.ndarray | None = None,
 ) -> RepetitionMetrics:
     """Figures of one movement's samples.
 
@@ -113,12 +141,14 @@ def measure_repetition(
         Load range as sample offsets (see :func:`load_range`), or ``None``.
     torque_angle_deg, torque_time_s
         Where to read torque at a fixed angle (deg) and a fixed time from onset (s); ``None`` skips.
+    load_range_torque_nm
+        The group torque over the load range when it was filtered on its own (N.m);
+        ``None`` uses ``group_torque_nm`` over the window.
     """
     t0 = float(time_s[0])
     duration = float(time_s[-1]) - t0
     k_all = int(np.argmax(group_torque_nm))
     work = _work_j(group_torque_nm, position_deg)
-    power_w = group_torque_nm * np.radians(speed_dps)
 
     at_angle = None
     if torque_angle_deg is not None:
@@ -133,10 +163,12 @@ def measure_repetition(
     peak = angle = ttp = lr_work = peak_power = lr_start = lr_end = accel = decel = None
     if window is not None:
         a, b = window
-        k = a + int(np.argmax(group_torque_nm[a:b]))
-        peak, angle, ttp = float(group_torque_nm[k]), float(position_deg[k]), float(time_s[k]) - t0
-        lr_work = _work_j(group_torque_nm[a:b], position_deg[a:b])
-        peak_power = float(np.max(power_w[a:b]))
+        lr_torque = group_torque_nm[a:b] if load_range_torque_nm is None else load_range_torque_nm
+        j = int(np.argmax(lr_torque))
+        k = a + j
+        peak, angle, ttp = float(lr_torque[j]), float(position_deg[k]), float(time_s[k]) - t0
+        lr_work = _work_j(lr_torque, position_deg[a:b])
+        peak_power = float(np.max(lr_torque * np.radians(speed_dps[a:b])))
         lr_start, lr_end = float(time_s[a]), float(time_s[b - 1])
         accel, decel = lr_start - t0, float(time_s[-1]) - lr_end
     return RepetitionMetrics(
