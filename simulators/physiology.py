@@ -24,6 +24,7 @@ The torque a muscle group exerts about the joint is modelled as::
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -108,11 +109,11 @@ def activation(
     initial = np.empty_like(levels)
     taus = np.empty_like(levels)
     a = 0.0
-    for j, level in enumerate(levels):
-        initial[j] = a
-        taus[j] = rise_time_s if level > a else decay_time_s
-        if j + 1 < levels.size:
-            a = level + (a - level) * np.exp(-(starts[j + 1] - starts[j]) / taus[j])
+    for k, level in enumerate(levels):
+        initial[k] = a
+        taus[k] = rise_time_s if level > a else decay_time_s
+        if k + 1 < levels.size:
+            a = level + (a - level) * math.exp(-(starts[k + 1] - starts[k]) / taus[k])
     piece = np.searchsorted(starts, t, side="right") - 1
     inside = piece >= 0
     j = np.clip(piece, 0, None)

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
 
-from simulators.model import SetProtocol, default_profile, simulate_set
+from simulators.model import SetProtocol, SimulatedSet, default_profile, simulate_set
 from simulators.physiology import activation, torque_angle_factor, torque_velocity_factor
 
 PROFILE = default_profile()
-STEADY = {"noise": False, "fatigue": False, "variability": False}
+STEADY: dict[str, Any] = {"noise": False, "fatigue": False, "variability": False}
 
 
-def peaks(sim, group: str) -> list[float]:  # type: ignore[no-untyped-def]
+def peaks(sim: SimulatedSet, group: str) -> list[float]:
     return [r.peak_torque_nm for r in sim.truth.reps if r.group == group]
 
 
-def knee_set(velocity_dps: float, *, mode: str = "con/con", side: str = "right", **options: object):  # type: ignore[no-untyped-def]
+def knee_set(velocity_dps: float, *, mode: str = "con/con", side: str = "right", **options: Any) -> SimulatedSet:
     proto = SetProtocol(joint="knee", side=side, mode=mode, velocity_dps=velocity_dps, repetitions=2)
-    return simulate_set(PROFILE, proto, seed=1, **(STEADY | options))  # type: ignore[arg-type]
+    return simulate_set(PROFILE, proto, seed=1, **(STEADY | options))
 
 
 def test_torque_angle_bell_peaks_at_the_optimal_angle() -> None:
@@ -79,7 +80,7 @@ def test_activation_delay_makes_the_onset_torque_low() -> None:
     t10 = np.searchsorted(sim.time_s, rep.start_s + 0.01)
     assert abs(sim.muscle_torque_nm[t10]) < 0.3 * rep.peak_torque_nm
     slow = dataclasses.replace(PROFILE, activation_time_s=0.15)
-    sim_slow = simulate_set(slow, sim.protocol, seed=1, **STEADY)  # type: ignore[arg-type]
+    sim_slow = simulate_set(slow, sim.protocol, seed=1, **STEADY)
     assert sim_slow.truth.reps[0].time_to_peak_s > rep.time_to_peak_s
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +16,9 @@ PROFILE = default_profile()
 DEFAULT_JSON = Path(__file__).resolve().parents[2] / "simulators" / "profiles" / "default.json"
 
 
-def set_peak(side: str, group: str, velocity_dps: float, **options: object) -> float:
+def set_peak(side: str, group: str, velocity_dps: float, **options: Any) -> float:
     proto = SetProtocol(joint="knee", side=side, velocity_dps=velocity_dps)
-    sim = simulate_set(PROFILE, proto, seed=1, **options)  # type: ignore[arg-type]
+    sim = simulate_set(PROFILE, proto, seed=1, **options)
     return max(r.peak_torque_nm for r in sim.truth.reps if r.group == group)
 
 
@@ -69,7 +70,7 @@ _FLEX = ("joints", "knee", "flexion/extension", "groups", "flexion")
         (("joints", "knee", "flexion/extension", "gravity_torque_nm"), True, "gravity_torque_nm: must be a finite number"),
     ],
 )
-def test_malformed_profile_names_the_field(path, value, message) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_profile_names_the_field(path: tuple[str, ...], value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         SubjectProfile.from_dict(_mutated(path, value))
 
@@ -112,7 +113,7 @@ def test_default_profile_covers_every_canonical_pattern_with_a_default_range() -
         ("shoulder", "external/internal rotation", "external rotation", "internal rotation", 0.70),
     ],
 )
-def test_default_ratios_follow_domain_md(joint, pattern, numerator, denominator, ratio) -> None:  # type: ignore[no-untyped-def]
+def test_default_ratios_follow_domain_md(joint: str, pattern: str, numerator: str, denominator: str, ratio: float) -> None:
     for side in ("left", "right"):
         num = PROFILE.group(joint, pattern, side, numerator).peak_torque_nm
         den = PROFILE.group(joint, pattern, side, denominator).peak_torque_nm

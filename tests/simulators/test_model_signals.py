@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,9 @@ from simulators.machine import MachineSettings
 from simulators.model import (
     STATUS_AT_LIMIT,
     STATUS_SAFETY_STOP,
+    RepTruth,
     SetProtocol,
+    SimulatedSet,
     default_profile,
     simulate_set,
 )
@@ -17,11 +21,11 @@ from simulators.model import (
 PROFILE = default_profile()
 
 
-def knee(**kwargs: object) -> SetProtocol:
-    return SetProtocol(joint="knee", pattern="flexion/extension", side=kwargs.pop("side", "right"), **kwargs)  # type: ignore[arg-type]
+def knee(**kwargs: Any) -> SetProtocol:
+    return SetProtocol(joint="knee", pattern="flexion/extension", side=kwargs.pop("side", "right"), **kwargs)
 
 
-def load_range(sim, rep) -> np.ndarray:  # type: ignore[no-untyped-def]
+def load_range(sim: SimulatedSet, rep: RepTruth) -> np.ndarray:
     return (sim.time_s >= rep.load_range_start_s) & (sim.time_s <= rep.load_range_end_s)
 
 
@@ -62,7 +66,9 @@ def test_ankle_signs_name_the_acting_group() -> None:
         ("ecc/con", "flexion", ["extension", "flexion"], ["flexion", "flexion"], ["eccentric", "concentric"]),
     ],
 )
-def test_repetition_count_and_order_per_mode(mode, group, moves, groups, contractions) -> None:  # type: ignore[no-untyped-def]
+def test_repetition_count_and_order_per_mode(
+    mode: str, group: str | None, moves: list[str], groups: list[str], contractions: list[str]
+) -> None:
     sim = simulate_set(PROFILE, knee(mode=mode, group=group, repetitions=3), seed=0)
     reps = sim.truth.reps
     assert len(reps) == 6
@@ -187,7 +193,7 @@ def test_safety_stop_halts_the_lever_and_sets_bit1() -> None:
         ({"joint": "knee", "side": "left", "pause_s": -1.0}, "pause_s"),
     ],
 )
-def test_bad_protocols_are_refused_clearly(kwargs, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_protocols_are_refused_clearly(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SetProtocol(**kwargs)
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from simulators.joints import DEFAULT_ROM_DEG, direction_sign
-from simulators.model import SetProtocol, SetTruth, default_profile, simulate_set
+from simulators.model import SetProtocol, SetTruth, SimulatedSet, default_profile, simulate_set
 from simulators.truth import RepTruth
 
 PROFILE = default_profile()
 
 
-def brute_force(sim, rep) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+def brute_force(sim: SimulatedSet, rep: RepTruth) -> tuple[float, float, float, float]:
     """Peak in the load range (found as the samples where the servo is exactly at the set
     velocity), its angle and time, and work as the time integral of torque x angular velocity."""
     direction = direction_sign(sim.truth.pattern, rep.group)
@@ -45,7 +45,9 @@ def brute_force(sim, rep) -> tuple[float, float, float, float]:  # type: ignore[
         ("ankle", "plantarflexion/dorsiflexion", "ecc/con", "plantarflexion", 30.0),
     ],
 )
-def test_truth_matches_brute_force_from_the_muscle_torque(joint, pattern, mode, group, velocity_dps) -> None:  # type: ignore[no-untyped-def]
+def test_truth_matches_brute_force_from_the_muscle_torque(
+    joint: str, pattern: str, mode: str, group: str | None, velocity_dps: float
+) -> None:
     proto = SetProtocol(joint=joint, pattern=pattern, side="left", mode=mode, group=group, velocity_dps=velocity_dps, repetitions=2)
     sim = simulate_set(PROFILE, proto, seed=11)
     assert len(sim.truth.reps) == 4
