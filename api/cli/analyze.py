@@ -28,7 +28,7 @@ from analysis import (
 from daq.errors import RecordingFormatError
 from daq.recording import Recording
 
-__all__ = ["add_parser", "analysis_markers", "analyze_file", "load", "run"]
+__all__ = ["add_parser", "analyze_file", "load", "run"]
 
 
 def load(path: str) -> Recording:
@@ -40,20 +40,6 @@ def load(path: str) -> Recording:
 
         return read_recording(path)
     return load_recording(path)
-
-
-def analysis_markers(recording: Recording) -> tuple[int, ...] | None:
-    """The device's markers as half-repetition *boundaries*, as :func:`analysis.analyze_recording` wants them.
-
-    Con-Trex markers already bound every half-repetition (what follows the last one is the
-    return to rest). HUMAC markers are the first sample of each half-repetition, the last
-    one running to the end of the export, so the end of the recording is added as the last boundary.
-    """
-    if recording.markers is None:
-        return None
-    if recording.metadata.get("source_format") == "humac-csv":
-        return tuple(recording.markers) + (len(recording),)
-    return tuple(recording.markers)
 
 
 def _override(value: Any, recording: Recording, key: str) -> Any:
@@ -89,7 +75,7 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
             horizontal_angle_deg=(
                 args.horizontal_angle_deg if args.horizontal_angle_deg is not None else number("horizontal_angle_deg")
             ),
-            markers=analysis_markers(recording),
+            markers=recording.markers,
             source=name,
             options=options,
         )
