@@ -24,6 +24,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ports": ("api.cli.ports", "list the serial ports of this machine"),
     "record": ("api.cli.record", "record torque, position and velocity from a device to a CSV file"),
     "analyze": ("api.cli.analyze", "analyse recordings and vendor exports: peak torque, ratios, deficits"),
+    "serve": ("api.cli.serve", "run the REST service (subjects, sessions, protocols; docs at /docs)"),
+    "token": ("api.cli.token", "create, list or revoke the REST service's bearer tokens"),
+    "db": ("api.cli.db", "migrate the REST service's database or show its revision"),
 }
 
 
@@ -51,6 +54,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ("firmware_protocols.errors", "ProtocolError"),
         ("daq.errors", "DaqError"),
         ("analysis.errors", "AnalysisError"),
+        ("api.errors", "ServiceError"),
     ):
         try:
             errors.append(getattr(importlib.import_module(module), attr))

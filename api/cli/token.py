@@ -1,0 +1,65 @@
+"""``isokin token``: create, list and revoke the service's bearer tokens (same database as ``serve``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from api.settings import Settings
+
+__all__ = ["add_parser", "run"]
+
+ROLES = ("viewer", "operator", "admin")
+
+
+def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=(
+            "Manage bearer tokens in the service's database (chosen like 'isokin serve' does: --database, "
+            "then ISOKIN_DATABASE_URL, then isokin.db in ISOKIN_DATA_DIR)."
+        ),
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database", metavar="URL", help="SQLAlchemy URL of the service's database")
+    common.add_argument("--data-dir", metavar="DIR", help="data directory holding isokin.db")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", parents=[common], help="create a token and print it (as the last word)")
+    create.add_argument("--role", required=True, choices=ROLES, help="viewer reads; operator runs tests; admin manages tokens")
+    create.add_argument("--name", default="", help="who or what uses it (e.g. 'station 1')")
+    actions.add_parser("list", parents=[common], help="list tokens (never their secrets)")
+    revoke = actions.add_parser("revoke", parents=[common], help="revoke a token by id")
+    revoke.add_argument("id", type=int, help="token id (see 'isokin token list')")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from api.security import Role, create_token, revoke_token
+    from api.storage.database import Database
+    from api.storage.models import ApiToken
+
+    settings = Settings.from_overrides(database_url=args.database, data_dir=args.data_dir)
+    database = Database.open(settings.resolved_database_url)
+    try:
+        with database.session() as session:
+            if args.action == "create":
+                if len(args.name) > 100:
+                    raise ValueError("--name must be at most 100 characters")
+                row, token = create_token(session, role=Role(args.role), name=args.name)
+                session.commit()
+                label = f" ({row.name})" if row.name else ""
+                print(f"created {row.role} token {row.id}{label}; it is shown only once:\n{token}")
+            elif args.action == "list":
+                print(f"{'id':>4}  {'role':8}  {'created (UTC)':19}  {'last used (UTC)':19}  name")
+                for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+                    used = row.last_used_at.strftime("%Y-%m-%d %H:%M:%S") if row.last_used_at else "never"
+                    print(f"{row.id:>4}  {row.role:8}  {row.created_at:%Y-%m-%d %H:%M:%S}  {used:19}  {row.name}")
+            else:
+                revoke_token(session, args.id)
+                session.commit()
+                print(f"revoked token {args.id}")
+    finally:
+        database.close()
+    return 0

@@ -1,0 +1,102 @@
+"""The FastAPI application: :func:`create_app` builds it from :class:`~api.settings.Settings`.
+
+Building the app opens the database, runs the Alembic migrations and refreshes the
+built-in protocol library, so a bad database URL fails before the server binds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+
+from api.errors import install_error_handlers
+from api.library import sync_builtin_protocols
+from api.middleware import BodySizeLimit
+from api.routes import api_router
+from api.settings import Settings
+from api.storage.database import Database
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+Isokinetic dynamometer service: subjects, sessions, test protocols (and, as they land,
+trials, samples, analysis and ratio reports).
+
+Every route but `/api/v1/health` needs `Authorization: Bearer <token>`. Create the first
+token with `isokin token create --role admin`, then click **Authorize** above.
+Roles: *viewer* reads, *operator* also creates subjects, sessions and protocols and runs
+trials, *admin* also manages tokens.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("isokin")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings
+        Service settings; ``None`` reads them from the ``ISOKIN_*`` environment.
+    database
+        An already opened (and migrated) database to use instead of opening
+        ``settings.resolved_database_url``; the caller then closes it.
+
+    Raises
+    ------
+    api.errors.StorageError
+        When the database cannot be opened or migrated.
+    """
+    settings = settings or Settings()
+    owned = database is None
+    db = Database.open(settings.resolved_database_url) if database is None else database
+    with db.session() as session:
+        sync_builtin_protocols(session)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            db.close()
+
+    app = FastAPI(
+        title="isokin",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "health", "description": "service state, no token needed"},
+            {"name": "subjects", "description": "pseudonymous people tested"},
+            {"name": "sessions", "description": "a subject's test day"},
+            {"name": "protocols", "description": "built-in library and custom protocols"},
+            {"name": "tokens", "description": "bearer tokens (admin)"},
+        ],
+    )
+    app.state.settings = settings
+    app.state.database = db
+    install_error_handlers(app)
+    app.include_router(api_router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    return app

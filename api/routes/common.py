@@ -1,0 +1,40 @@
+"""OpenAPI descriptions of the error responses the routes share, and list helpers."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from api.deps import Page
+from api.errors import NotFoundError
+from api.schemas.common import ErrorPublic
+
+__all__ = ["AUTH_ERRORS", "CONFLICT", "NOT_FOUND", "get_or_404", "paginate"]
+
+T = TypeVar("T")
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorPublic, "description": "missing, malformed or revoked bearer token"},
+    403: {"model": ErrorPublic, "description": "the token's role does not allow this"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorPublic, "description": "unknown id"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorPublic, "description": "duplicate, read-only or still referenced"}
+}
+
+
+def get_or_404(session: Session, model: type[T], resource_id: int, resource: str) -> T:
+    """The row with this primary key, or :class:`NotFoundError` naming the resource."""
+    row = session.get(model, resource_id)
+    if row is None:
+        raise NotFoundError(resource, resource_id)
+    return row
+
+
+def paginate(session: Session, query: Select[tuple[T]], page: Page) -> tuple[list[T], int]:
+    """One page of a query's rows and the total count of rows it matches."""
+    count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = list(session.scalars(query.offset(page.offset).limit(page.limit)))
+    return rows, count

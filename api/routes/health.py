@@ -1,0 +1,32 @@
+"""``GET /health``: version, database and device state, without authentication."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import APIRouter
+
+from api.deps import DatabaseDep, SettingsDep
+from api.schemas.health import DatabaseHealth, DeviceHealth, HealthPublic
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+def _version() -> str:
+    try:
+        return version("isokin")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@router.get("", response_model=HealthPublic, summary="Service, database and device state (no token needed)")
+def read_health(database: DatabaseDep, settings: SettingsDep) -> HealthPublic:
+    state = database.state()
+    return HealthPublic(
+        status="ok" if state.state == "ok" else "degraded",
+        version=_version(),
+        database=DatabaseHealth(state=state.state, backend=state.backend, revision=state.revision, detail=state.detail),
+        device=DeviceHealth(state="not connected", url=settings.device_url),
+    )

@@ -1,0 +1,80 @@
+"""Service settings: command-line flags over ``ISOKIN_*`` environment variables over defaults.
+
+=========================  ============================================================
+variable                   meaning
+=========================  ============================================================
+``ISOKIN_DATA_DIR``        where the service keeps its files (default below)
+``ISOKIN_DATABASE_URL``    SQLAlchemy URL; default ``sqlite:///<data dir>/isokin.db``
+``ISOKIN_DEVICE``          device URL, or ``simulator`` (the default when unset)
+``ISOKIN_HOST``            address ``isokin serve`` binds (default ``127.0.0.1``)
+``ISOKIN_PORT``            port ``isokin serve`` binds (default ``8000``)
+``ISOKIN_CORS_ORIGINS``    comma-separated origins allowed by CORS (default: CORS off)
+``ISOKIN_MAX_BODY_BYTES``  largest request body accepted, bytes (default 64 MiB)
+=========================  ============================================================
+
+The default data directory is ``$XDG_DATA_HOME/isokin``, i.e. ``~/.local/share/isokin``
+when ``XDG_DATA_HOME`` is unset. Every subcommand that touches the database builds its
+:class:`Settings` the same way, so ``isokin token create`` and ``isokin serve`` see the
+same database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings", "default_data_dir"]
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/isokin``, or ``~/.local/share/isokin`` when the variable is unset."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "isokin"
+
+
+class Settings(BaseSettings):
+    """Everything the service and the database subcommands need to know.
+
+    Build it with keyword overrides from the command line (``Settings(port=8080)``);
+    fields not given come from ``ISOKIN_*`` variables, then from the defaults.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ISOKIN_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="directory for the SQLite file and uploads")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; None means SQLite in data_dir")
+    device: str | None = Field(default=None, description="device URL or 'simulator'; None means the simulator")
+    host: str = Field(default="127.0.0.1", description="address to bind")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port to bind")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="origins allowed by CORS; empty turns CORS off"
+    )
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="largest request body, bytes")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @classmethod
+    def from_overrides(cls, **overrides: object) -> "Settings":
+        """Settings with the given values (``None`` ones ignored) over the environment and defaults."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the configured one, or the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.expanduser().resolve() / 'isokin.db'}"
+
+    @property
+    def device_url(self) -> str:
+        """The device in use: the configured URL, or ``simulator``."""
+        return self.device or "simulator"
