@@ -1,0 +1,116 @@
+"""``isokin analyze``: tables, the JSON document, overrides and one-line errors."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.cli import main
+from daq.recording import Recording, write_recording
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
+
+
+def _recording(side: str, flexors_nm: float, *, joint: str | None = "knee", reps: int = 3) -> Recording:
+    """Con/con knee set at 60 deg/s, 200 Hz: trapezoid velocity over 0-90 deg, sine torque curves."""
+    fs, v = 200.0, 60.0
+    ramp = np.linspace(0.0, v, 10, endpoint=False)
+    move = np.concatenate([ramp, np.full(int(1.4 * fs), v), ramp[::-1]])
+    pause = np.zeros(40)
+    vel = np.concatenate([pause] + [np.concatenate([s * move, pause]) for _ in range(reps) for s in (1, -1)])
+    pos = np.concatenate([[0.0], np.cumsum(vel[:-1]) / fs])
+    shape = np.sin(np.pi * np.clip(pos / pos.max(), 0, 1))
+    torque = np.where(vel > 0, flexors_nm, np.where(vel < 0, -200.0, 0.0)) * shape
+    meta = {"side": side, "body_mass_kg": "80", "sample_rate_hz": "200"}
+    if joint:
+        meta["joint"] = joint
+    return Recording(np.arange(len(vel)) / fs, torque, pos, vel, metadata=meta)
+
+
+@pytest.fixture
+def pair(tmp_path):
+    paths = []
+    for side, flex in (("left", 120.0), ("right", 96.0)):
+        path = tmp_path / f"{side}.csv"
+        write_recording(path, _recording(side, flex))
+        paths.append(str(path))
+    return paths
+
+
+def test_json_document_has_recordings_ratios_bilateral_flags_and_parameters(pair, capsys):
+    assert main(["analyze", *pair, "--json", "--involved", "right"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["side"] for r in doc["recordings"]] == ["left", "right"]
+    sets = {(s["direction"], s["contraction"]): s for s in doc["recordings"][0]["sets"]}
+    assert sets[("flexion", "concentric")]["peak_torque_nm"] == pytest.approx(120.0, rel=0.01)
+    assert len(sets[("extension", "concentric")]["reps"]) == 3
+    assert {r["numerator"]["side"]: round(r["value"], 2) for r in doc["ratios"]} == {"left": 0.6, "right": 0.48}
+    flex = next(b for b in doc["bilateral"] if b["direction"] == "flexion")
+    assert flex["deficit_percent"] == pytest.approx(20.0, abs=0.5) and flex["involved_side"] == "right"
+    assert "deficit_possible" in {f["rule"] for f in doc["flags"]} or "deficit_probable" in {f["rule"] for f in doc["flags"]}
+    assert doc["parameters"]["involved_side"] == "right"
+
+
+def test_default_output_is_tables(pair, capsys):
+    assert main(["analyze", *pair]) == 0
+    out = capsys.readouterr().out
+    assert "== left.csv: left knee flexion/extension" in out and "== Bilateral" in out and "Hcon/Qcon" in out
+
+
+def test_options_override_metadata_and_thresholds(pair, capsys):
+    assert main(["analyze", pair[0], "--json", "--body-mass-kg", "100", "--cutoff-hz", "none",
+                 "--window-tolerance-percent", "5", "--min-repetitions", "4"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    s = doc["recordings"][0]["sets"][0]
+    assert s["peak_torque_per_kg"] == pytest.approx(s["peak_torque_nm"] / 100.0)
+    assert doc["parameters"]["analysis"]["cutoff_hz"] is None
+    assert doc["parameters"]["analysis"]["window_tolerance_percent"] == 5.0
+    assert "too_few_repetitions" in {f["rule"] for f in doc["flags"]}
+
+
+def test_gravity_override_changes_the_peaks(pair, capsys):
+    main(["analyze", pair[0], "--json"])
+    plain = json.loads(capsys.readouterr().out)["recordings"][0]["sets"][0]["peak_torque_nm"]
+    main(["analyze", pair[0], "--json", "--gravity-torque-nm", "20", "--horizontal-angle-deg", "0"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["recordings"][0]["gravity_corrected"] is True
+    assert doc["recordings"][0]["sets"][0]["peak_torque_nm"] < plain  # flexors lose the limb's weight
+
+
+def _error(args, capsys) -> str:
+    assert main(["analyze", *args]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_errors_are_one_line_naming_the_file(tmp_path, pair, capsys):
+    missing = tmp_path / "missing.csv"
+    assert "missing.csv" in _error([str(missing)], capsys)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time_s,torque_nm,position_deg,velocity_dps\n0,1,2\n")
+    assert "bad.csv" in _error([str(bad)], capsys)
+    still = tmp_path / "still.csv"
+    rec = _recording("left", 100.0)
+    write_recording(still, Recording(rec.time_s, rec.torque_nm, np.zeros(len(rec)), np.zeros(len(rec)), metadata=rec.metadata))
+    assert "still.csv" in (msg := _error([str(still)], capsys)) and "no repetitions" in msg
+    nojoint = tmp_path / "nojoint.csv"
+    write_recording(nojoint, _recording("left", 100.0, joint=None))
+    assert "--joint" in _error([str(nojoint)], capsys)
+    msg = _error([pair[0], "--joint", "kneee"], capsys)
+    assert "left.csv" in msg and "unknown joint" in msg
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/real is not available")
+def test_vendor_exports_are_detected_and_a_truncated_one_is_refused(capsys):
+    ctm = REAL / "contrex_ctm"
+    assert main(["analyze", str(ctm / "CTM380.CTM"), str(ctm / "CTM388.CTM"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [sum(s["repetitions"] for s in r["sets"]) for r in doc["recordings"]] == [6, 40]
+    assert all(r["segmentation"] == "markers" for r in doc["recordings"])
+    msg = _error([str(ctm / "CTM448-truncated.CTM")], capsys)
+    assert "CTM448-truncated.CTM" in msg and "4923" in msg
+    humac = REAL / "humac_csv" / "S01 10_59_09 AM 60 5 Right 1.csv"
+    assert main(["analyze", str(humac), "--joint", "knee", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["recordings"][0]["side"] == "right"
