@@ -10,6 +10,15 @@ The physics (pure numpy, no I/O beyond profile and truth JSON):
 - :mod:`simulators.truth`: ground truth per repetition (:class:`SetTruth`, :class:`RepTruth`).
 - :mod:`simulators.model`: :class:`SetProtocol` and :func:`simulate_set`, which ties them together.
 
+The board that streams it (protocols, real-time pacing, faults, transports):
+
+- :mod:`simulators.device`: :class:`~simulators.device.SimulatedDevice`, the binary/ASCII state machine;
+  :mod:`simulators.adc` its +-5 V 16-bit converter; :mod:`simulators.source` the model's sets as counts.
+- :mod:`simulators.pacing`, :mod:`simulators.faults`, :mod:`simulators.transports`: the real-time loop,
+  seeded fault injection, and the pty / TCP / in-process endpoints; :mod:`simulators.session` ties them
+  together for ``isokin sim`` and the ``sim://`` URL (:func:`register_url_handler`);
+  :mod:`simulators.emitted` logs every emitted sample and whether it reached the host.
+
 Example
 -------
 >>> from simulators import SetProtocol, default_profile, simulate_set
@@ -43,5 +52,18 @@ __all__ = [
     "SimulatedSet",
     "SubjectProfile",
     "default_profile",
+    "register_url_handler",
     "simulate_set",
 ]
+
+
+def register_url_handler() -> None:
+    """Make ``serial.serial_for_url("sim://...")`` open an in-process simulated device.
+
+    Adds ``simulators.urlhandler`` to pyserial's ``protocol_handler_packages`` once;
+    see :mod:`simulators.urlhandler.protocol_sim` for the URL's options.
+    """
+    import serial
+
+    if "simulators.urlhandler" not in serial.protocol_handler_packages:
+        serial.protocol_handler_packages.append("simulators.urlhandler")
