@@ -1,0 +1,173 @@
+"""Driver for the ASCII line protocol of existing lab boards (``torque,velocity,position`` lines).
+
+There is no handshake, no checksum and no device clock. With a ``counter`` field the
+driver counts lost samples exactly from its jumps; without it, loss inside a
+connection cannot be seen (``AcquisitionStats.loss_detection == "none"``) and only
+the gap over a reconnect is estimated, from the host clock. A corrupted digit passes
+as a wrong value: the binary protocol exists for that. Device time is synthesised
+from the sample index at the nominal rate and mapped to host time like the binary
+protocol's. The optional ``start``, ``stop`` and ``rate <hz>`` commands are sent unless
+``send_commands=False`` (for boards that stream from power-up and echo nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from daq.driver import DeviceInfo, Driver
+from firmware_protocols import AsciiComment, AsciiDecoder, AsciiSample, encode_command
+
+__all__ = ["AsciiDriver"]
+
+log = logging.getLogger(__name__)
+
+#: After ``stop``, the link counts as drained once it has been quiet this long, seconds.
+QUIET_S = 0.1
+
+
+class AsciiDriver(Driver):
+    """A board printing ASCII sample lines. See :class:`~daq.driver.Driver` for the common parameters.
+
+    Parameters
+    ----------
+    send_commands
+        Send ``rate``, ``start`` and ``stop`` lines (boards that stream from power-up ignore them).
+    """
+
+    protocol = "ascii"
+
+    def __init__(self, url: str, *, send_commands: bool = True, **kwargs: object) -> None:
+        super().__init__(url, **kwargs)  # type: ignore[arg-type]
+        self.send_commands = send_commands
+        self._decoder = AsciiDecoder()
+        self._rate_sent = False
+        self._synthetic = 0
+        self._after_link_loss = False
+        self._ignored = 0
+        self._counter_seen = False
+        self._last_arrival_s = 0.0
+
+    def configure(self, sample_rate_hz: int) -> None:
+        """Set the board's rate: sends ``rate <hz>`` (if commands are on) and uses it for timestamps."""
+        if sample_rate_hz <= 0:
+            raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
+        self.sample_rate_hz = int(sample_rate_hz)
+        if self.send_commands:
+            self._write(encode_command("rate", self.sample_rate_hz))
+        self._rate_sent = True
+
+    def start(self) -> None:
+        """Accept sample lines from now on (and send ``start``)."""
+        self._indexer.restart(None)
+        self._break_clock()
+        self._streaming = True
+        if self.send_commands:
+            self._write(encode_command("start"))
+
+    def stop(self) -> None:
+        """Send ``stop`` and wait until the link is quiet (at most ``command_timeout_s``), then drop further lines."""
+        if self.send_commands:
+            self._write(encode_command("stop"))
+            deadline = time.monotonic() + self.command_timeout_s
+            while time.monotonic() < deadline and time.monotonic() - self._last_arrival_s < QUIET_S:
+                time.sleep(QUIET_S / 4)
+        self._streaming = False
+
+    # --- template methods ----------------------------------------------------------------------
+
+    def _handshake(self) -> DeviceInfo:
+        return DeviceInfo(
+            protocol=self.protocol,
+            model="",
+            serial_number="",
+            firmware_version="",
+            sample_rates_hz=(self.sample_rate_hz,),
+            max_samples_per_frame=1,
+            drives_machine=False,
+            marker_button=False,
+        )
+
+    def _resume(self) -> str:
+        if not (self._streaming and self.send_commands):
+            return "streaming" if self._streaming else "idle"
+        if self._rate_sent:
+            self._write(encode_command("rate", self.sample_rate_hz))
+        self._write(encode_command("start"))
+        return "restarted"
+
+    def _link_lost(self) -> None:
+        self._decoder.flush()
+        self._after_link_loss = True
+
+    def _feed(self, chunk: bytes, arrival_s: float) -> None:
+        self._last_arrival_s = arrival_s
+        samples: list[AsciiSample] = []
+        for msg in self._decoder.feed(chunk):
+            if type(msg) is AsciiSample:
+                samples.append(msg)
+            elif isinstance(msg, AsciiComment):
+                log.info("%s says: %s", self.url, msg.text)
+        if not samples:
+            return
+        if not self._streaming:
+            self._ignored += len(samples)
+            return
+        indexer = self._indexer
+        run_first = -1
+        run: list[AsciiSample] = []
+        for k, s in enumerate(samples):
+            after = indexer.last_index
+            counter = s.counter
+            if counter is None:
+                counter = self._synthetic
+                self._synthetic = (self._synthetic + 1) % indexer.modulus
+            else:
+                self._counter_seen = True
+            placed = None if self._after_link_loss and s.counter is None else indexer.place(counter, 1)
+            if placed is None:  # no counter across a reconnect, or the board's counter restarted
+                est_host_s = arrival_s - (len(samples) - 1 - k) / self.sample_rate_hz
+                missing = self._missing_from_host_time(est_host_s)
+                index = indexer.resume_after(missing, counter, 1)
+                derived = True
+            else:
+                index, missing = placed
+                derived = False
+            if missing:
+                self._flush_run(run_first, run, arrival_s)
+                run = []
+                reason = "disconnect" if self._after_link_loss else ("index restart" if derived else "sequence jump")
+                if after >= 0:
+                    self._publish_gap(after, missing, derived_from_time=derived, reason=reason)
+            self._after_link_loss = False
+            if not run:
+                run_first = index
+            run.append(s)
+        self._flush_run(run_first, run, arrival_s)
+
+    def _flush_run(self, first_index: int, run: list[AsciiSample], arrival_s: float) -> None:
+        if not run:
+            return
+        n = len(run)
+        index = np.arange(first_index, first_index + n, dtype=np.int64)
+        device_time_us = np.round(index * (1e6 / self.sample_rate_hz)).astype(np.int64)
+        torque = np.fromiter((s.torque for s in run), dtype=np.int64, count=n)
+        velocity = np.fromiter((s.velocity for s in run), dtype=np.int64, count=n)
+        position = np.fromiter((s.position for s in run), dtype=np.int64, count=n)
+        self._publish(first_index, device_time_us, (torque, position, velocity), np.zeros(n, dtype=np.uint8), arrival_s)
+
+    def _decoder_stats(self) -> dict[str, object]:
+        s = self._decoder.stats
+        return {
+            "frames": s.lines,
+            "bytes_received": s.bytes_received,
+            "bytes_discarded": s.bytes_discarded,
+            "crc_errors": 0,
+            "bad_headers": 0,
+            "malformed": s.bad_lines,
+            "frames_lost": 0,
+            "frames_ignored": self._ignored,
+            "loss_detection": "line counter" if self._counter_seen else "none",
+        }

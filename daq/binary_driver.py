@@ -1,0 +1,316 @@
+"""Driver for binary protocol version 1 (``firmware_protocols/PROTOCOL.md``).
+
+Commands are answered by ACK/NAK naming their sequence number (HELLO by INFO, PING
+by PONG): a missing answer is :class:`~daq.errors.DeviceTimeout`, a NAK is
+:class:`~daq.errors.DeviceRefused` carrying the error code. Lost samples are
+counted exactly from the jump in DATA's ``first_sample``; lost frames of any type
+from the frame sequence.
+
+Reconnect (agreed with the simulator): after reopening, HELLO must return the same
+serial number. Then CONFIGURE is sent again: a device that kept streaming refuses it
+(``NOT_ALLOWED_NOW``) and the stream simply continues, the gap counted from
+``first_sample``; an idle device accepts it, is STARTed again, and the gap is
+derived from the device timestamps (``round((t_first_new - t_last_old) * rate / 1e6) - 1``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from daq.driver import DeviceInfo, Driver, WrongDevice
+from daq.errors import DeviceRefused, DeviceTimeout
+from daq.stream import DeviceEvent
+from firmware_protocols import (
+    Ack,
+    Capability,
+    Configure,
+    Data,
+    ErrorCode,
+    Event,
+    EventCode,
+    FrameDecoder,
+    FrameEncoder,
+    Hello,
+    Info,
+    Marker,
+    Nak,
+    Ping,
+    Pong,
+    Start,
+    Stop,
+)
+
+__all__ = ["BinaryDriver", "PingResult"]
+
+_SEQ_MOD = 1 << 32
+
+
+@dataclass(frozen=True)
+class PingResult:
+    """A PING/PONG exchange: round trip (s), the device clock when the PING arrived (us),
+    and the host time half-way through the round trip (s, monotonic clock)."""
+
+    round_trip_s: float
+    device_time_us: int
+    host_time_s: float
+
+
+@dataclass(eq=False)
+class _Pending:
+    """The one command waiting for its answer."""
+
+    type_code: int
+    sequence: int = -1
+    on_ack: Callable[[], None] | None = None
+    reply: Ack | Nak | Info | Pong | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def matches(self, msg: Ack | Nak | Info | Pong) -> bool:
+        if isinstance(msg, Ack):
+            return msg.acked_type == self.type_code and msg.acked_sequence == self.sequence
+        if isinstance(msg, Nak):
+            return msg.refused_type == self.type_code and msg.refused_sequence == self.sequence
+        if isinstance(msg, Info):
+            return self.type_code == Hello.TYPE
+        return self.type_code == Ping.TYPE
+
+
+class BinaryDriver(Driver):
+    """A device speaking binary protocol version 1. See :class:`~daq.driver.Driver` for the parameters."""
+
+    protocol = "binary"
+
+    def __init__(self, url: str, **kwargs: object) -> None:
+        super().__init__(url, **kwargs)  # type: ignore[arg-type]
+        self._decoder = FrameDecoder()
+        self._encoder = FrameEncoder()
+        self._command_lock = threading.Lock()
+        self._pending: _Pending | None = None
+        self._config: Configure | None = None
+        self._frame_next: int | None = None
+        self._frames_lost = 0
+        self._frames_ignored = 0
+        self._after_link_loss = False
+        self._derive_next_gap = False
+        self._last_first_index = 0
+        self._last_first_sample = 0
+        self._time_offsets: dict[int, np.ndarray] = {}
+
+    # --- commands -------------------------------------------------------------------------
+
+    def configure(self, config: Configure) -> None:
+        """Send CONFIGURE (rate, batch size, and for a driving device mode/velocities/range/repetitions).
+
+        Raises
+        ------
+        DeviceRefused
+            NAK, e.g. ``UNSUPPORTED_RATE``, ``NOT_SUPPORTED`` or ``NOT_ALLOWED_NOW`` (while streaming).
+        DeviceTimeout
+            No answer within ``command_timeout_s``.
+        """
+        self._command(config, retries=1)
+        self._config = config
+        self.sample_rate_hz = config.sample_rate_hz
+        self._time_offsets.clear()
+
+    def start(self) -> None:
+        """START streaming (CONFIGUREs the driver's ``sample_rate_hz`` first if not configured yet)."""
+        if self._config is None:
+            self.configure(Configure(self.sample_rate_hz))
+        self._command(Start(), on_ack=self._started)
+
+    def stop(self) -> None:
+        """STOP; when it returns, every sample the device sent before its ACK has been handed out."""
+        self._command(Stop(), retries=2, on_ack=self._stopped)
+
+    def ping(self) -> PingResult:
+        """Exchange PING/PONG: round trip and the device clock."""
+        sent = time.monotonic()
+        pong = self._command(Ping(int(sent * 1e6)), retries=1)
+        back = time.monotonic()
+        assert isinstance(pong, Pong)
+        return PingResult(back - sent, pong.device_time_us, (sent + back) / 2)
+
+    def marker(self, marker_id: int) -> None:
+        """Ask the device to insert a MARKER_HOST event at the current sample."""
+        self._command(Marker(marker_id))
+
+    def _started(self) -> None:  # reader thread, on START's ACK, before any DATA of the new stream
+        self._streaming = True
+        self._indexer.restart(0)
+        self._last_first_index, self._last_first_sample = self._indexer.next_index, 0
+        self._break_clock()
+
+    def _stopped(self) -> None:  # reader thread, on STOP's ACK, after the last DATA
+        self._streaming = False
+
+    def _restarted(self) -> None:  # reader thread: the device was idle after a reconnect
+        self._started()
+        self._derive_next_gap = True
+
+    def _command(
+        self,
+        message: Hello | Configure | Start | Stop | Ping | Marker,
+        *,
+        retries: int = 0,
+        on_ack: Callable[[], None] | None = None,
+    ) -> Ack | Info | Pong:
+        name = type(message).__name__.upper()
+        with self._command_lock:
+            for _ in range(retries + 1):
+                pending = _Pending(message.TYPE, on_ack=on_ack)
+                with self._write_lock:
+                    pending.sequence = self._encoder.sequence
+                    self._pending = pending
+                    try:
+                        self._write_locked(self._encoder.encode(message))
+                    except BaseException:
+                        self._pending = None
+                        raise
+                try:
+                    if self._in_reader_thread():
+                        self._pump(pending.done.is_set, self.command_timeout_s)
+                    else:
+                        pending.done.wait(self.command_timeout_s)
+                finally:
+                    self._pending = None
+                reply = pending.reply
+                if reply is None:
+                    continue
+                if isinstance(reply, Nak):
+                    raise DeviceRefused(f"{self.url} refused {name}: {reply.error.name}", int(reply.error))
+                return reply
+        raise DeviceTimeout(f"no answer to {name} from {self.url} within {self.command_timeout_s:g} s")
+
+    # --- template methods ------------------------------------------------------------------
+
+    def _handshake(self) -> DeviceInfo:
+        info = self._command(Hello(), retries=1)
+        assert isinstance(info, Info)
+        return DeviceInfo(
+            protocol=self.protocol,
+            model=info.model,
+            serial_number=info.serial_number,
+            firmware_version=info.firmware_version,
+            sample_rates_hz=tuple(info.sample_rates_hz),
+            max_samples_per_frame=info.max_samples_per_frame,
+            drives_machine=bool(info.capabilities & Capability.DRIVES_MACHINE),
+            marker_button=bool(info.capabilities & Capability.MARKER_BUTTON),
+        )
+
+    def _resume(self) -> str:
+        info = self._command(Hello(), retries=1)
+        assert isinstance(info, Info)
+        if self.info is not None and info.serial_number != self.info.serial_number:
+            raise WrongDevice(
+                f"{self.url}: device {info.serial_number!r} answered after the reconnect, "
+                f"not {self.info.serial_number!r}: stopping"
+            )
+        if not self._streaming or self._config is None:
+            return "idle"
+        try:
+            self._command(self._config, retries=1)
+        except DeviceRefused as err:
+            if err.code == ErrorCode.NOT_ALLOWED_NOW:
+                return "streaming"  # it kept streaming: DATA's first_sample counts the gap
+            raise
+        self._command(Start(), on_ack=self._restarted)
+        return "restarted"
+
+    def _link_lost(self) -> None:
+        self._decoder.flush()
+        self._after_link_loss = True
+
+    def _feed(self, chunk: bytes, arrival_s: float) -> None:
+        for sequence, msg in self._decoder.feed(chunk):
+            expected = self._frame_next
+            if expected is not None:
+                lost = (sequence - expected) % _SEQ_MOD
+                if lost < _SEQ_MOD // 2:
+                    self._frames_lost += lost
+            self._frame_next = (sequence + 1) % _SEQ_MOD
+            kind = type(msg)
+            if kind is Data:
+                self._on_data(msg, arrival_s)  # type: ignore[arg-type]
+            elif kind is Event:
+                self._on_event(msg)  # type: ignore[arg-type]
+            elif kind in (Ack, Nak, Info, Pong):
+                pending = self._pending
+                if pending is not None and pending.matches(msg):  # type: ignore[arg-type]
+                    if kind is Ack and pending.on_ack is not None:
+                        pending.on_ack()
+                    pending.reply = msg  # type: ignore[assignment]
+                    pending.done.set()
+
+    def _on_data(self, msg: Data, arrival_s: float) -> None:
+        if not self._streaming:
+            self._frames_ignored += 1  # a stream left running by an earlier session
+            return
+        n = len(msg.torque)
+        offsets = self._time_offsets.get(n)
+        if offsets is None:
+            offsets = self._time_offsets[n] = np.round(np.arange(n) * (1e6 / self.sample_rate_hz)).astype(np.int64)
+        device_time_us = offsets + msg.timestamp_us
+        indexer = self._indexer
+        after = indexer.last_index
+        if self._derive_next_gap:
+            first_index = self._resume_after_restart(msg, n, arrival_s, "disconnect")
+            self._derive_next_gap = False
+        else:
+            placed = indexer.place(msg.first_sample, n)
+            if placed is None:
+                self._break_clock()
+                first_index = self._resume_after_restart(msg, n, arrival_s, "index restart")
+            else:
+                first_index, missing = placed
+                if missing:
+                    reason = "disconnect" if self._after_link_loss else "sequence jump"
+                    self._publish_gap(after, missing, derived_from_time=False, reason=reason)
+        self._after_link_loss = False
+        self._last_first_index, self._last_first_sample = first_index, msg.first_sample
+        counts = (
+            np.frombuffer(msg.torque, dtype=np.int32),
+            np.frombuffer(msg.position, dtype=np.int32),
+            np.frombuffer(msg.velocity, dtype=np.int32),
+        )
+        self._publish(first_index, device_time_us, counts, np.frombuffer(msg.status, dtype=np.uint8), arrival_s)
+
+    def _resume_after_restart(self, msg: Data, n: int, arrival_s: float, reason: str) -> int:
+        """The device counter restarted: count the missing samples from time, then continue."""
+        after = self._indexer.last_index
+        last_t = self._last_device_time_us
+        if last_t is not None and msg.timestamp_us > last_t:
+            missing = max(0, round((msg.timestamp_us - last_t) * self.sample_rate_hz / 1e6) - 1)
+        else:  # the device clock restarted too: only the host clock is left
+            missing = self._missing_from_host_time(arrival_s - (n - 1) / self.sample_rate_hz)
+        first_index = self._indexer.resume_after(missing, msg.first_sample, n)
+        if after >= 0:
+            self._publish_gap(after, missing, derived_from_time=True, reason=reason)
+        return first_index
+
+    def _on_event(self, msg: Event) -> None:
+        delta = (msg.sample_index - self._last_first_sample) % _SEQ_MOD
+        if delta >= _SEQ_MOD // 2:
+            delta -= _SEQ_MOD
+        if msg.code == EventCode.SET_COMPLETE:
+            self._streaming = False  # the device stops as if it had received STOP
+        self._emit(DeviceEvent(self._last_first_index + delta, msg.timestamp_us, int(msg.code), msg.code.name, msg.value))
+
+    def _decoder_stats(self) -> dict[str, object]:
+        s = self._decoder.stats
+        return {
+            "frames": s.frames,
+            "bytes_received": s.bytes_received,
+            "bytes_discarded": s.bytes_discarded,
+            "crc_errors": s.crc_errors,
+            "bad_headers": s.bad_headers,
+            "malformed": s.malformed_payloads + s.unknown_types + s.unsupported_versions,
+            "frames_lost": self._frames_lost,
+            "frames_ignored": self._frames_ignored,
+            "loss_detection": "sample index",
+        }

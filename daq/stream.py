@@ -1,0 +1,242 @@
+"""What a driver hands to its subscribers: sample blocks and events, in order.
+
+A subscriber gets a :class:`Subscription`, a bounded FIFO of :data:`StreamItem`.
+When a subscriber falls behind and its buffer is full, new items are not queued
+but counted; the next time there is room an :class:`Overflow` item is queued at
+that place, saying exactly which samples were dropped. Nothing is lost silently.
+
+Items:
+
+- :class:`SampleBlock`: consecutive samples (raw counts, calibrated values, times).
+- :class:`DeviceEvent`: an EVENT message from the device (limit, marker, set complete).
+- :class:`Gap`: samples the device sent that never arrived, with their exact count.
+- :class:`Disconnected` / :class:`Reconnected`: the link went away / came back.
+- :class:`Overflow`: this subscriber was too slow and lost the items it names.
+- :class:`StreamEnded`: the last item; the driver closed or gave up on the device.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+
+__all__ = [
+    "DeviceEvent",
+    "Disconnected",
+    "Gap",
+    "Overflow",
+    "Reconnected",
+    "SampleBlock",
+    "StreamEnded",
+    "StreamItem",
+    "Subscription",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class SampleBlock:
+    """Consecutive samples without a gap, all arrays of equal length.
+
+    Attributes
+    ----------
+    index
+        Sample indices (int64), counted from the first START and continuing across
+        reconnects, so a gap shows as a jump equal to :attr:`Gap.missing`.
+    device_time_us
+        Raw device clock of each sample, microseconds (int64).
+    host_time_s
+        Device time mapped to the host's monotonic clock, seconds (float64), by the
+        linear fit of the block's clock segment.
+    torque_counts, position_counts, velocity_counts
+        Raw ADC counts (int32 from the binary protocol, int64 from ASCII lines).
+    torque_nm, position_deg, velocity_dps
+        Calibrated values (float64): N.m, deg, deg/s.
+    status
+        Per-sample status bits (uint8, see ``firmware_protocols.SampleStatus``).
+    segment
+        Index of the gap-free clock segment the block belongs to.
+    """
+
+    index: np.ndarray
+    device_time_us: np.ndarray
+    host_time_s: np.ndarray
+    torque_counts: np.ndarray
+    position_counts: np.ndarray
+    velocity_counts: np.ndarray
+    torque_nm: np.ndarray
+    position_deg: np.ndarray
+    velocity_dps: np.ndarray
+    status: np.ndarray
+    segment: int
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """An EVENT from the device. ``code`` is a ``firmware_protocols.EventCode`` value.
+
+    ``index`` is the sample index it belongs to (same numbering as :attr:`SampleBlock.index`).
+    """
+
+    index: int
+    device_time_us: int
+    code: int
+    name: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Samples lost between two received ones.
+
+    Attributes
+    ----------
+    after_index
+        Index of the last good sample before the gap (-1 if none was received yet).
+    missing
+        Exact number of samples lost (the next received sample has index
+        ``after_index + missing + 1``).
+    derived_from_time
+        ``False`` when counted from the device's sample index (exact); ``True`` when
+        the index restarted (a device re-started after a reconnect, an ASCII board
+        without counter) and the count comes from timestamps.
+    reason
+        ``"sequence jump"``, ``"disconnect"`` or ``"index restart"``.
+    host_time_s
+        Host monotonic time when the gap was detected, seconds.
+    """
+
+    after_index: int
+    missing: int
+    derived_from_time: bool
+    reason: str
+    host_time_s: float
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The link failed (read error, hang-up); the driver is trying to reconnect."""
+
+    after_index: int
+    reason: str
+    host_time_s: float
+
+
+@dataclass(frozen=True)
+class Reconnected:
+    """The same device answered again; ``resumed`` is ``"streaming"`` or ``"restarted"`` or ``"idle"``."""
+
+    attempts: int
+    resumed: str
+    host_time_s: float
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """This subscriber's buffer was full: these items were dropped here, in this order.
+
+    ``first_index`` is the index of the first dropped sample (-1 if only events were dropped).
+    """
+
+    first_index: int
+    samples: int
+    blocks: int
+    events: int
+
+
+@dataclass(frozen=True)
+class StreamEnded:
+    """No more items will come: ``reason`` is ``"closed"``, ``"device lost"`` or ``"different device"``."""
+
+    reason: str
+
+
+StreamItem = Union[SampleBlock, DeviceEvent, Gap, Disconnected, Reconnected, Overflow, StreamEnded]
+
+
+class Subscription:
+    """A bounded FIFO of stream items for one consumer.
+
+    Parameters
+    ----------
+    max_items
+        Capacity in items (blocks and events). Beyond it new items are dropped and
+        counted, and an :class:`Overflow` item marks the place. ``StreamEnded`` is
+        always delivered.
+
+    Attributes
+    ----------
+    dropped_samples, dropped_blocks, dropped_events
+        Running totals of what this subscriber lost to overflow.
+    """
+
+    def __init__(self, *, max_items: int = 2000) -> None:
+        if max_items < 1:
+            raise ValueError(f"max_items must be at least 1, got {max_items}")
+        self.max_items = max_items
+        self.dropped_samples = 0
+        self.dropped_blocks = 0
+        self.dropped_events = 0
+        self._items: deque[StreamItem] = deque()
+        self._cond = threading.Condition()
+        self._pending_overflow: Overflow | None = None
+        self._ended = False
+
+    def put(self, item: StreamItem) -> int:
+        """Queue an item (driver side); return the number of samples dropped (0 when queued)."""
+        with self._cond:
+            if self._ended:
+                return 0
+            if isinstance(item, StreamEnded):
+                self._flush_overflow(force=True)
+                self._items.append(item)
+                self._ended = True
+                self._cond.notify_all()
+                return 0
+            if len(self._items) >= self.max_items:
+                return self._drop(item)
+            self._flush_overflow(force=False)
+            if len(self._items) >= self.max_items:
+                return self._drop(item)
+            self._items.append(item)
+            self._cond.notify()
+            return 0
+
+    def _drop(self, item: StreamItem) -> int:
+        ov = self._pending_overflow or Overflow(-1, 0, 0, 0)
+        if isinstance(item, SampleBlock):
+            n = len(item)
+            first = ov.first_index if ov.first_index >= 0 else int(item.index[0])
+            ov = Overflow(first, ov.samples + n, ov.blocks + 1, ov.events)
+            self.dropped_samples += n
+            self.dropped_blocks += 1
+        else:
+            n = 0
+            ov = Overflow(ov.first_index, ov.samples, ov.blocks, ov.events + 1)
+            self.dropped_events += 1
+        self._pending_overflow = ov
+        return n
+
+    def _flush_overflow(self, *, force: bool) -> None:
+        if self._pending_overflow is not None and (force or len(self._items) < self.max_items):
+            self._items.append(self._pending_overflow)
+            self._pending_overflow = None
+
+    def get(self, timeout: float | None = None) -> StreamItem | None:
+        """Next item, waiting up to ``timeout`` seconds (forever if ``None``); ``None`` on timeout."""
+        with self._cond:
+            if not self._items and not self._cond.wait_for(lambda: bool(self._items), timeout):
+                return None
+            item = self._items.popleft()
+            self._flush_overflow(force=False)
+            return item
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)

@@ -1,0 +1,164 @@
+"""Device time to host time, Lab Streaming Layer style.
+
+The raw device timestamps are always kept; host time is a linear map
+``host_s = offset_s + slope * device_s`` fitted by least squares per clock segment
+from (device time of a frame's last sample, host arrival time) pairs. The fit
+absorbs the transport's mean latency into the offset and the device crystal's
+error into the slope.
+
+A segment is a stretch over which the device clock is known to run continuously:
+a new one starts at START, after a reconnect and when device time jumps backward.
+A frame lost to corruption does not end a segment (the clock kept running).
+
+Published sample times approach the fit by slewing, never by stepping (like NTP's
+clock discipline): each block starts where the previous block's timing predicts,
+corrected toward the fit by at most half the interval since the previous sample. So
+host times within a segment never go backward, sample spacing stays within a
+factor of two of nominal, and the times converge to the least-squares line.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ClockFit", "ClockSegment", "DRIFT_SPAN_S"]
+
+#: Device-time span (s) a segment needs before its drift is reported.
+DRIFT_SPAN_S = 2.0
+
+
+@dataclass(frozen=True)
+class ClockSegment:
+    """The fit of one segment: ``host_s = offset_s + slope * device_time_us / 1e6``.
+
+    Attributes
+    ----------
+    segment
+        Segment number, from 0.
+    first_index, last_index
+        Sample indices the segment covers.
+    points
+        Frames (or chunks) the fit used.
+    offset_s, slope
+        The fitted line (seconds; host seconds per device second).
+    residual_rms_s
+        RMS of each point's distance from the fit before that point was added:
+        the transport's latency jitter, seconds (``nan`` with under 3 points).
+    drift_ppm
+        How much faster the device clock runs than the host's, parts per million
+        (``(1 / slope - 1) * 1e6``; ``None`` until the fit spans :data:`DRIFT_SPAN_S`).
+    """
+
+    segment: int
+    first_index: int
+    last_index: int
+    points: int
+    offset_s: float
+    slope: float
+    residual_rms_s: float
+    drift_ppm: float | None
+
+
+class ClockFit:
+    """Running least-squares fit of host time against device time for one segment.
+
+    Numerically stable (Welford-style co-moments about the first point), O(1) per point.
+
+    Parameters
+    ----------
+    segment, first_index
+        Segment number and the index of its first sample.
+    prior_slope
+        Slope used until the segment spans ``min_span_s`` of device time (e.g. the
+        previous segment's), so a new segment's first frames map sensibly.
+    min_span_s
+        Device-time span, seconds, after which the slope is fitted.
+    """
+
+    def __init__(self, segment: int, first_index: int, *, prior_slope: float = 1.0, min_span_s: float = 0.2) -> None:
+        self.segment = segment
+        self.first_index = first_index
+        self.last_index = first_index
+        self.prior_slope = prior_slope
+        self.min_span_s = min_span_s
+        self._n = 0
+        self._d0 = 0.0
+        self._h0 = 0.0
+        self._mx = 0.0
+        self._my = 0.0
+        self._cxx = 0.0
+        self._cxy = 0.0
+        self._span_s = 0.0
+        self._sq_resid = 0.0
+        self._n_resid = 0
+        self._slope = prior_slope
+        self._offset = 0.0  # in the local frame: y = offset + slope * x
+        self._pub_device_us: int | None = None  # last published sample: device time, host time
+        self._pub_host_s = 0.0
+
+    @property
+    def points(self) -> int:
+        return self._n
+
+    @property
+    def slope(self) -> float:
+        return self._slope
+
+    def add(self, device_time_us: int, host_time_s: float, last_index: int) -> None:
+        """Add one (device time, host arrival time) pair; ``last_index`` is the newest sample's index."""
+        if self._n == 0:
+            self._d0 = device_time_us / 1e6
+            self._h0 = host_time_s
+        x = device_time_us / 1e6 - self._d0
+        y = host_time_s - self._h0
+        if self._n >= 2:
+            self._sq_resid += (y - (self._offset + self._slope * x)) ** 2
+            self._n_resid += 1
+        self._n += 1
+        dx = x - self._mx
+        self._mx += dx / self._n
+        self._my += (y - self._my) / self._n
+        self._cxx += dx * (x - self._mx)
+        self._cxy += dx * (y - self._my)
+        self._span_s = max(self._span_s, abs(x))
+        if self._span_s >= self.min_span_s and self._cxx > 0.0 and self._cxy > 0.0:
+            self._slope = self._cxy / self._cxx
+        self._offset = self._my - self._slope * self._mx
+        self.last_index = last_index
+
+    def map_one(self, device_time_us: int) -> float:
+        """Host time (s) of a device time (us) on the current fit line."""
+        return self._h0 + self._offset + self._slope * (device_time_us / 1e6 - self._d0)
+
+    def map_block(self, device_time_us: np.ndarray) -> np.ndarray:
+        """Host times (s, float64) of a block of increasing device times (us) that follows the
+        previously mapped one: slewed toward the fit, monotonic (see the module docstring)."""
+        first = int(device_time_us[0])
+        target = self.map_one(first)
+        if self._pub_device_us is None:
+            start = target
+        else:
+            interval = self._slope * (first - self._pub_device_us) / 1e6
+            predicted = self._pub_host_s + interval
+            limit = 0.5 * interval
+            start = predicted + min(max(target - predicted, -limit), limit)
+        host = start + self._slope * ((device_time_us - first) / 1e6)
+        self._pub_device_us = int(device_time_us[-1])
+        self._pub_host_s = float(host[-1])
+        return host
+
+    def snapshot(self) -> ClockSegment:
+        fitted = self._span_s >= max(self.min_span_s, DRIFT_SPAN_S)
+        return ClockSegment(
+            segment=self.segment,
+            first_index=self.first_index,
+            last_index=self.last_index,
+            points=self._n,
+            offset_s=self._h0 + self._offset - self._slope * self._d0,
+            slope=self._slope,
+            residual_rms_s=math.sqrt(self._sq_resid / self._n_resid) if self._n_resid else math.nan,
+            drift_ppm=(1.0 / self._slope - 1.0) * 1e6 if fitted else None,
+        )

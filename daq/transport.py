@@ -1,0 +1,74 @@
+"""Opening a device by URL: any pyserial URL or path, with exclusive access and low latency.
+
+``/dev/ttyUSB0``, ``/dev/pts/5``, ``socket://127.0.0.1:7000``, ``loop://``, ``spy://`` (hexdump of
+the traffic) and any scheme registered in ``serial.protocol_handler_packages`` (e.g. the
+simulator's ``sim://``, registered by whoever imports it; ``daq`` never does).
+"""
+
+from __future__ import annotations
+
+import serial
+
+from daq.errors import DeviceUnavailable
+
+__all__ = ["describe_error", "open_port"]
+
+#: Read timeout of the reader thread: how long a read blocks before it checks for close, seconds.
+READ_TIMEOUT_S = 0.05
+
+
+def open_port(url: str, *, baudrate: int = 921600, read_timeout_s: float = READ_TIMEOUT_S) -> serial.SerialBase:
+    """Open ``url`` for exclusive, low-latency use.
+
+    Parameters
+    ----------
+    url
+        A device path or pyserial URL.
+    baudrate
+        Bits per second for a real UART (ignored by USB CDC, ptys and sockets).
+    read_timeout_s
+        Timeout of ``read()``, seconds.
+
+    Raises
+    ------
+    ValueError
+        When the URL's scheme is unknown or it carries a bad option.
+    DeviceUnavailable
+        When the port cannot be opened: ``"cannot open /dev/ttyUSB9: No such file or directory"``.
+    """
+    try:
+        port = serial.serial_for_url(url, do_not_open=True, baudrate=baudrate, timeout=read_timeout_s)
+    except ValueError as err:
+        raise ValueError(f"bad device URL {url!r}: {err}") from err
+    except (serial.SerialException, OSError) as err:
+        raise DeviceUnavailable(f"cannot open {url}: {describe_error(err)}") from err
+    if isinstance(port, serial.Serial):  # a real tty (or pty): lock it against a second reader
+        port.exclusive = True
+    try:
+        port.open()
+    except ValueError as err:
+        raise ValueError(f"bad device URL {url!r}: {err}") from err
+    except (serial.SerialException, OSError) as err:
+        raise DeviceUnavailable(f"cannot open {url}: {describe_error(err)}") from err
+    set_low_latency = getattr(port, "set_low_latency_mode", None)
+    if set_low_latency is not None:
+        try:
+            set_low_latency(True)
+        except (ValueError, OSError, NotImplementedError):
+            pass  # ptys and many USB adapters have no ASYNC_LOW_LATENCY flag
+    return port
+
+
+def describe_error(err: BaseException) -> str:
+    """The useful part of a pyserial/OS error: ``No such file or directory``, not the errno soup."""
+    text = str(err)
+    if "exclusively lock" in text:
+        return "in use by another program (cannot lock it)"
+    cause: BaseException | None = err
+    while cause is not None:
+        args = cause.args
+        if not isinstance(cause, serial.SerialException) and len(args) == 2 and isinstance(args[1], str):
+            return args[1]  # OSError(errno, strerror) or termios.error(errno, text)
+        cause = cause.__cause__ or cause.__context__
+    # pyserial: "Could not open port socket://h:1: [Errno 111] Connection refused"
+    return text.rsplit("] ", 1)[-1] or type(err).__name__

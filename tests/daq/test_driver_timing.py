@@ -1,0 +1,76 @@
+"""Clock fit and sample indexing: pure parts of the driver, checked against analytic answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from daq.indexing import SampleIndexer
+from daq.timing import ClockFit
+
+
+def feed_frames(fit: ClockFit, *, drift_ppm: float, offset_s: float, jitter_s: float, seconds: float, seed: int = 1):
+    """100 frames/s of 10 samples at 1 kHz; arrival = true host time of the last sample + latency."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(int(seconds * 100)):
+        device_us = np.arange(10 * k, 10 * k + 10, dtype=np.int64) * 1000
+        host_true = offset_s + device_us[-1] / 1e6 / (1 + drift_ppm * 1e-6)
+        fit.add(int(device_us[-1]), host_true + 0.002 + rng.exponential(jitter_s), 10 * k + 9)
+        out.append(fit.map_block(device_us))
+    return np.concatenate(out)
+
+
+def test_the_fit_recovers_the_device_clock_drift_and_offset():
+    fit = ClockFit(0, 0)
+    feed_frames(fit, drift_ppm=150.0, offset_s=1000.0, jitter_s=0.0003, seconds=30)
+    seg = fit.snapshot()
+    assert abs(seg.drift_ppm - 150.0) < 5.0
+    # offset absorbs the mean latency: 2 ms fixed + 0.3 ms mean jitter
+    assert abs(seg.offset_s - 1000.0023) < 0.0002
+    assert 0.0001 < seg.residual_rms_s < 0.001
+    assert (seg.first_index, seg.last_index, seg.points) == (0, 29999, 3000)
+
+
+def test_published_times_never_go_backward_and_converge_to_the_fit():
+    fit = ClockFit(0, 0)
+    host = feed_frames(fit, drift_ppm=-80.0, offset_s=50.0, jitter_s=0.004, seconds=20)  # bursty, FTDI-like
+    assert np.all(np.diff(host) > 0)
+    device_s = np.arange(len(host)) / 1000
+    line = fit.snapshot().offset_s + fit.snapshot().slope * device_s
+    assert np.max(np.abs(host[-1000:] - line[-1000:])) < 0.002
+
+
+def test_drift_is_not_reported_before_the_segment_spans_two_seconds():
+    fit = ClockFit(0, 0)
+    feed_frames(fit, drift_ppm=100.0, offset_s=0.0, jitter_s=0.0001, seconds=1)
+    assert fit.snapshot().drift_ppm is None
+
+
+def test_a_device_running_ten_times_faster_is_fitted_as_such():
+    fit = ClockFit(0, 0)
+    host = feed_frames(fit, drift_ppm=9e6, offset_s=0.0, jitter_s=0.00001, seconds=10)
+    assert abs(fit.slope - 0.1) < 1e-4
+    assert np.all(np.diff(host) > 0)
+
+
+def test_indexer_counts_gaps_across_the_counter_wrap():
+    ix = SampleIndexer(modulus=1 << 32)
+    ix.restart((1 << 32) - 10)
+    assert ix.place((1 << 32) - 10, 8) == (0, 0)
+    assert ix.place(3, 5) == (13, 5)  # device 2**32-2, -1, 0, 1, 2 never arrived
+    assert ix.last_index == 17
+
+
+def test_indexer_reports_a_backward_counter_and_resumes_with_the_given_count():
+    ix = SampleIndexer()
+    ix.place(0, 100)
+    assert ix.place(40, 10) is None
+    assert ix.resume_after(25, 40, 10) == 125
+    assert ix.place(50, 1) == (135, 0)
+
+
+def test_restart_without_a_known_value_accepts_whatever_comes_next():
+    ix = SampleIndexer()
+    ix.place(0, 5)
+    ix.restart(None)
+    assert ix.place(123_456, 1) == (5, 0)
