@@ -50,7 +50,7 @@ class AnalysisOptions:
     overshoot_percent, settle_percent
         A speed more than ``overshoot_percent`` above the nominal velocity before the load range
         is an overshoot; the load range then starts once speed is back within ``settle_percent``
-        (defaults 2 % and 0.5 %; see :func:`analysis.repetition.load_range`).
+        (defaults 2 % and 0.2 %; see :func:`analysis.repetition.load_range`).
     rest_speed_dps, min_speed_dps, min_rom_deg, min_duration_s
         Movement detection (see :func:`analysis.segmentation.find_movements`).
     velocity_tolerance_percent
@@ -74,7 +74,7 @@ class AnalysisOptions:
     velocity_tolerance_percent: float = 15.0
     passive_torque_percent: float = 10.0
     overshoot_percent: float = 2.0
-    settle_percent: float = 0.5
+    settle_percent: float = 0.2
     torque_angle_deg: float | None = 30.0
     torque_time_s: float | None = 0.18
     use_markers: bool = True

@@ -20,7 +20,7 @@ def load_range(
     *,
     tolerance: float = 0.10,
     overshoot: float = 0.02,
-    settle: float = 0.005,
+    settle: float = 0.002,
     smooth_speed_dps: np.ndarray | None = None,
 ) -> tuple[int, int] | None:
     """The isokinetic load range of one movement: ``(start, stop)`` sample offsets, or ``None``.
