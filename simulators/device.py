@@ -87,15 +87,15 @@ _MAX_ASCII_COMMAND = 64
 class OutFrame(NamedTuple):
     """One unit of output: a binary frame or an ASCII line, with the samples it carries.
 
-    ``run`` counts STARTs (0 for the first); ``first_sample``/``count`` are the sample
-    range (``count`` 0 for frames without samples).
+    ``run`` counts STARTs (0 for the first); ``first_sample``/``sample_count`` are the
+    sample range (``sample_count`` 0 for frames without samples).
     """
 
     data: bytes
     kind: str
     run: int
     first_sample: int
-    count: int
+    sample_count: int
 
 
 @dataclass(frozen=True, eq=False)

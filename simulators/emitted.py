@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,9 +91,8 @@ def save_emitted(path: str | os.PathLike[str], log: EmittedLog) -> None:
     suffix = path.suffix.lower()
     if suffix == ".npz":
         lost = log.lost
-        np.savez_compressed(
-            path,
-            **log.columns,
+        arrays: dict[str, Any] = dict(
+            log.columns,
             sample_rate_hz=np.asarray(log.sample_rates_hz, dtype=np.int64),
             lost_kind=np.asarray([f.kind for f in lost], dtype=str),
             lost_run=np.asarray([f.run for f in lost], dtype=np.int64),
@@ -101,6 +101,7 @@ def save_emitted(path: str | os.PathLike[str], log: EmittedLog) -> None:
             lost_fate=np.asarray([f.fate for f in lost], dtype=str),
             lost_bytes=np.asarray([f.bytes_affected for f in lost], dtype=np.int64),
         )
+        np.savez_compressed(path, **arrays)
     elif suffix == ".csv":
         with path.open("w", encoding="utf-8", newline="\n") as fh:
             fh.write(f"# sample_rate_hz: {' '.join(map(str, log.sample_rates_hz))}\n")
@@ -132,7 +133,7 @@ def load_emitted(path: str | os.PathLike[str]) -> EmittedLog:
             )
         return EmittedLog(columns, rates, lost)
     lost_list: list[LostFrame] = []
-    rates: tuple[int, ...] = ()
+    csv_rates: tuple[int, ...] = ()
     header_lines = 1
     with path.open(encoding="utf-8") as fh:
         for line in fh:
@@ -141,7 +142,7 @@ def load_emitted(path: str | os.PathLike[str]) -> EmittedLog:
             header_lines += 1
             key, _, value = line[1:].strip().partition(": ")
             if key == "sample_rate_hz":
-                rates = tuple(int(v) for v in value.split())
+                csv_rates = tuple(int(v) for v in value.split())
             elif key == "lost":
                 f = dict(item.split("=", 1) for item in value.split())
                 lost_list.append(
@@ -150,4 +151,4 @@ def load_emitted(path: str | os.PathLike[str]) -> EmittedLog:
     table = np.loadtxt(path, delimiter=",", skiprows=header_lines, dtype=np.int64, ndmin=2)
     dtypes = {"run": np.int32, "sample_index": np.int64, "timestamp_us": np.int64, "status": np.uint8, "delivered": bool}
     columns = {name: table[:, k].astype(dtypes.get(name, np.int32)) for k, name in enumerate(COLUMNS)}
-    return EmittedLog(columns, rates, tuple(lost_list))
+    return EmittedLog(columns, csv_rates, tuple(lost_list))

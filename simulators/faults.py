@@ -119,13 +119,13 @@ class FaultLog:
         """Log a lost frame; a frame with samples is logged once (its first fate wins)."""
         if fate not in FATES:
             raise ValueError(f"unknown fate {fate!r}; expected one of {', '.join(FATES)}")
-        if frame.count:
+        if frame.sample_count:
             key = (frame.run, frame.first_sample)
             if key in self._sample_frames:
                 return
             self._sample_frames.add(key)
         n = len(frame.data) if bytes_affected is None else bytes_affected
-        self.frames.append(LostFrame(frame.kind, frame.run, frame.first_sample, frame.count, fate, n))
+        self.frames.append(LostFrame(frame.kind, frame.run, frame.first_sample, frame.sample_count, fate, n))
 
     def lost_samples(self, *, fates: Sequence[str] = FATES) -> int:
         """Samples carried by lost frames of the given fates."""

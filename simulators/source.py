@@ -19,7 +19,7 @@ import numpy as np
 from firmware_protocols.messages import SampleStatus
 from simulators.adc import overrange_status, quantise
 from simulators.model import SetProtocol, SubjectProfile, simulate_set
-from simulators.truth import SetTruth
+from simulators.truth import RepTruth, SetTruth
 
 __all__ = ["CHAINED_REPETITIONS", "Chunk", "SampleSource", "chunk_seed"]
 
@@ -110,7 +110,7 @@ class SampleSource:
         self._taken = 0
         self._current: Chunk | None = None
         self._offset = 0  # samples of _current already taken
-        self._prev_limit = None
+        self._prev_limit: bool | None = None
         self._append_set()
 
     @property
@@ -146,7 +146,7 @@ class SampleSource:
 
     def truth(self) -> SetTruth:
         """Ground truth of the sets generated so far, reps renumbered and times from sample 0."""
-        reps = []
+        reps: list[RepTruth] = []
         for first_sample, truth in self._truths:
             offset_s = first_sample / self.sample_rate_hz
             for rep in truth.reps:

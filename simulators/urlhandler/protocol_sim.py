@@ -31,7 +31,13 @@ import threading
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from serial.serialutil import PortNotOpenError, SerialBase, SerialException, SerialTimeoutException, Timeout
+from serial.serialutil import (  # type: ignore[import-untyped]
+    PortNotOpenError,
+    SerialBase,
+    SerialException,
+    SerialTimeoutException,
+    Timeout,
+)
 
 from simulators.faults import FaultConfig
 from simulators.session import SimSession, SimSettings
@@ -99,6 +105,7 @@ class Serial(SerialBase):
     """A pyserial port on an in-process simulated device (line settings are accepted and ignored)."""
 
     simulator: SimSession | None = None
+    is_open: bool
     _sock: socket.socket | None = None
 
     def open(self) -> None:

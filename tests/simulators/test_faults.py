@@ -53,12 +53,12 @@ def test_the_log_lists_exactly_the_frames_that_changed() -> None:
     logged = {(f.kind, f.first_sample): f for f in log.frames}
     changed = 0
     for frame, sent in zip(frames, out):
-        entry = logged.get((frame.kind, frame.first_sample)) if frame.count else None
+        entry = logged.get((frame.kind, frame.first_sample)) if frame.sample_count else None
         if sent == frame.data:
             assert entry is None
             continue
         changed += 1
-        if frame.count:
+        if frame.sample_count:
             assert entry is not None
             if len(sent) < len(frame.data):
                 assert entry.fate == "dropped" and entry.bytes_affected >= len(frame.data) - len(sent)
@@ -75,7 +75,7 @@ def test_the_decoder_loses_exactly_the_logged_data_frames() -> None:
     decoded = FrameDecoder().feed(b"".join(out))
     received = {f.message.first_sample for f in decoded if isinstance(f.message, Data)}
     lost = {f.first_sample for f in log.frames if f.kind == "DATA"}
-    assert received == {f.first_sample for f in frames if f.count} - lost
+    assert received == {f.first_sample for f in frames if f.sample_count} - lost
     assert log.lost_samples() == 10 * len(lost)
     mask = log.lost_mask(0, 10 * len(frames))
     assert int(mask.sum()) == log.lost_samples()
