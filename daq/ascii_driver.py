@@ -59,7 +59,7 @@ class AsciiDriver(Driver):
             self._write(encode_command("rate", self.sample_rate_hz))
         self._rate_sent = True
 
-    def start(self) -> None:
+    def _start(self) -> None:
         """Accept sample lines from now on (and send ``start``)."""
         self._indexer.restart(None)
         self._break_clock()

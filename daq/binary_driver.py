@@ -118,7 +118,7 @@ class BinaryDriver(Driver):
         self.sample_rate_hz = config.sample_rate_hz
         self._time_offsets.clear()
 
-    def start(self) -> None:
+    def _start(self) -> None:
         """START streaming (CONFIGUREs the driver's ``sample_rate_hz`` first if not configured yet)."""
         if self._config is None:
             self.configure(Configure(self.sample_rate_hz))

@@ -40,6 +40,7 @@ __all__ = [
     "ChannelFit",
     "fit_channel",
     "load_profile",
+    "profile_for_model",
     "save_profile",
     "shipped_profiles",
 ]
@@ -127,6 +128,15 @@ def shipped_profiles() -> list[str]:
     """Names of the profiles shipped in ``daq/calibrations/``."""
     folder = resources.files("daq") / "calibrations"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def profile_for_model(model: str) -> CalibrationProfile | None:
+    """The shipped profile made for a device model (its ``device`` field, e.g. ``isokin-sim``), if any."""
+    for name in shipped_profiles():
+        profile = load_profile(name)
+        if model and profile.device == model:
+            return profile
+    return None
 
 
 def load_profile(name_or_path: str | os.PathLike[str]) -> CalibrationProfile:

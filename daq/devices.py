@@ -13,7 +13,7 @@ __all__ = ["DRIVERS", "open_driver"]
 DRIVERS: dict[str, type[Driver]] = {"binary": BinaryDriver, "ascii": AsciiDriver}
 
 
-def open_driver(url: str, *, protocol: str = "binary", calibration: CalibrationProfile, **options: object) -> Driver:
+def open_driver(url: str, *, protocol: str = "binary", calibration: CalibrationProfile | None, **options: object) -> Driver:
     """Open the device at ``url`` with the driver of ``protocol`` and identify it.
 
     ``options`` are the driver's keyword parameters (``sample_rate_hz``,

@@ -78,7 +78,8 @@ class Driver(ABC):
     url
         Device path or pyserial URL.
     calibration
-        Counts to units for the three channels.
+        Counts to units for the three channels. May be ``None`` to open and identify the
+        device first (e.g. to pick the profile from ``info.model``); set it before :meth:`start`.
     sample_rate_hz
         Sample rate to configure (binary) or the board's rate (ASCII), Hz.
     reconnect_timeout_s
@@ -95,7 +96,7 @@ class Driver(ABC):
         self,
         url: str,
         *,
-        calibration: CalibrationProfile,
+        calibration: CalibrationProfile | None,
         sample_rate_hz: int = 1000,
         reconnect_timeout_s: float = 10.0,
         command_timeout_s: float = 1.0,
@@ -184,11 +185,23 @@ class Driver(ABC):
         """Whether the device is streaming samples (after START, before STOP or SET_COMPLETE)."""
         return self._streaming
 
-    # --- protocol commands (subclasses) -----------------------------------------------------
+    # --- protocol commands -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start streaming; indices continue from the previous stream without a gap.
+
+        Raises
+        ------
+        ValueError
+            When no calibration profile is set.
+        """
+        if self.calibration is None:
+            raise ValueError(f"no calibration profile set for {self.url}: give one before starting")
+        self._start()
 
     @abstractmethod
-    def start(self) -> None:
-        """Start streaming; indices continue from the previous stream without a gap."""
+    def _start(self) -> None:
+        """The protocol's START."""
 
     @abstractmethod
     def stop(self) -> None:
@@ -330,6 +343,7 @@ class Driver(ABC):
                 self._first_host_time_s = float(host[0])
             self._last_host_time_s = float(host[-1])
         cal = self.calibration
+        assert cal is not None  # start() requires it
         torque, position, velocity = counts
         self._emit(
             SampleBlock(

@@ -45,8 +45,8 @@ class ClockSegment:
     offset_s, slope
         The fitted line (seconds; host seconds per device second).
     residual_rms_s
-        RMS of each point's distance from the fit before that point was added:
-        the transport's latency jitter, seconds (``nan`` with under 3 points).
+        RMS of each point's distance from the fit before that point was added, once
+        the slope is fitted: the transport's latency jitter, seconds (``nan`` before).
     drift_ppm
         How much faster the device clock runs than the host's, parts per million
         (``(1 / slope - 1) * 1e6``; ``None`` until the fit spans :data:`DRIFT_SPAN_S`).
@@ -114,7 +114,7 @@ class ClockFit:
             self._h0 = host_time_s
         x = device_time_us / 1e6 - self._d0
         y = host_time_s - self._h0
-        if self._n >= 2:
+        if self._n >= 2 and self._span_s >= self.min_span_s:  # once the slope is fitted
             self._sq_resid += (y - (self._offset + self._slope * x)) ** 2
             self._n_resid += 1
         self._n += 1

@@ -1,0 +1,194 @@
+"""``isokin record``: record a device to the recording CSV, then print what happened.
+
+DEVICE is a serial path (``/dev/ttyACM0``, the path ``isokin sim --pty`` prints), any
+pyserial URL (``socket://127.0.0.1:7000``, ``spy:///dev/ttyUSB0``) or ``sim://?...``
+for a simulated device in this process. Rows reach the disk at least every half
+second; Ctrl-C or SIGTERM stops cleanly and keeps the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from analysis.joints import PATTERN_DIRECTIONS, resolve_pattern
+from daq.calibration import CalibrationProfile, load_profile, profile_for_model, shipped_profiles
+from daq.devices import DRIVERS, open_driver
+from daq.driver import Driver
+from daq.recorder import Recorder, RecordingSummary
+from firmware_protocols import Configure, Mode
+
+__all__ = ["add_parser", "run"]
+
+MODES = {"con/con": Mode.CON_CON, "con/ecc": Mode.CON_ECC, "ecc/con": Mode.ECC_CON, "ecc/ecc": Mode.ECC_ECC}
+#: Ends of a recording that are not a failure.
+NORMAL_ENDS = ("duration", "set complete", "interrupted", "stop requested")
+
+
+def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=help_text + ". DEVICE: a serial path, a pyserial URL (socket://HOST:PORT, spy://PATH) "
+        "or sim://?seed=1&speed=10 for an in-process simulated device.",
+    )
+    parser.add_argument("device", metavar="DEVICE", help="serial path or URL")
+    parser.add_argument("--seconds", type=float, required=True, metavar="S", help="how long to record (host clock)")
+    parser.add_argument("--out", required=True, metavar="FILE.csv", help="recording CSV to write")
+    parser.add_argument("--protocol", choices=tuple(DRIVERS), default="binary", help="wire protocol (default binary)")
+    parser.add_argument("--rate", type=int, metavar="HZ", help="sample rate (default 1000; ASCII: the board's rate)")
+    parser.add_argument("--samples-per-frame", type=int, default=0, metavar="N", help="DATA batch size (default: device's)")
+    parser.add_argument("--calibration", metavar="NAME|FILE",
+                        help=f"calibration profile: a JSON file or one of {', '.join(shipped_profiles())} "
+                        "(default: the shipped profile for the device's model)")
+    parser.add_argument("--reconnect-timeout", type=float, default=10.0, metavar="S",
+                        help="keep trying to reopen a lost device this long (default 10)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    test = parser.add_argument_group("test (recording metadata; a driving device also receives mode, velocity, range)")
+    test.add_argument("--joint", help="knee, shoulder, elbow, wrist, hip or ankle")
+    test.add_argument("--pattern", help="movement pattern, e.g. flexion/extension (default: the joint's first)")
+    test.add_argument("--side", choices=("left", "right"))
+    test.add_argument("--mode", choices=tuple(MODES), help="test mode (driving devices)")
+    test.add_argument("--group", metavar="DIRECTION", help="con/ecc and ecc/con: the acting group, e.g. extension")
+    test.add_argument("--velocity-dps", metavar="V[/W]", help="set velocity, or +direction/-direction velocities")
+    test.add_argument("--rom-deg", type=float, nargs=2, metavar=("MIN", "MAX"), help="range of motion (driving modes)")
+    test.add_argument("--repetitions", type=int, default=0, help="movements per direction, then stop (0: until --seconds)")
+    test.add_argument("--body-mass-kg", type=float)
+    test.add_argument("--gravity-torque-nm", type=float)
+    test.add_argument("--horizontal-angle-deg", type=float)
+    test.add_argument("--subject", help="pseudonymous subject code")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.seconds > 0:
+        raise ValueError(f"--seconds must be positive, got {args.seconds}")
+    _check_writable(Path(args.out))
+    joint, pattern = resolve_pattern(args.joint, args.pattern) if args.joint else (None, None)
+    configure = _configure(args, pattern)
+    calibration = load_profile(args.calibration) if args.calibration else None
+    if args.device.startswith("sim://"):
+        _register_sim()
+    driver = open_driver(
+        args.device,
+        protocol=args.protocol,
+        calibration=calibration,
+        sample_rate_hz=args.rate or 1000,
+        reconnect_timeout_s=args.reconnect_timeout,
+    )
+    stop = threading.Event()
+
+    def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        if driver.calibration is None:
+            driver.calibration = _default_calibration(driver)
+        if configure is not None:
+            driver.configure(configure)  # type: ignore[attr-defined]
+        elif args.rate:
+            driver.configure(args.rate)  # type: ignore[attr-defined]
+        metadata = {
+            "joint": joint,
+            "pattern": pattern,
+            "side": args.side,
+            "mode": args.mode,
+            "velocity_dps": args.velocity_dps,
+            "repetitions": args.repetitions or None,
+            "body_mass_kg": args.body_mass_kg,
+            "gravity_torque_nm": args.gravity_torque_nm,
+            "horizontal_angle_deg": args.horizontal_angle_deg,
+            "subject": args.subject,
+        }
+        summary = Recorder(driver, args.out, metadata).run(duration_s=args.seconds, stop=stop)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        driver.close()
+    _print_summary(summary, as_json=args.json)
+    if summary.stopped_by not in NORMAL_ENDS:
+        print(f"isokin record: error: {summary.stopped_by}; the recording up to then is in {summary.path}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ValueError(f"cannot write {path}: it is a directory")
+    if not folder.is_dir():
+        raise ValueError(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"cannot write {path}: permission denied")
+
+
+def _register_sim() -> None:
+    try:
+        from simulators import register_url_handler
+    except ImportError as err:
+        raise ValueError(f"sim:// needs the simulators package, which cannot be imported: {err}") from err
+    register_url_handler()
+
+
+def _default_calibration(driver: Driver) -> CalibrationProfile:
+    model = driver.info.model if driver.info else ""
+    profile = profile_for_model(model)
+    if profile is None:
+        raise ValueError(
+            f"no shipped calibration for device model {model or 'unknown'!r}: give --calibration NAME|FILE "
+            f"(shipped: {', '.join(shipped_profiles())})"
+        )
+    return profile
+
+
+def _configure(args: argparse.Namespace, pattern: str | None) -> Configure | None:
+    """The CONFIGURE for a binary device, from the options (``None`` for ASCII)."""
+    if args.protocol != "binary":
+        if args.mode:
+            raise ValueError("--mode needs a driving device on the binary protocol")
+        return None
+    rate = args.rate or 1000
+    if args.mode is None:
+        return Configure(rate, args.samples_per_frame)
+    if args.rom_deg is None:
+        raise ValueError(f"--mode {args.mode} needs --rom-deg MIN MAX")
+    plus, minus = _velocities(args.velocity_dps or "60")
+    acting = 0
+    if args.mode in ("con/ecc", "ecc/con"):
+        directions = PATTERN_DIRECTIONS[pattern or resolve_pattern("knee")[1]]
+        if args.group not in directions:
+            raise ValueError(f"--mode {args.mode} needs --group, one of: {', '.join(directions)}")
+        acting = 1 if args.group == directions[0] else -1
+    lo, hi = args.rom_deg
+    return Configure(rate, args.samples_per_frame, MODES[args.mode], acting, plus, minus, lo, hi, args.repetitions)
+
+
+def _velocities(text: str) -> tuple[float, float]:
+    parts = text.split("/")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or not all(v > 0 for v in values):
+        raise ValueError(f"--velocity-dps {text!r}: give V or V/W in deg/s, e.g. 60 or 60/180")
+    return values[0], values[-1]
+
+
+def _print_summary(s: RecordingSummary, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(s.to_dict()))
+        return
+    drift = f"{s.drift_ppm:+.1f} ppm" if s.drift_ppm is not None else "not fitted (too short)"
+    print(
+        f"recorded {s.samples} samples in {s.duration_s:.2f} s ({s.effective_rate_hz:.1f} Hz) to {s.path}\n"
+        f"gaps: {s.gaps}, lost samples: {s.lost_samples}, CRC errors: {s.crc_errors}, "
+        f"bytes discarded: {s.bytes_discarded}, reconnects: {s.reconnects}, overflow drops: {s.overflow_drops}\n"
+        f"clock drift: {drift}; stopped by: {s.stopped_by}"
+    )
