@@ -114,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         session.write_outputs(emitted_path=args.emitted_log, truth_path=args.truth_out)
+    if args.truth_out and not session.device.runs:
+        print(f"isokin sim: nothing was streamed, {args.truth_out} not written", file=sys.stderr)
     log = session.runner.fault_log
     fates = {fate: sum(1 for f in log.frames if f.fate == fate) for fate in ("corrupted", "dropped", "cut", "undelivered")}
     print(

@@ -208,3 +208,27 @@ def test_sim_url_is_exclusive_times_out_and_unplugs_on_close() -> None:
     assert session is find_session(url) and not session.running
     with pytest.raises(serial.SerialException, match="unknown option"):
         serial.serial_for_url("sim://?colour=red")
+
+
+@pytest.mark.parametrize("transport", [_pty, _sim], ids=["pty", "sim"])
+def test_corrupted_and_dropped_bytes_lose_exactly_the_logged_frames(tmp_path: Path, transport: Callable) -> None:
+    settings = SimSettings(speed=SPEED, seed=21, faults=FaultConfig(corrupt_rate=3e-4, drop_rate=2e-4, seed=21))
+    if transport is _sim:
+        simulators.register_url_handler()
+        url, session = "sim://?seed=21&speed=5&fault_corrupt_rate=0.0003&fault_drop_rate=0.0002", None
+    else:
+        url, session = transport(tmp_path, settings)
+    host = Host(url)
+    session = session or find_session(url)
+    assert session is not None
+    host.send(Hello(1), Start())
+    assert host.pump(0.5)
+    host.close()
+    session.stop()
+    data = [m for m in host.messages if isinstance(m, Data)]
+    received = np.concatenate([d.first_sample + np.arange(len(d)) for d in data])
+    log = session.emitted_log()
+    lost = np.flatnonzero(~log.columns["delivered"][: received[-1] + 1])
+    assert lost.size >= 20  # a few frames of 10 samples hit
+    assert np.array_equal(np.setdiff1d(np.arange(received[-1] + 1), received), lost)
+    assert {f.fate for f in log.lost if f.first_sample <= received[-1] and f.kind == "DATA"} <= {"corrupted", "dropped"}
