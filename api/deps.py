@@ -2,7 +2,9 @@
 
 ``SessionDep``: a database session per request. ``ViewerDep`` / ``OperatorDep`` /
 ``AdminDep``: the caller's token, checked to have at least that role. ``PageDep``:
-``offset`` and ``limit`` query parameters.
+``offset`` and ``limit`` query parameters. :func:`reject_unknown_query_parameters`
+is an app-wide dependency: a misspelt filter (``?subjectid=3``) is a 422, not a silently
+unfiltered list.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from dataclasses import dataclass
 from typing import Annotated, Callable, Iterator
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -29,6 +34,7 @@ __all__ = [
     "SessionDep",
     "SettingsDep",
     "ViewerDep",
+    "reject_unknown_query_parameters",
 ]
 
 
@@ -97,3 +103,26 @@ PageDep = Annotated[Page, Depends(get_page)]
 
 #: A resource id in a path: a positive 32-bit integer (larger ones cannot exist).
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="resource id")]
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def reject_unknown_query_parameters(request: Request) -> None:
+    """Refuse query parameters the route does not declare (422 naming the parameter)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    names = _query_names(route.dependant)
+    unknown = [name for name in request.query_params if name not in names]
+    if unknown:
+        raise RequestValidationError(
+            [
+                {"type": "extra_forbidden", "loc": ("query", name), "msg": "unknown query parameter", "input": None}
+                for name in unknown
+            ]
+        )

@@ -21,7 +21,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
 from analysis.errors import AnalysisError, NoRepetitionsError, UnknownJointError
@@ -149,7 +152,24 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
     return error_response(status, _message(error))
 
 
+async def _handle_http(request: Request, error: Exception) -> Response:
+    """Starlette's own errors; a 405 lists in ``Allow`` the methods of EVERY route of the path.
+
+    (Starlette only lists the first matching route's, and FastAPI makes one route per method.)
+    """
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code != 405:
+        return await http_exception_handler(request, error)
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return JSONResponse(status_code=405, content={"detail": "Method Not Allowed"}, headers={"Allow": ", ".join(sorted(methods))})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the mapping on an app (one handler per root class)."""
     for root in (ServiceError, DaqError, AnalysisError, SQLAlchemyError, ValueError):
         app.add_exception_handler(root, _handle)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)

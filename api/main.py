@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
+from api.deps import reject_unknown_query_parameters
 from api.errors import install_error_handlers
 from api.library import sync_builtin_protocols
 from api.middleware import BodySizeLimit
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_parameters)],
         openapi_tags=[
             {"name": "health", "description": "service state, no token needed"},
             {"name": "subjects", "description": "pseudonymous people tested"},

@@ -11,13 +11,16 @@ from api.deps import Page
 from api.errors import NotFoundError
 from api.schemas.common import ErrorPublic
 
-__all__ = ["AUTH_ERRORS", "CONFLICT", "NOT_FOUND", "get_or_404", "paginate"]
+__all__ = ["AUTH_ERRORS", "BAD_BODY", "CONFLICT", "NOT_FOUND", "get_or_404", "paginate"]
 
 T = TypeVar("T")
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorPublic, "description": "missing, malformed or revoked bearer token"},
     403: {"model": ErrorPublic, "description": "the token's role does not allow this"},
+}
+BAD_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorPublic, "description": "the body is not JSON (or not UTF-8)"}
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorPublic, "description": "unknown id"}}
 CONFLICT: dict[int | str, dict[str, Any]] = {

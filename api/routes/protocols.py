@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.deps import IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
 from api.errors import ConflictError
-from api.routes.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, get_or_404, paginate
+from api.routes.common import AUTH_ERRORS, BAD_BODY, CONFLICT, NOT_FOUND, get_or_404, paginate
 from api.schemas.protocols import ProtocolCreate, ProtocolPublic, ProtocolsPublic, ProtocolUpdate
 from api.storage.models import Protocol
 
@@ -45,7 +45,7 @@ def list_protocols(
     return ProtocolsPublic(data=[ProtocolPublic.model_validate(r) for r in rows], count=count)
 
 
-@router.post("", response_model=ProtocolPublic, status_code=201, responses=CONFLICT, summary="Create a custom protocol")
+@router.post("", response_model=ProtocolPublic, status_code=201, responses=BAD_BODY | CONFLICT, summary="Create a custom protocol")
 def create_protocol(body: ProtocolCreate, session: SessionDep, _: OperatorDep) -> ProtocolPublic:
     _check_name_free(session, body.name)
     row = Protocol(
@@ -64,7 +64,7 @@ def read_protocol(protocol_id: IdPath, session: SessionDep, _: ViewerDep) -> Pro
 @router.patch(
     "/{protocol_id}",
     response_model=ProtocolPublic,
-    responses=NOT_FOUND | CONFLICT,
+    responses=BAD_BODY | NOT_FOUND | CONFLICT,
     summary="Change a custom protocol (built-in ones are read-only)",
 )
 def update_protocol(protocol_id: IdPath, body: ProtocolUpdate, session: SessionDep, _: OperatorDep) -> ProtocolPublic:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from api.deps import IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
-from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404, paginate
+from api.routes.common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, get_or_404, paginate
 from api.schemas.sessions import SessionCreate, SessionPublic, SessionsPublic, SessionUpdate
 from api.storage.models import LabSession, Subject
 
@@ -33,7 +33,7 @@ def list_sessions(
     return SessionsPublic(data=[SessionPublic.model_validate(r) for r in rows], count=count)
 
 
-@router.post("", response_model=SessionPublic, status_code=201, responses=NOT_FOUND, summary="Create a session")
+@router.post("", response_model=SessionPublic, status_code=201, responses=BAD_BODY | NOT_FOUND, summary="Create a session")
 def create_session(body: SessionCreate, session: SessionDep, _: OperatorDep) -> SessionPublic:
     get_or_404(session, Subject, body.subject_id, "subject")
     row = LabSession(
@@ -51,7 +51,7 @@ def read_session(session_id: IdPath, session: SessionDep, _: ViewerDep) -> Sessi
     return SessionPublic.model_validate(get_or_404(session, LabSession, session_id, "session"))
 
 
-@router.patch("/{session_id}", response_model=SessionPublic, responses=NOT_FOUND, summary="Change a session")
+@router.patch("/{session_id}", response_model=SessionPublic, responses=BAD_BODY | NOT_FOUND, summary="Change a session")
 def update_session(session_id: IdPath, body: SessionUpdate, session: SessionDep, _: OperatorDep) -> SessionPublic:
     row = get_or_404(session, LabSession, session_id, "session")
     for name, value in body.model_dump(exclude_unset=True).items():

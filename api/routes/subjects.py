@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.deps import IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
 from api.errors import ConflictError
-from api.routes.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, get_or_404, paginate
+from api.routes.common import AUTH_ERRORS, BAD_BODY, CONFLICT, NOT_FOUND, get_or_404, paginate
 from api.schemas.sessions import SessionPublic, SessionsPublic
 from api.schemas.subjects import SubjectCreate, SubjectPublic, SubjectsPublic, SubjectUpdate
 from api.storage.models import LabSession, Subject
@@ -39,7 +39,7 @@ def list_subjects(
     return SubjectsPublic(data=[SubjectPublic.model_validate(r) for r in rows], count=count)
 
 
-@router.post("", response_model=SubjectPublic, status_code=201, responses=CONFLICT, summary="Create a subject")
+@router.post("", response_model=SubjectPublic, status_code=201, responses=BAD_BODY | CONFLICT, summary="Create a subject")
 def create_subject(body: SubjectCreate, session: SessionDep, _: OperatorDep) -> SubjectPublic:
     _check_code_free(session, body.code)
     subject = Subject(**body.model_dump())
@@ -54,7 +54,7 @@ def read_subject(subject_id: IdPath, session: SessionDep, _: ViewerDep) -> Subje
 
 
 @router.patch(
-    "/{subject_id}", response_model=SubjectPublic, responses=NOT_FOUND | CONFLICT, summary="Change a subject"
+    "/{subject_id}", response_model=SubjectPublic, responses=BAD_BODY | NOT_FOUND | CONFLICT, summary="Change a subject"
 )
 def update_subject(subject_id: IdPath, body: SubjectUpdate, session: SessionDep, _: OperatorDep) -> SubjectPublic:
     subject = get_or_404(session, Subject, subject_id, "subject")

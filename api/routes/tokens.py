@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from api.deps import AdminDep, IdPath, PageDep, SessionDep
-from api.routes.common import AUTH_ERRORS, NOT_FOUND, paginate
+from api.routes.common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, paginate
 from api.schemas.tokens import TokenCreate, TokenCreated, TokenPublic, TokensPublic
 from api.security import create_token, revoke_token
 from api.storage.models import ApiToken
@@ -22,7 +22,7 @@ def list_tokens(session: SessionDep, _: AdminDep, page: PageDep) -> TokensPublic
     return TokensPublic(data=[TokenPublic.model_validate(r) for r in rows], count=count)
 
 
-@router.post("", response_model=TokenCreated, status_code=201, summary="Create a token; its secret is shown once")
+@router.post("", responses=BAD_BODY, response_model=TokenCreated, status_code=201, summary="Create a token; its secret is shown once")
 def create_api_token(body: TokenCreate, session: SessionDep, _: AdminDep) -> TokenCreated:
     row, token = create_token(session, role=body.role, name=body.name)
     session.commit()

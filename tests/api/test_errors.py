@@ -1,0 +1,93 @@
+"""Error mapping in one place, request-size limit, CORS, and the unauthenticated health route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
+
+from analysis.errors import AnalysisError, NoRepetitionsError
+from api.errors import ConflictError, NotFoundError, ServiceError, StorageError, error_response, status_of
+from api.main import create_app
+from api.settings import Settings
+from api.storage.database import Database
+from daq.errors import DeviceTimeout, DeviceUnavailable, RecordingFormatError
+
+
+def test_status_table_maps_domain_errors_by_their_most_specific_class() -> None:
+    cases = {
+        NotFoundError("subject", 3): 404,
+        ConflictError("busy"): 409,
+        StorageError("down"): 503,
+        DeviceUnavailable("unplugged"): 409,
+        DeviceTimeout("no answer"): 504,
+        RecordingFormatError("bad file"): 422,
+        NoRepetitionsError("flat"): 422,
+        AnalysisError("odd"): 422,
+        IntegrityError("insert", {}, Exception("unique")): 409,
+        ValueError("bad argument"): 422,
+        RuntimeError("bug"): 500,
+    }
+    assert {type(e).__name__: status_of(e) for e in cases} == {type(e).__name__: s for e, s in cases.items()}
+
+
+def test_422_from_the_domain_has_the_validation_shape() -> None:
+    assert error_response(422, "bad").body == b'{"detail":[{"loc":[],"msg":"bad","type":"value_error"}]}'
+    assert error_response(404, "gone").body == b'{"detail":"gone"}'
+
+
+@pytest.fixture()
+def small_client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path, max_body_bytes=1024, cors_origins="http://lab.example, http://b.example")
+    with TestClient(create_app(settings, database=database)) as client:
+        yield client
+
+
+def test_oversized_bodies_get_413_declared_or_streamed(small_client: TestClient) -> None:
+    big = b'{"code": "' + b"x" * 2000 + b'"}'
+    r = small_client.post("/api/v1/subjects", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "1024" in r.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(4):
+            yield b"x" * 400
+
+    r = small_client.post("/api/v1/subjects", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert small_client.post("/api/v1/subjects", json={"code": "S"}).status_code == 401
+
+
+def test_cors_is_off_by_default_and_on_for_configured_origins(client: TestClient, small_client: TestClient) -> None:
+    preflight = {"Origin": "http://lab.example", "Access-Control-Request-Method": "GET"}
+    assert "access-control-allow-origin" not in client.options("/api/v1/subjects", headers=preflight).headers
+    allowed = small_client.options("/api/v1/subjects", headers=preflight)
+    assert allowed.headers["access-control-allow-origin"] == "http://lab.example"
+    other = small_client.get("/api/v1/health", headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_health_needs_no_token_and_reports_database_and_device(client: TestClient, database: Database) -> None:
+    r = client.get("/api/v1/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["version"]
+    assert body["database"] == {"state": "ok", "backend": database.backend, "revision": "0001", "detail": None}
+    assert body["device"] == {"state": "not connected", "url": "simulator"}
+
+
+def test_health_reports_an_unreachable_database_without_failing(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'gone' / 'isokin.db'}")
+    (tmp_path / "gone").rmdir()
+    state = database.state()
+    assert state.state == "unavailable" and state.revision is None and "cannot reach" in (state.detail or "")
+
+
+def test_bad_database_urls_are_storage_errors(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="bad database URL"):
+        Database("nosuchdb://x")
+    with pytest.raises(StorageError, match="cannot migrate"):
+        Database.open("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    assert issubclass(StorageError, ServiceError)
