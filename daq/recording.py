@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Mapping
@@ -271,29 +272,38 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
         raise RecordingFormatError(f"{name}: cannot read: {getattr(err, 'strerror', None) or err}") from err
 
     metadata: dict[str, str] = {}
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines) and lines[i].startswith("#"):
-        key, sep, value = lines[i][1:].partition(":")
+    pos = 0
+    line_no = 0
+    while text.startswith("#", pos):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        key, sep, value = text[pos + 1 : end].partition(":")
         if sep:
             metadata[key.strip()] = value.strip()
-        i += 1
-    if i >= len(lines):
+        pos, line_no = end + 1, line_no + 1
+    end = text.find("\n", pos)
+    end = len(text) if end < 0 else end
+    header_text = text[pos:end].rstrip("\r")
+    if pos >= len(text) or not header_text:
         raise RecordingFormatError(f"{name}: no header line 'time_s,torque_nm,position_deg,velocity_dps'")
-    header = [h.strip() for h in lines[i].split(",")]
+    header = [h.strip() for h in header_text.split(",")]
     if tuple(header[:4]) != BASE_COLUMNS:
         raise RecordingFormatError(
-            f"{name}: line {i + 1}: header must start with {','.join(BASE_COLUMNS)}, found {lines[i][:80]!r}"
+            f"{name}: line {line_no + 1}: header must start with {','.join(BASE_COLUMNS)}, found {header_text[:80]!r}"
         )
-    header_line = i
-    notes = tuple(l[1:].strip() for l in lines[i + 1 :] if l.startswith("#"))
-    body = "\n".join(l for l in lines[i + 1 :] if l and not l.startswith("#"))
-    if not body.strip():
-        raise RecordingFormatError(f"{name}: no samples after the header")
+    header_line = line_no
+    body = text[end + 1 :]
+    notes: tuple[str, ...] = ()
+    if body.startswith("#") or "\n#" in body:
+        notes = tuple(l[1:].strip() for l in body.splitlines() if l.startswith("#"))
     try:
-        data = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # numpy warns on an empty body; reported below
+            data = np.loadtxt(io.StringIO(body), delimiter=",", comments="#", dtype=np.float64, ndmin=2)
     except ValueError as err:
         raise RecordingFormatError(f"{name}: bad sample row after line {header_line + 1}: {err}") from err
+    if data.shape[0] == 0:
+        raise RecordingFormatError(f"{name}: no samples after the header")
     if data.shape[1] != len(header):
         raise RecordingFormatError(f"{name}: rows have {data.shape[1]} columns, header has {len(header)}")
     extra = {h: data[:, j] for j, h in enumerate(header) if j >= 4}
