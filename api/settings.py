@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     @classmethod
     def from_overrides(cls, **overrides: object) -> "Settings":
         """Settings with the given values (``None`` ones ignored) over the environment and defaults."""
-        return cls(**{k: v for k, v in overrides.items() if v is not None})
+        return cls(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
     @property
     def resolved_database_url(self) -> str:

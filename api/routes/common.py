@@ -36,7 +36,7 @@ def get_or_404(session: Session, model: type[T], resource_id: int, resource: str
     return row
 
 
-def paginate(session: Session, query: Select[tuple[T]], page: Page) -> tuple[list[T], int]:
+def paginate(session: Session, query: Select[Any], page: Page) -> tuple[list[Any], int]:
     """One page of a query's rows and the total count of rows it matches."""
     count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = list(session.scalars(query.offset(page.offset).limit(page.limit)))

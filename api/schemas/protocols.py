@@ -22,9 +22,7 @@ __all__ = [
     "check_bilateral",
 ]
 
-_VELOCITY = dict(gt=0, le=600)
-_ROM = dict(ge=-180, le=180)
-_EXAMPLE_TEMPLATE = {"joint": "knee", "side": "left", "mode": "con/con", "velocity_dps": 60, "repetitions": 5}
+_EXAMPLE_TEMPLATE: dict[str, Any] = {"joint": "knee", "side": "left", "mode": "con/con", "velocity_dps": 60, "repetitions": 5}
 
 
 class _TrialTemplateFields(BaseModel):
@@ -40,15 +38,15 @@ class _TrialTemplateFields(BaseModel):
         description="the muscle group (its direction) of a con/ecc or ecc/con set; null for con/con and ecc/ecc",
         examples=[None],
     )
-    velocity_dps: float = Field(description="nominal set velocity in deg/s", examples=[60], **_VELOCITY)  # type: ignore[arg-type]
+    velocity_dps: float = Field(gt=0, le=600, description="nominal set velocity in deg/s", examples=[60])
     repetitions: int = Field(
         ge=1, le=100, description="repetitions per direction (5 means 5 movements each way)", examples=[5]
     )
     rom_min_deg: float | None = Field(
-        default=None, description="lower end of the range of motion in deg (device default when null)", **_ROM  # type: ignore[arg-type]
+        default=None, ge=-180, le=180, description="lower end of the range of motion in deg (device default when null)"
     )
     rom_max_deg: float | None = Field(
-        default=None, description="upper end of the range of motion in deg (device default when null)", **_ROM  # type: ignore[arg-type]
+        default=None, ge=-180, le=180, description="upper end of the range of motion in deg (device default when null)"
     )
     rest_s: float = Field(default=60, ge=0, le=3600, description="rest before this set, in s", examples=[60])
 
@@ -64,10 +62,10 @@ class TrialTemplateCreate(_TrialTemplateFields):
         examples=["flexion/extension"],
     )
     velocity_plus_dps: float | None = Field(
-        default=None, description="velocity toward the pattern's first-named direction, deg/s", **_VELOCITY  # type: ignore[arg-type]
+        default=None, gt=0, le=600, description="velocity toward the pattern's first-named direction, deg/s"
     )
     velocity_minus_dps: float | None = Field(
-        default=None, description="velocity toward the pattern's second-named direction, deg/s", **_VELOCITY  # type: ignore[arg-type]
+        default=None, gt=0, le=600, description="velocity toward the pattern's second-named direction, deg/s"
     )
 
     @model_validator(mode="after")
@@ -157,8 +155,9 @@ class ProtocolUpdate(BaseModel):
 
     name: str = Field(default=None, min_length=1, max_length=200, pattern=CODE_PATTERN, description="unique name")  # type: ignore[assignment]
     description: str = Field(default=None, max_length=5000, pattern=TEXT_PATTERN, description="what the protocol is for")  # type: ignore[assignment]
-    trials: list[TrialTemplateCreate] = Field(  # type: ignore[assignment]
-        default=None, min_length=2, max_length=200, description="the sets in order; each set on both sides"
+    trials: list[TrialTemplateCreate] = Field(
+        default=None,  # type: ignore[arg-type]
+        min_length=2, max_length=200, description="the sets in order; each set on both sides"
     )
 
     @field_validator("trials")
