@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
@@ -59,11 +61,18 @@ def lowpass(signal: np.ndarray, sample_rate_hz: float, *, cutoff_hz: float = DEF
         raise ValueError(f"cutoff_hz must be between 0 and the Nyquist frequency {nyquist:g} Hz, got {cutoff_hz:g}")
     if order < 1:
         raise ValueError(f"order must be at least 1, got {order}")
-    sos = butter(order, cutoff_hz, fs=sample_rate_hz, output="sos")
+    sos = _design(order, float(cutoff_hz), float(sample_rate_hz))
     padlen = 3 * (2 * len(sos) + 1)
     if len(signal) <= padlen:
         raise AnalysisError(f"too few samples ({len(signal)}) to filter")
     return np.asarray(sosfiltfilt(sos, signal))
+
+
+@lru_cache(maxsize=64)
+def _design(order: int, cutoff_hz: float, sample_rate_hz: float) -> np.ndarray:
+    """Butterworth second-order sections, designed once per (order, cut-off, rate): filtering runs per movement."""
+    sos = np.asarray(butter(order, cutoff_hz, fs=sample_rate_hz, output="sos"))
+    return sos
 
 
 def gravity_torque(position_deg: np.ndarray, *, gravity_torque_nm: float, horizontal_angle_deg: float = 0.0) -> np.ndarray:
