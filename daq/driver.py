@@ -133,6 +133,7 @@ class Driver(ABC):
         self._reconnects = 0
         self._stats_lock = threading.Lock()
         self._streaming = False
+        self._held: list[StreamItem] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -241,6 +242,10 @@ class Driver(ABC):
                 self._subs.remove(subscription)
 
     def _emit(self, item: StreamItem) -> None:
+        held = self._held
+        if held is not None and not isinstance(item, StreamEnded):
+            held.append(item)  # received while resuming: handed out after the Reconnected item
+            return
         with self._subs_lock:
             subs = tuple(self._subs)
         dropped = 0
@@ -430,23 +435,32 @@ class Driver(ABC):
                 self._port = open_port(self.url, baudrate=self.baudrate)
             except DeviceUnavailable:
                 continue
+            self._held = []
             try:
                 resumed = self._resume()
             except WrongDevice as err:
                 log.error("%s", err)
+                self._release_held()
                 self._close_port()
                 return "different device"
             except (DaqError, serial.SerialException, OSError) as err:
                 log.info("%s: reconnect attempt %d failed: %s", self.url, attempts, err)
+                self._release_held()
                 self._close_port()
                 self._link_lost()
                 continue
             with self._stats_lock:
                 self._reconnects += 1
-            self._emit(Reconnected(attempts, resumed, time.monotonic()))
+            self._release_held(Reconnected(attempts, resumed, time.monotonic()))
             log.warning("%s: reconnected after %d attempts (%s)", self.url, attempts, resumed)
             return ""
         return "device lost"
+
+    def _release_held(self, first: StreamItem | None = None) -> None:
+        """Stop holding items back; hand out ``first`` and then what was held, in order."""
+        held, self._held = self._held or [], None
+        for item in ([first] if first is not None else []) + held:
+            self._emit(item)
 
     def _close_port(self) -> None:
         with self._write_lock:

@@ -81,6 +81,8 @@ class PtyDevice:
         self.silent = silent
         self.autostream_hz = autostream_hz
         self.sent_samples = 0
+        #: command type code -> messages the device sends just before answering that command
+        self.before_answer: dict[int, list[object]] = {}
         self.encoder = FrameEncoder()
         self.received: list[object] = []
         self.streaming = False
@@ -227,6 +229,8 @@ class PtyDevice:
                     self._answer(seq, msg)
 
     def _answer(self, seq: int, msg: object) -> None:
+        for early in self.before_answer.pop(type(msg).TYPE, []):  # type: ignore[attr-defined]
+            self.send(early)
         code = self.refuse.get(type(msg).TYPE)  # type: ignore[attr-defined]
         if isinstance(msg, Configure) and self.streaming:
             code = ErrorCode.NOT_ALLOWED_NOW
