@@ -19,12 +19,12 @@ specific class in the error's MRO wins. Responses carry ``{"detail": "<message>"
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
 from analysis.errors import AnalysisError, NoRepetitionsError, UnknownJointError
@@ -152,20 +152,27 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
     return error_response(status, _message(error))
 
 
-async def _handle_http(request: Request, error: Exception) -> Response:
-    """Starlette's own errors; a 405 lists in ``Allow`` the methods of EVERY route of the path.
+def _documented_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document lists for the path template matching ``path``."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
 
-    (Starlette only lists the first matching route's, and FastAPI makes one route per method.)
+
+async def _handle_http(request: Request, error: Exception) -> Response:
+    """Starlette's own errors; a 405 lists in ``Allow`` every documented method of the path.
+
+    (Starlette only lists the methods of the first route matching the path, and FastAPI
+    makes one route per method.)
     """
     assert isinstance(error, StarletteHTTPException)
-    if error.status_code != 405:
+    methods = _documented_methods(request.app, request.url.path) if error.status_code == 405 else []
+    if not methods:
         return await http_exception_handler(request, error)
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return JSONResponse(status_code=405, content={"detail": "Method Not Allowed"}, headers={"Allow": ", ".join(sorted(methods))})
+    return JSONResponse(status_code=405, content={"detail": "Method Not Allowed"}, headers={"Allow": ", ".join(methods)})
 
 
 def install_error_handlers(app: FastAPI) -> None:

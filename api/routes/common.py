@@ -20,7 +20,8 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorPublic, "description": "the token's role does not allow this"},
 }
 BAD_BODY: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorPublic, "description": "the body is not JSON (or not UTF-8)"}
+    400: {"model": ErrorPublic, "description": "the body is not JSON (or not UTF-8)"},
+    413: {"model": ErrorPublic, "description": "the body is larger than the service's limit"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorPublic, "description": "unknown id"}}
 CONFLICT: dict[int | str, dict[str, Any]] = {

@@ -7,11 +7,16 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import APIRouter
 
 from api.deps import DatabaseDep, SettingsDep
+from api.schemas.common import ValidationErrorPublic
 from api.schemas.health import DatabaseHealth, DeviceHealth, HealthPublic
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(
+    prefix="/health",
+    tags=["health"],
+    responses={422: {"model": ValidationErrorPublic, "description": "unknown query parameter"}},
+)
 
 
 def _version() -> str:

@@ -91,3 +91,17 @@ def test_bad_database_urls_are_storage_errors(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cannot migrate"):
         Database.open("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
     assert issubclass(StorageError, ServiceError)
+
+
+def test_unknown_query_parameters_are_422_naming_them(client: TestClient, headers: dict) -> None:
+    r = client.get("/api/v1/sessions", params={"subjectid": 3, "limit": 5}, headers=headers["viewer"])
+    assert r.status_code == 422
+    assert [e["loc"] for e in r.json()["detail"]] == [["query", "subjectid"]]
+    assert client.get("/api/v1/health", params={"verbose": 1}).status_code == 422
+    assert client.get("/api/v1/sessions", params={"limit": 5, "offset": 0}, headers=headers["viewer"]).status_code == 200
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient, headers: dict) -> None:
+    r = client.put("/api/v1/subjects/1", json={}, headers=headers["admin"])
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "PATCH", "DELETE"}
