@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from api.settings import Settings
-
 __all__ = ["add_parser", "run"]
 
 
@@ -28,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.settings import Settings
     from api.storage.database import Database
 
     settings = Settings.from_overrides(database_url=args.database, data_dir=args.data_dir)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 
-from api.settings import Settings
-
 __all__ = ["add_parser", "run"]
 
 
@@ -40,6 +38,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.settings import Settings
     import uvicorn
 
     from api.main import create_app

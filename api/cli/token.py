@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from api.settings import Settings
-
 __all__ = ["add_parser", "run"]
 
 ROLES = ("viewer", "operator", "admin")
@@ -34,6 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.settings import Settings
     from sqlalchemy import select
 
     from api.security import Role, create_token, revoke_token
