@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import Counter
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from analysis.joints import JOINT_PATTERNS, PATTERN_DIRECTIONS
-from api.library import BUILTIN_PROTOCOLS
+from api.library import BUILTIN_PROTOCOLS, sync_builtin_protocols
+from api.storage.database import Database
+from api.storage.models import Protocol
 
 URL = "/api/v1/protocols"
 
@@ -109,3 +112,17 @@ def test_group_and_pattern_are_checked_against_the_joint(client: TestClient, hea
         assert word in r.json()["detail"][0]["msg"], (extra, r.json())
     ok = [_template(s, mode="ecc/con", group="flexion") for s in ("left", "right")]
     assert client.post(URL, json={"name": "ecc flex", "trials": ok}, headers=headers["operator"]).status_code == 201
+
+
+def test_startup_sync_restores_the_library_without_duplicating_it(
+    client: TestClient, headers: dict, database: Database
+) -> None:
+    with database.session() as session:
+        row = session.scalars(select(Protocol).where(Protocol.key == BUILTIN_PROTOCOLS[0].key)).one()
+        row.description, row.trials = "tampered", []
+        session.commit()
+        sync_builtin_protocols(session)
+        sync_builtin_protocols(session)
+        assert session.scalar(select(func.count()).select_from(Protocol)) == len(BUILTIN_PROTOCOLS)
+    restored = client.get(f"{URL}/{row.id}", headers=headers["viewer"]).json()
+    assert restored["description"] == BUILTIN_PROTOCOLS[0].description and len(restored["trials"]) == 6
