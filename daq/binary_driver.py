@@ -192,6 +192,7 @@ class BinaryDriver(Driver):
     def _handshake(self) -> DeviceInfo:
         info = self._command(Hello(), retries=1)
         assert isinstance(info, Info)
+        self._command(Stop(), retries=2)  # a stream left running by an earlier session would refuse CONFIGURE
         return DeviceInfo(
             protocol=self.protocol,
             model=info.model,

@@ -141,6 +141,15 @@ def test_a_counter_that_jumps_back_without_start_is_a_restart_counted_from_devic
     assert items[2].index.tolist() == list(range(30, 40))
 
 
+def test_a_stream_left_running_by_an_earlier_session_is_stopped_at_open(make_device, profile):
+    dev = make_device()
+    dev.streaming = True  # it would refuse CONFIGURE with NOT_ALLOWED_NOW
+    with open_driver(dev.url, calibration=profile) as drv:
+        drv.start()
+        assert drv.streaming
+    assert [type(m).__name__ for m in dev.received] == ["Hello", "Stop", "Configure", "Start", "Stop"]
+
+
 def test_data_left_over_from_an_earlier_session_is_ignored_and_counted(make_device, profile):
     dev = make_device()
     with open_driver(dev.url, calibration=profile) as drv:
@@ -207,7 +216,7 @@ def test_close_is_idempotent_stops_the_device_and_ends_subscriptions(make_device
     drv.start()
     drv.close()
     drv.close()
-    assert dev.wait_for(Stop) == [Stop()]
+    assert dev.wait_for(Stop, 2) == [Stop(), Stop()]  # at open, and at close while streaming
     assert sub.get(timeout=1.0) == StreamEnded("closed")
     assert not drv._thread.is_alive()
 
