@@ -6,8 +6,8 @@ in batches of ``rate / 100`` samples (1..314), each due at ``start + k * period`
 monotonic clock (no accumulated sleep error). Writes are non-blocking behind a
 bounded backlog: a frame that does not fit is dropped and counted, like a board whose
 USB buffer is full, so a host that cannot keep up shows as loss, not as a slower stream.
-After each STOP it prints one JSON line on stdout: samples sent and dropped, bytes,
-and how late the last frame was.
+After each STOP that ends a stream it prints one JSON line on stdout: samples sent and
+dropped, and bytes.
 
 Usage (the benchmarks start it): ``python bench/pty_streamer.py MASTER_FD``
 """
@@ -54,7 +54,6 @@ def serve(fd: int) -> None:
     t0 = 0.0
     k = 0
     sent = dropped = nbytes = 0
-    late_s = 0.0
     while True:
         due = t0 + (k + 1) * spf / rate if streaming else None
         timeout = 0.05 if due is None else max(0.0, due - time.monotonic())
@@ -67,16 +66,18 @@ def serve(fd: int) -> None:
             for seq, msg in decoder.feed(chunk):
                 if isinstance(msg, Hello):
                     backlog += encoder.encode(info)
-                    continue
-                if isinstance(msg, Configure):
+                elif isinstance(msg, Configure):
                     rate = msg.sample_rate_hz
                     spf = msg.samples_per_frame or max(1, min(MAX_SAMPLES_PER_FRAME, rate // 100))
+                    backlog += encoder.encode(Ack(msg.TYPE, seq))
                 elif isinstance(msg, Start):
                     streaming, t0, k, sent, dropped, nbytes = True, time.monotonic(), 0, 0, 0, 0
+                    backlog += encoder.encode(Ack(msg.TYPE, seq))
                 elif isinstance(msg, Stop):
+                    if streaming:
+                        print(json.dumps({"sent": sent, "dropped": dropped, "bytes": nbytes}), flush=True)
                     streaming = False
-                    print(json.dumps({"sent": sent, "dropped": dropped, "bytes": nbytes, "late_s": late_s}), flush=True)
-                backlog += encoder.encode(Ack(type(msg).TYPE, seq))  # type: ignore[attr-defined]
+                    backlog += encoder.encode(Ack(msg.TYPE, seq))
         if streaming:
             now = time.monotonic()
             while streaming and t0 + (k + 1) * spf / rate <= now:
@@ -91,7 +92,6 @@ def serve(fd: int) -> None:
                     backlog += frame
                     sent += spf
                     nbytes += len(frame)
-                late_s = now - (t0 + (k + 1) * spf / rate)
                 k += 1
         if backlog:
             try:

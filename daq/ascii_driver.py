@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import numpy as np
 
@@ -158,7 +159,7 @@ class AsciiDriver(Driver):
         position = np.fromiter((s.position for s in run), dtype=np.int64, count=n)
         self._publish(first_index, device_time_us, (torque, position, velocity), np.zeros(n, dtype=np.uint8), arrival_s)
 
-    def _decoder_stats(self) -> dict[str, object]:
+    def _decoder_stats(self) -> dict[str, Any]:
         s = self._decoder.stats
         return {
             "frames": s.lines,

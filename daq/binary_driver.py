@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -302,7 +302,7 @@ class BinaryDriver(Driver):
             self._streaming = False  # the device stops as if it had received STOP
         self._emit(DeviceEvent(self._last_first_index + delta, msg.timestamp_us, int(msg.code), msg.code.name, msg.value))
 
-    def _decoder_stats(self) -> dict[str, object]:
+    def _decoder_stats(self) -> dict[str, Any]:
         s = self._decoder.stats
         return {
             "frames": s.frames,

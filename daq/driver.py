@@ -31,10 +31,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Any, Callable, ClassVar, Self
 
 import numpy as np
-import serial
+import serial  # type: ignore[import-untyped]
 
 from daq.calibration import CalibrationProfile
 from daq.errors import DaqError, DeviceUnavailable
@@ -137,7 +137,7 @@ class Driver(ABC):
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def open(self) -> "Driver":
+    def open(self) -> Self:
         """Open the port, start the reader thread and identify the device (binary: HELLO/INFO)."""
         if self._thread is not None:
             raise ValueError(f"driver for {self.url} is already open")
@@ -173,7 +173,7 @@ class Driver(ABC):
         self._close_port()
         self._emit(StreamEnded("closed"))
 
-    def __enter__(self) -> "Driver":
+    def __enter__(self) -> Self:
         if self._thread is None:
             self.open()
         return self
@@ -280,7 +280,7 @@ class Driver(ABC):
             )
 
     @abstractmethod
-    def _decoder_stats(self) -> dict[str, object]:
+    def _decoder_stats(self) -> dict[str, Any]:
         """The protocol's share of :class:`AcquisitionStats`: frames, bytes, errors, loss detection."""
 
     def clock_segments(self) -> tuple[ClockSegment, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from serial.tools import list_ports
+from serial.tools import list_ports  # type: ignore[import-untyped]
 
 __all__ = ["add_parser", "run"]
 

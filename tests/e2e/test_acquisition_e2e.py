@@ -9,7 +9,7 @@ frames the simulator corrupted, dropped or cut by its disconnect.
 
 from __future__ import annotations
 
-import os
+import json
 import select
 import signal
 import subprocess
@@ -164,3 +164,20 @@ def test_tcp_sim_records_exactly(sim, tmp_path):
     summary = record(s.url, csv, 1.0)
     seq, undelivered = check_against_emitted(csv, s.stop())
     assert summary.lost_samples == undelivered == 0 and len(seq) > 3000
+
+
+def test_driving_options_reach_the_simulator_and_the_recording_stops_at_set_complete(tmp_path, capsys):
+    register_url_handler()
+    url = "sim://?seed=2&speed=20"
+    csv = tmp_path / "set.csv"
+    assert main(["record", url, "--seconds", "60", "--out", str(csv), "--joint", "knee", "--side", "right", "--json",
+                 "--mode", "con/con", "--rom-deg", "0", "90", "--velocity-dps", "120", "--repetitions", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    seq, undelivered = check_against_emitted(csv, find_session(url).emitted_log())
+    notes = read_recording(csv).notes
+    assert summary["stopped_by"] == "set complete" and undelivered == 0
+    assert [n.split(" at ")[0] for n in notes if n.startswith("event:")] == [
+        "event: LIMIT_REACHED -1", "event: LIMIT_REACHED 1", "event: LIMIT_REACHED -1", "event: LIMIT_REACHED 1",
+        "event: SET_COMPLETE 2"]
+    # 2 movements each way over 90 deg at 120 deg/s: 3 s of the 60 asked for, plus the servo's ramps
+    assert 3000 < len(seq) < 6000
