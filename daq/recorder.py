@@ -17,6 +17,7 @@ host-time mapping can be redone afterwards from ``device_time_us``.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -252,7 +253,7 @@ class Recorder:
 
 def _clock_note(seg: ClockSegment) -> str:
     drift = f"{seg.drift_ppm:+.1f} ppm" if seg.drift_ppm is not None else "drift not fitted"
-    jitter = f"{seg.residual_rms_s * 1e6:.0f} us" if seg.residual_rms_s == seg.residual_rms_s else "n/a"
+    jitter = "n/a" if math.isnan(seg.residual_rms_s) else f"{seg.residual_rms_s * 1e6:.0f} us"
     return (
         f"clock: segment {seg.segment} sequence {seg.first_index}..{seg.last_index}: "
         f"host_s = {seg.offset_s:.6f} + {seg.slope:.9f} * device_us / 1e6 ({drift}, jitter {jitter}, {seg.points} points)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from daq.stream import Gap
 from daq.timing import ClockSegment
@@ -70,7 +70,3 @@ class AcquisitionStats:
     effective_rate_hz: float
     drift_ppm: float | None
     segments: tuple[ClockSegment, ...]
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready values."""
-        return asdict(self)

@@ -199,9 +199,7 @@ class Subscription:
                 self._ended = True
                 self._cond.notify_all()
                 return 0
-            if len(self._items) >= self.max_items:
-                return self._drop(item)
-            self._flush_overflow(force=False)
+            self._flush_overflow(force=False)  # an earlier overflow's marker goes first, if there is room
             if len(self._items) >= self.max_items:
                 return self._drop(item)
             self._items.append(item)
@@ -236,7 +234,3 @@ class Subscription:
             item = self._items.popleft()
             self._flush_overflow(force=False)
             return item
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._items)

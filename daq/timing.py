@@ -100,10 +100,6 @@ class ClockFit:
         self._pub_host_s = 0.0
 
     @property
-    def points(self) -> int:
-        return self._n
-
-    @property
     def slope(self) -> float:
         return self._slope
 
