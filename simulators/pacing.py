@@ -302,7 +302,8 @@ class DeviceRunner:
         if not data:
             self._host_gone()
         elif self.link_state == "up":  # while the link goes down, the host's bytes are lost
-            self._settle_until = 0.0  # the host has opened its port: it will not flush any more
+            # the host speaks, so it has opened its port and will not flush it any more
+            self._generation, self._settle_until = self.endpoint.generation, 0.0
             self.device.receive(data, device_time_s=self.clock.now_s())
 
 

@@ -204,9 +204,10 @@ class PtyEndpoint(Endpoint):
         self._host = False
 
     def begin_drop(self) -> None:
-        """Nothing to send any more; the host reads what is in flight."""
+        """Nothing to send any more; the host reads what is in flight, and cannot reopen this pty."""
         self._drop_started = time.monotonic()
         self._empty_since = None
+        self._unlink()
 
     def unread_bytes(self) -> int | None:
         """Bytes in the pty's line discipline not read by the host yet; ``None`` when unknown.
@@ -249,14 +250,17 @@ class PtyEndpoint(Endpoint):
     def close(self) -> None:
         self._close_pty()
 
-    def _close_pty(self) -> None:
-        if self._master is None:
-            return
+    def _unlink(self) -> None:
         try:
             if os.path.islink(self.link_path) and os.readlink(self.link_path) == self.slave_name:
                 os.unlink(self.link_path)
         except OSError:
             pass
+
+    def _close_pty(self) -> None:
+        if self._master is None:
+            return
+        self._unlink()
         os.close(self._master)
         self._master, self._host = None, False
 

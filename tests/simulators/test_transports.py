@@ -127,20 +127,23 @@ def test_disconnect_reconnect_loses_exactly_the_logged_samples(tmp_path: Path, t
 def test_pacing_follows_real_time_times_speed_without_accumulating_lag() -> None:
     simulators.register_url_handler()
     host = Host("sim://?seed=8&speed=10&rate=1000")
+    start = time.monotonic()  # before START: the device's sample 0 can only come later
     host.send(Start())
-    start = time.monotonic()
     lags = []
-    for _ in range(3):
-        host.pump(0.4)
+    for _ in range(24):
+        host.pump(0.05)
         elapsed = time.monotonic() - start
         data = [m for m in host.messages if isinstance(m, Data)]
         received = data[-1].first_sample + len(data[-1])
         lags.append(elapsed * 10 * 1000 - received)
         assert data[-1].timestamp_us == data[0].timestamp_us + data[-1].first_sample * 1000
     host.close()
-    # samples arrive at 10 kHz: the lag behind the schedule stays small and does not grow
-    assert all(-50 <= lag < 800 for lag in lags), lags
-    assert lags[-1] - lags[0] < 500, lags
+    # samples arrive at 10 kHz, never ahead of the schedule; a stall of the machine may
+    # delay them for a moment, but the best lag of the last 0.4 s is as small as that of the
+    # first (a loop that slept a period per batch would fall further behind every second)
+    early, late = min(lags[:8]), min(lags[-8:])
+    assert min(lags) >= -10, lags
+    assert late < 1500 and late - early < 1000, lags
 
 
 def test_device_clock_scales_with_speed_and_drift() -> None:
