@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from serial.tools import list_ports
@@ -87,3 +91,24 @@ def test_ports_lists_what_pyserial_finds(capsys):
     assert main(["ports"]) == 0
     text = capsys.readouterr().out
     assert text.count("\n") == max(1, len(listed))
+
+
+@pytest.mark.parametrize(("signum", "stopped_by"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "stop requested")])
+def test_ctrl_c_or_sigterm_stop_cleanly_and_keep_the_file(make_device, profile_file, tmp_path, signum, stopped_by):
+    dev = make_device(autostream_hz=1000)
+    out = tmp_path / "r.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from api.cli import main; sys.exit(main(sys.argv[1:]))", "record", dev.url,
+         "--seconds", "60", "--out", str(out), "--calibration", profile_file, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while (not out.exists() or out.read_text().count("\n") < 100) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    summary = json.loads(stdout)
+    rec = read_recording(out)
+    assert summary["stopped_by"] == stopped_by
+    assert summary["samples"] == len(rec) == dev.sent_samples >= 100
+    assert rec.notes[-1].startswith("clock: segment 0")  # the file was finished, not cut
