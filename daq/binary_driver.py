@@ -64,20 +64,21 @@ class PingResult:
 class _Pending:
     """The one command waiting for its answer."""
 
-    type_code: int
+    command: Hello | Configure | Start | Stop | Ping | Marker
     sequence: int = -1
     on_ack: Callable[[], None] | None = None
     reply: Ack | Nak | Info | Pong | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
     def matches(self, msg: Ack | Nak | Info | Pong) -> bool:
+        code = self.command.TYPE
         if isinstance(msg, Ack):
-            return msg.acked_type == self.type_code and msg.acked_sequence == self.sequence
+            return msg.acked_type == code and msg.acked_sequence == self.sequence
         if isinstance(msg, Nak):
-            return msg.refused_type == self.type_code and msg.refused_sequence == self.sequence
-        if isinstance(msg, Info):
-            return self.type_code == Hello.TYPE
-        return self.type_code == Ping.TYPE
+            return msg.refused_type == code and msg.refused_sequence == self.sequence
+        if isinstance(msg, Info):  # INFO names no sequence: any INFO answers the pending HELLO
+            return code == Hello.TYPE
+        return isinstance(self.command, Ping) and msg.host_time_us == self.command.host_time_us
 
 
 class BinaryDriver(Driver):
@@ -163,7 +164,7 @@ class BinaryDriver(Driver):
         name = type(message).__name__.upper()
         with self._command_lock:
             for _ in range(retries + 1):
-                pending = _Pending(message.TYPE, on_ack=on_ack)
+                pending = _Pending(message, on_ack=on_ack)
                 with self._write_lock:
                     pending.sequence = self._encoder.sequence
                     self._pending = pending
