@@ -8,11 +8,12 @@ The specification a firmware author implements from is ``PROTOCOL.md`` in this f
 """
 
 from firmware_protocols.ascii import AsciiComment, AsciiDecoder, AsciiSample, encode_command, encode_sample, parse_command
-from firmware_protocols.errors import ProtocolError
+from firmware_protocols.errors import PayloadLengthError, ProtocolError
 from firmware_protocols.framing import (
     DecoderStats,
     Frame,
     FrameDecoder,
+    MalformedMessage,
     FrameEncoder,
     UnknownMessage,
     crc16,
@@ -66,10 +67,12 @@ __all__ = [
     "MAX_PAYLOAD",
     "MAX_SAMPLES_PER_FRAME",
     "MESSAGE_TYPES",
+    "MalformedMessage",
     "Marker",
     "Mode",
     "Nak",
     "PROTOCOL_VERSION",
+    "PayloadLengthError",
     "Ping",
     "Pong",
     "ProtocolError",

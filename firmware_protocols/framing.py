@@ -24,7 +24,7 @@ from binascii import crc_hqx
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from firmware_protocols.errors import ProtocolError
+from firmware_protocols.errors import PayloadLengthError, ProtocolError
 from firmware_protocols.messages import MAX_PAYLOAD, MESSAGE_TYPES, PROTOCOL_VERSION, Data, Message
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "FrameDecoder",
     "FrameEncoder",
     "HEADER_SIZE",
+    "MalformedMessage",
     "OVERHEAD",
     "SYNC",
     "UnknownMessage",
@@ -64,11 +65,25 @@ class UnknownMessage:
     payload: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class MalformedMessage:
+    """A well-formed frame (CRC correct) whose payload does not fit its type.
+
+    Returned rather than dropped so that a device can answer it with a NAK
+    (``BAD_LENGTH`` when ``bad_length``, else ``BAD_VALUE``), as PROTOCOL.md requires.
+    """
+
+    type_code: int
+    payload: bytes
+    reason: str
+    bad_length: bool
+
+
 class Frame(NamedTuple):
     """One decoded frame: the sender's sequence number and its message."""
 
     sequence: int
-    message: "Message | UnknownMessage"
+    message: "Message | UnknownMessage | MalformedMessage"
 
 
 def encode_frame(message: Message, sequence: int) -> bytes:
@@ -192,9 +207,14 @@ class FrameDecoder:
                         out.append(Frame(sequence, UnknownMessage(type_code, payload)))
                         continue
                     message = cls.unpack(payload)
-            except ProtocolError:
+            except ProtocolError as err:
                 stats.malformed_payloads += 1
-                continue
+                message = MalformedMessage(
+                    type_code,
+                    bytes(buf[start + HEADER_SIZE : frame_end - 2]),
+                    str(err),
+                    isinstance(err, PayloadLengthError),
+                )
             out.append(new_frame(Frame, (sequence, message)))
         stats.frames += frames
         del buf[:pos]

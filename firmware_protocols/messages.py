@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 from typing import ClassVar, Union
 
-from firmware_protocols.errors import ProtocolError
+from firmware_protocols.errors import PayloadLengthError, ProtocolError
 
 __all__ = [
     "Ack",
@@ -119,7 +119,7 @@ def _require(cond: bool, message: str) -> None:
 
 def _unpack(st: struct.Struct, payload: bytes, name: str) -> tuple:  # type: ignore[type-arg]
     if len(payload) != st.size:
-        raise ProtocolError(f"{name} payload is {len(payload)} bytes, expected {st.size}")
+        raise PayloadLengthError(f"{name} payload is {len(payload)} bytes, expected {st.size}")
     return st.unpack(payload)
 
 
@@ -207,7 +207,8 @@ class Start:
 
     @classmethod
     def unpack(cls, payload: bytes) -> "Start":
-        _require(not payload, f"START payload must be empty, got {len(payload)} bytes")
+        if payload:
+            raise PayloadLengthError(f"START payload must be empty, got {len(payload)} bytes")
         return cls()
 
 
@@ -222,7 +223,8 @@ class Stop:
 
     @classmethod
     def unpack(cls, payload: bytes) -> "Stop":
-        _require(not payload, f"STOP payload must be empty, got {len(payload)} bytes")
+        if payload:
+            raise PayloadLengthError(f"STOP payload must be empty, got {len(payload)} bytes")
         return cls()
 
 
@@ -404,10 +406,10 @@ class Data:
     def unpack_from(cls, buffer: "bytes | bytearray", offset: int, length: int) -> "Data":
         """Parse a DATA payload of ``length`` bytes at ``offset`` of ``buffer`` without copying it first."""
         if length < 14:
-            raise ProtocolError(f"DATA payload is {length} bytes, shorter than its header")
+            raise PayloadLengthError(f"DATA payload is {length} bytes, shorter than its header")
         ts, first, n = _DATA_HEADER.unpack_from(buffer, offset)
         if length != 14 + 13 * n:
-            raise ProtocolError(f"DATA payload is {length} bytes, {n} samples need {14 + 13 * n}")
+            raise PayloadLengthError(f"DATA payload is {length} bytes, {n} samples need {14 + 13 * n}")
         a = offset + 14
         b = a + 4 * n
         c = b + 4 * n

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from firmware_protocols.ascii import encode_sample, parse_command
-from firmware_protocols.framing import FrameDecoder, FrameEncoder, UnknownMessage
+from firmware_protocols.framing import FrameDecoder, FrameEncoder, MalformedMessage, UnknownMessage
 from firmware_protocols.messages import (
     MAX_SAMPLES_PER_FRAME,
     PROTOCOL_VERSION,
@@ -406,6 +406,11 @@ class SimulatedDevice:
     def _handle(self, sequence: int, message: object) -> None:
         if isinstance(message, UnknownMessage):
             self._send(Nak(message.type_code, sequence, ErrorCode.UNKNOWN_TYPE))
+        elif isinstance(message, MalformedMessage):
+            error = ErrorCode.BAD_LENGTH if message.bad_length else ErrorCode.BAD_VALUE
+            if message.type_code >= 0x80:  # a device-to-host type: not a command at all
+                error = ErrorCode.UNKNOWN_TYPE
+            self._send(Nak(message.type_code, sequence, error))
         elif isinstance(message, Hello):
             if message.max_protocol_version < PROTOCOL_VERSION:
                 self._send(Nak(Hello.TYPE, sequence, ErrorCode.UNSUPPORTED_VERSION))
@@ -426,31 +431,35 @@ class SimulatedDevice:
         elif isinstance(message, Marker):
             self._send(Ack(Marker.TYPE, sequence))
             run = self._run or (self._runs[-1] if self._runs else None)
-            index = 0 if run is None else max(run.taken_by(self._now_us) - 1, 0)
+            index = 0 if run is None else run.taken_by(self._now_us)  # the next sample to be taken
             self._send(Event(self._now_us, index % (1 << 32), EventCode.MARKER_HOST, message.marker_id), run)
         else:  # a device-to-host message sent by the host
             self._send(Nak(getattr(message, "TYPE"), sequence, ErrorCode.UNKNOWN_TYPE))
 
     def _configure(self, msg: Configure) -> ErrorCode | None:
-        """Apply a CONFIGURE; the NAK reason when refused."""
+        """Apply a CONFIGURE; the NAK reason when refused (checks in PROTOCOL.md's order)."""
         if self._run is not None:
             return ErrorCode.NOT_ALLOWED_NOW
-        if msg.sample_rate_hz not in SAMPLE_RATES_HZ:
-            return ErrorCode.UNSUPPORTED_RATE
-        if msg.samples_per_frame > MAX_SAMPLES_PER_FRAME:
+        driving = msg.mode not in (Mode.SAMPLING, Mode.ISOMETRIC, Mode.PASSIVE)
+        one_group = msg.mode in (Mode.CON_ECC, Mode.ECC_CON)
+        if (
+            msg.samples_per_frame > MAX_SAMPLES_PER_FRAME
+            or msg.acting_direction not in (-1, 0, 1)
+            or (driving and (msg.velocity_plus_dps <= 0 or msg.velocity_minus_dps <= 0))
+            or (driving and msg.rom_min_deg >= msg.rom_max_deg)
+            or (one_group and msg.acting_direction == 0)
+        ):
             return ErrorCode.BAD_VALUE
         if msg.mode in (Mode.ISOMETRIC, Mode.PASSIVE):
             return ErrorCode.NOT_SUPPORTED
+        if msg.sample_rate_hz not in SAMPLE_RATES_HZ:
+            return ErrorCode.UNSUPPORTED_RATE
         spf = msg.samples_per_frame or default_samples_per_frame(msg.sample_rate_hz)
         if msg.mode == Mode.SAMPLING:
             self._set, self._repetitions, self._prepared = None, 0, None
         else:
-            if msg.velocity_plus_dps <= 0 or msg.velocity_minus_dps <= 0 or msg.rom_min_deg >= msg.rom_max_deg:
-                return ErrorCode.BAD_VALUE
             group = None
-            if msg.mode in (Mode.CON_ECC, Mode.ECC_CON):
-                if msg.acting_direction not in (1, -1):
-                    return ErrorCode.BAD_VALUE
+            if one_group:
                 group = PATTERN_DIRECTIONS[self.pattern][0 if msg.acting_direction > 0 else 1]
             try:
                 protocol = SetProtocol(

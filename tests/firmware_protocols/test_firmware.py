@@ -42,6 +42,8 @@ from firmware_protocols import (
     Nak,
     Ping,
     Pong,
+    MalformedMessage,
+    PayloadLengthError,
     ProtocolError,
     Start,
     Stop,
@@ -356,7 +358,7 @@ def noisy_stream(rng: random.Random, pieces: int) -> bytes:
 
 
 def python_view(frames: list[ParsedFrame]) -> list[Frame]:
-    """The C parser's frames as the Python decoder reports them (version 1, payloads that fit their type)."""
+    """The C parser's frames as the Python decoder reports them (version-1 frames only)."""
     out = []
     for f in frames:
         if f.version != 1:
@@ -367,8 +369,9 @@ def python_view(frames: list[ParsedFrame]) -> list[Frame]:
             continue
         try:
             out.append(Frame(f.sequence, cls.unpack(f.payload)))
-        except ProtocolError:
-            continue
+        except ProtocolError as err:
+            bad_length = isinstance(err, PayloadLengthError)
+            out.append(Frame(f.sequence, MalformedMessage(f.type_code, f.payload, str(err), bad_length)))
     return out
 
 

@@ -26,6 +26,7 @@ from firmware_protocols import (
     ProtocolError,
     Start,
     Stop,
+    MalformedMessage,
     UnknownMessage,
     encode_frame,
 )
@@ -136,7 +137,7 @@ def test_encoder_numbers_frames_and_wraps():
     assert [f.sequence for f in frames] == [2**32 - 1, 0]
 
 
-def test_unknown_type_and_malformed_payload_are_counted_not_raised():
+def test_unknown_type_and_malformed_payload_are_returned_and_counted_not_raised():
     from firmware_protocols.framing import HEADER_SIZE
 
     class Odd:
@@ -154,6 +155,21 @@ def test_unknown_type_and_malformed_payload_are_counted_not_raised():
     dec = FrameDecoder()
     frames = dec.feed(encode_frame(Odd(), 1) + encode_frame(BadStart(), 2) + encode_frame(Stop(), 3))
     assert frames[0].message == UnknownMessage(0x7E, b"hi")
-    assert [f.message for f in frames[1:]] == [Stop()]
+    assert frames[1].message == MalformedMessage(Start.TYPE, b"\x01", "START payload must be empty, got 1 bytes", True)
+    assert frames[2].message == Stop()
     assert (dec.stats.unknown_types, dec.stats.malformed_payloads, dec.stats.frames) == (1, 1, 3)
     assert HEADER_SIZE == 10
+
+
+def test_malformed_payload_says_whether_its_length_or_a_value_is_wrong():
+    class BadMode:
+        TYPE = Configure.TYPE
+
+        def pack(self):
+            return Configure(1000).pack()[:6] + b"\x09" + Configure(1000).pack()[7:]
+
+    frames = FrameDecoder().feed(encode_frame(BadMode(), 1) + encode_frame(Ping(1), 2)[:-3] + b"\0\0\0")
+    (frame,) = frames
+    assert isinstance(frame.message, MalformedMessage)
+    assert frame.message.type_code == Configure.TYPE and not frame.message.bad_length
+    assert "unknown mode 9" in frame.message.reason

@@ -110,6 +110,9 @@ def test_hello_version_0_is_refused() -> None:
         (Configure(1000, 0, Mode.CON_ECC, 0, 60, 60, 0, 90, 3), ErrorCode.BAD_VALUE),  # no acting group
         (Configure(1000, 0, Mode.CON_CON, 0, 500, 500, 0, 5, 3), ErrorCode.BAD_VALUE),  # cannot reach 500 in 5 deg
         (Configure(1000, 0, Mode.ISOMETRIC, 0, 0, 0, 0, 90, 3), ErrorCode.NOT_SUPPORTED),
+        # Several faults: the first in PROTOCOL.md's order wins.
+        (Configure(1234, 315), ErrorCode.BAD_VALUE),
+        (Configure(1234, 0, Mode.ISOMETRIC), ErrorCode.NOT_SUPPORTED),
     ],
 )
 def test_configure_refusals_name_the_reason(configure: Configure, error: ErrorCode) -> None:
@@ -123,6 +126,29 @@ def test_configure_while_streaming_is_not_allowed_now() -> None:
     host.send(Start(), 0.0)
     seq = host.send(Configure(1000), 0.05)
     assert Nak(Configure.TYPE, seq, ErrorCode.NOT_ALLOWED_NOW) in host.until(0.05)
+
+
+class _Raw:
+    """A host frame with a payload that does not fit its type."""
+
+    def __init__(self, type_code: int, payload: bytes) -> None:
+        self.TYPE = type_code
+        self._payload = payload
+
+    def pack(self) -> bytes:
+        return self._payload
+
+
+def test_malformed_commands_are_refused_with_bad_length_or_bad_value() -> None:
+    host = Host(SimulatedDevice())
+    seq_short = host.send(_Raw(Configure.TYPE, b"\0" * 17), 0.0)
+    seq_mode = host.send(_Raw(Configure.TYPE, Configure(1000).pack()[:6] + b"\x09" + Configure(1000).pack()[7:]), 0.0)
+    seq_stop = host.send(_Raw(Stop.TYPE, b"\x01"), 0.0)
+    assert host.until(0.0) == [
+        Nak(Configure.TYPE, seq_short, ErrorCode.BAD_LENGTH),
+        Nak(Configure.TYPE, seq_mode, ErrorCode.BAD_VALUE),
+        Nak(Stop.TYPE, seq_stop, ErrorCode.BAD_LENGTH),
+    ]
 
 
 def test_unknown_and_device_types_are_refused_as_unknown() -> None:
@@ -189,12 +215,13 @@ def test_limit_events_mark_each_arrival_at_a_range_end_and_set_complete_ends_the
     assert len(device.truth().reps) == 4
 
 
-def test_marker_is_acked_and_reported_at_the_current_sample() -> None:
+def test_marker_is_acked_and_reported_at_the_next_sample() -> None:
     host = Host(SimulatedDevice())
     host.send(Start(), 0.0)
     seq = host.send(Marker(42), 0.2555)
     messages = host.until(0.2555)
-    assert messages[-2:] == [Ack(Marker.TYPE, seq), Event(255_500, 255, EventCode.MARKER_HOST, 42)]
+    # Samples 0..255 were taken by 255.5 ms at 1 kHz; the marker lines up with sample 256.
+    assert messages[-2:] == [Ack(Marker.TYPE, seq), Event(255_500, 256, EventCode.MARKER_HOST, 42)]
 
 
 def test_stop_flushes_the_partial_batch_before_its_ack_and_start_restarts_the_index() -> None:
