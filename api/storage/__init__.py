@@ -1,7 +1,7 @@
 """Persistence: the SQLAlchemy models, the Alembic migrations and the sample-chunk store."""
 
 from api.storage.database import Database, DatabaseState
-from api.storage.models import ApiToken, Base, LabSession, Protocol, SampleChunk, Subject, Trial
+from api.storage.models import ApiToken, Base, LabSession, Protocol, SampleChunk, Subject, Trial, TrialEvent
 from api.storage.samples import SAMPLE_DTYPE, SampleBlock, append_samples, pack_samples, read_samples
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "SampleChunk",
     "Subject",
     "Trial",
+    "TrialEvent",
     "append_samples",
     "pack_samples",
     "read_samples",

@@ -41,6 +41,7 @@ __all__ = [
     "SampleChunk",
     "Subject",
     "Trial",
+    "TrialEvent",
     "UTCDateTime",
     "utcnow",
 ]
@@ -175,6 +176,34 @@ class Trial(Base):
     lost_samples: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 0002: acquisition provenance and durability
+    markers: Mapped[str | None] = mapped_column(Text, nullable=True)
+    metadata_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    station_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    interrupted_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    crc_errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reconnects: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    device_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    device_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    calibration: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    flushed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TrialEvent(Base):
+    """Something that happened during a trial's acquisition: a gap, a disconnection, a device event."""
+
+    __tablename__ = "trial_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    time_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lost_samples: Mapped[int] = mapped_column(BigInteger, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

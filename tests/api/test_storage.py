@@ -22,8 +22,8 @@ def test_migrations_build_exactly_the_models(database: Database) -> None:
     with database.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert database.revision() == "0001"
-    assert database.upgrade() == "0001"
+    assert database.revision() == "0002"
+    assert database.upgrade() == "0002"
 
 
 def test_default_database_is_a_wal_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:
