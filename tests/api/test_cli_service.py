@@ -35,7 +35,7 @@ def test_environment_data_dir_is_shared_by_every_subcommand(
     assert main(["token", "create", "--role", "admin"]) == 0
     capsys.readouterr()
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out.strip() == f"sqlite:///{tmp_path / 'isokin.db'}: revision 0001"
+    assert capsys.readouterr().out.strip() == f"sqlite:///{tmp_path / 'isokin.db'}: revision 0002"
 
 
 def test_unreachable_or_bad_databases_end_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,7 +74,7 @@ def test_health_needs_no_token_and_reports_database_and_device(client: TestClien
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["version"]
-    assert body["database"] == {"state": "ok", "backend": database.backend, "revision": "0001", "detail": None}
+    assert body["database"] == {"state": "ok", "backend": database.backend, "revision": "0002", "detail": None}
     assert body["device"] == {"state": "not connected", "url": "simulator"}
 
 
