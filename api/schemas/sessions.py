@@ -20,7 +20,7 @@ class SessionCreate(SessionBase):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"subject_id": 1}]})
 
-    subject_id: int = Field(ge=1, description="the subject tested", examples=[1])
+    subject_id: int = Field(ge=1, le=2**31 - 1, description="the subject tested", examples=[1])
     date: dt.date | None = Field(default=None, description="test day (ISO date); today when absent", examples=["2026-11-24"])
 
 
