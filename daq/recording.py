@@ -261,7 +261,7 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
         When the file cannot be read, lacks the header, has a non-numeric or short
         row, or holds no samples. The message names the file and the line.
     """
-    name = source or (str(path) if not hasattr(path, "read") else getattr(path, "name", "recording"))
+    name: str = source or (str(path) if not hasattr(path, "read") else str(getattr(path, "name", "recording")))
     try:
         if hasattr(path, "read"):
             text = path.read()  # type: ignore[union-attr]

@@ -10,6 +10,12 @@ A segment is a stretch over which the device clock is known to run continuously:
 a new one starts at START, after a reconnect and when device time jumps backward.
 A frame lost to corruption does not end a segment (the clock kept running).
 
+A fitted slope further than :data:`MAX_CLOCK_ERROR` from 1 is no crystal's error: it
+means the device clock does not keep real time at all (a simulator at a speed factor).
+The segment then follows the device clock (``host_s = host_first + device elapsed``), so
+durations, times to peak and powers stay in the device's own seconds, and the measured
+rate is still reported.
+
 Published sample times approach the fit by slewing, never by stepping (like NTP's
 clock discipline): each block starts where the previous block's timing predicts,
 corrected toward the fit by at most half the interval since the previous sample. So
@@ -24,10 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ClockFit", "ClockSegment", "DRIFT_SPAN_S"]
+__all__ = ["ClockFit", "ClockSegment", "DRIFT_SPAN_S", "MAX_CLOCK_ERROR"]
 
 #: Device-time span (s) a segment needs before its drift is reported.
 DRIFT_SPAN_S = 2.0
+#: Largest plausible clock rate error: a crystal is within 1e-4, an Arduino's ceramic
+#: resonator within 5e-3. Beyond this the device clock is followed, not corrected.
+MAX_CLOCK_ERROR = 0.01
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,11 @@ class ClockSegment:
         RMS of each point's distance from the fit before that point was added, once
         the slope is fitted: the transport's latency jitter, seconds (``nan`` before).
     drift_ppm
-        How much faster the device clock runs than the host's, parts per million
-        (``(1 / slope - 1) * 1e6``; ``None`` until the fit spans :data:`DRIFT_SPAN_S`).
+        How much faster the device clock runs than the host's, parts per million, as
+        measured (``None`` until the fit spans :data:`DRIFT_SPAN_S`).
+    follows_device_clock
+        ``True`` when the measured rate was implausible (beyond :data:`MAX_CLOCK_ERROR`)
+        and host times follow the device clock with slope 1.
     """
 
     segment: int
@@ -60,6 +72,7 @@ class ClockSegment:
     slope: float
     residual_rms_s: float
     drift_ppm: float | None
+    follows_device_clock: bool = False
 
 
 class ClockFit:
@@ -95,6 +108,7 @@ class ClockFit:
         self._sq_resid = 0.0
         self._n_resid = 0
         self._slope = prior_slope
+        self._measured_slope = prior_slope
         self._offset = 0.0  # in the local frame: y = offset + slope * x
         self._pub_device_us: int | None = None  # last published sample: device time, host time
         self._pub_host_s = 0.0
@@ -120,9 +134,15 @@ class ClockFit:
         self._cxx += dx * (x - self._mx)
         self._cxy += dx * (y - self._my)
         self._span_s = max(self._span_s, abs(x))
-        if self._span_s >= self.min_span_s and self._cxx > 0.0 and self._cxy > 0.0:
-            self._slope = self._cxy / self._cxx
-        self._offset = self._my - self._slope * self._mx
+        fitted = self._span_s >= self.min_span_s and self._cxx > 0.0 and self._cxy > 0.0
+        if fitted:
+            self._measured_slope = self._cxy / self._cxx
+        if fitted and abs(self._measured_slope - 1.0) <= MAX_CLOCK_ERROR:
+            self._slope = self._measured_slope
+            self._offset = self._my - self._slope * self._mx
+        else:  # not fitted yet, or no real-time clock: map from the first point on the device clock
+            self._slope = 1.0 if fitted else self.prior_slope
+            self._offset = 0.0
         self.last_index = last_index
 
     def map_one(self, device_time_us: int) -> float:
@@ -156,5 +176,6 @@ class ClockFit:
             offset_s=self._h0 + self._offset - self._slope * self._d0,
             slope=self._slope,
             residual_rms_s=math.sqrt(self._sq_resid / self._n_resid) if self._n_resid else math.nan,
-            drift_ppm=(1.0 / self._slope - 1.0) * 1e6 if fitted else None,
+            drift_ppm=(1.0 / self._measured_slope - 1.0) * 1e6 if fitted else None,
+            follows_device_clock=abs(self._measured_slope - 1.0) > MAX_CLOCK_ERROR,
         )

@@ -22,7 +22,9 @@ from daq.calibration import CalibrationProfile, load_profile, profile_for_model,
 from daq.devices import DRIVERS, open_driver
 from daq.driver import Driver
 from daq.recorder import Recorder, RecordingSummary
+from daq.timing import MAX_CLOCK_ERROR
 from firmware_protocols import Configure, Mode
+from simulators.joints import DEFAULT_ROM_DEG
 
 __all__ = ["add_parser", "run"]
 
@@ -57,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
     test.add_argument("--mode", choices=tuple(MODES), help="test mode (driving devices)")
     test.add_argument("--group", metavar="DIRECTION", help="con/ecc and ecc/con: the acting group, e.g. extension")
     test.add_argument("--velocity-dps", metavar="V[/W]", help="set velocity, or +direction/-direction velocities")
-    test.add_argument("--rom-deg", type=float, nargs=2, metavar=("MIN", "MAX"), help="range of motion (driving modes)")
+    test.add_argument("--rom-deg", type=float, nargs=2, metavar=("MIN", "MAX"), help="range of motion (driving modes; default: the joint's usual range, e.g. knee 0 90)")
     test.add_argument("--repetitions", type=int, default=0, help="movements per direction, then stop (0: until --seconds)")
     test.add_argument("--body-mass-kg", type=float)
     test.add_argument("--gravity-torque-nm", type=float)
@@ -157,8 +159,6 @@ def _configure(args: argparse.Namespace, pattern: str | None) -> Configure | Non
     rate = args.rate or 1000
     if args.mode is None:
         return Configure(rate, args.samples_per_frame)
-    if args.rom_deg is None:
-        raise ValueError(f"--mode {args.mode} needs --rom-deg MIN MAX")
     plus, minus = _velocities(args.velocity_dps or "60")
     acting = 0
     if args.mode in ("con/ecc", "ecc/con"):
@@ -166,7 +166,13 @@ def _configure(args: argparse.Namespace, pattern: str | None) -> Configure | Non
         if args.group not in directions:
             raise ValueError(f"--mode {args.mode} needs --group, one of: {', '.join(directions)}")
         acting = 1 if args.group == directions[0] else -1
-    lo, hi = args.rom_deg
+    if args.rom_deg is None:
+        joint, default_pattern = resolve_pattern(args.joint or "knee", pattern)
+        lo, hi = DEFAULT_ROM_DEG[(joint, default_pattern)]
+        print(f"range of motion {lo:g}..{hi:g} deg, the {joint}'s usual range (--rom-deg MIN MAX to change)",
+              file=sys.stderr)
+    else:
+        lo, hi = args.rom_deg
     return Configure(rate, args.samples_per_frame, MODES[args.mode], acting, plus, minus, lo, hi, args.repetitions)
 
 
@@ -185,7 +191,12 @@ def _print_summary(s: RecordingSummary, *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(s.to_dict()))
         return
-    drift = f"{s.drift_ppm:+.1f} ppm" if s.drift_ppm is not None else "not fitted (too short)"
+    if s.drift_ppm is None:
+        drift = "not fitted (too short)"
+    elif abs(s.drift_ppm) > MAX_CLOCK_ERROR * 1e6:
+        drift = f"device clock runs {1 + s.drift_ppm / 1e6:.2f}x the host's (a simulator's speed factor?); time_s follows it"
+    else:
+        drift = f"{s.drift_ppm:+.1f} ppm"
     print(
         f"recorded {s.samples} samples in {s.duration_s:.2f} s ({s.effective_rate_hz:.1f} Hz) to {s.path}\n"
         f"gaps: {s.gaps}, lost samples: {s.lost_samples}, CRC errors: {s.crc_errors}, "

@@ -46,11 +46,23 @@ def test_drift_is_not_reported_before_the_segment_spans_two_seconds():
     assert fit.snapshot().drift_ppm is None
 
 
-def test_a_device_running_ten_times_faster_is_fitted_as_such():
+def test_a_device_clock_ten_times_too_fast_is_measured_and_followed():
+    """A simulator at speed 10 is no drifting crystal: its rate is reported, and times keep device seconds."""
     fit = ClockFit(0, 0)
     host = feed_frames(fit, drift_ppm=9e6, offset_s=0.0, jitter_s=0.00001, seconds=10)
-    assert abs(fit.slope - 0.1) < 1e-4
+    seg = fit.snapshot()
+    assert seg.follows_device_clock
+    assert abs(seg.drift_ppm - 9e6) < 1e3  # measured: the device clock runs 10x the host's
     assert np.all(np.diff(host) > 0)
+    np.testing.assert_allclose(np.diff(host), 0.001, atol=1e-9)  # 1 kHz in device seconds
+    assert abs((host[-1] - host[0]) - 9.999) < 1e-6
+
+
+def test_a_plausible_drift_is_corrected_not_followed():
+    fit = ClockFit(0, 0)
+    host = feed_frames(fit, drift_ppm=5000.0, offset_s=0.0, jitter_s=0.00001, seconds=10)
+    assert not fit.snapshot().follows_device_clock
+    assert abs((host[-1] - host[0]) - 9.999 / 1.005) < 1e-3
 
 
 def test_indexer_counts_gaps_across_the_counter_wrap():

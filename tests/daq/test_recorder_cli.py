@@ -55,7 +55,7 @@ def test_driving_options_become_the_configure_message(make_device, profile_file,
         (["/dev/ttyUSB9"], "cannot open /dev/ttyUSB9: No such file or directory"),
         (["nosuch://x"], "bad device URL 'nosuch://x': invalid URL, protocol 'nosuch' not known"),
         (["loop://", "--out", "/nonexistent-dir/r.csv"], "cannot write /nonexistent-dir/r.csv: folder"),
-        (["loop://", "--mode", "con/con"], "--mode con/con needs --rom-deg MIN MAX"),
+        (["loop://", "--mode", "con/ecc"], "--mode con/ecc needs --group, one of: flexion, extension"),
         (["loop://", "--calibration", "nope"], "unknown calibration profile 'nope'"),
     ],
 )
