@@ -14,11 +14,14 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
+from api.analysis_service import AnalysisCache
 from api.deps import reject_unknown_query_parameters
 from api.errors import install_error_handlers
 from api.library import sync_builtin_protocols
 from api.middleware import BodySizeLimit
 from api.routes import api_router
+from api.routes import analysis as analysis_routes, history as history_routes, imports as import_routes
+from api.routes import reports as report_routes
 from api.settings import Settings
 from api.storage.database import Database
 
@@ -82,12 +85,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             {"name": "sessions", "description": "a subject's test day"},
             {"name": "protocols", "description": "built-in library and custom protocols"},
             {"name": "tokens", "description": "bearer tokens (admin)"},
+            {"name": "imports", "description": "vendor exports and recording CSVs uploaded as trials"},
+            {"name": "analysis", "description": "one trial analysed (the analyze JSON contract)"},
+            {"name": "reports", "description": "session reports (JSON, CSV) and subject histories"},
         ],
     )
     app.state.settings = settings
     app.state.database = db
     install_error_handlers(app)
     app.include_router(api_router)
+    for module in (import_routes, analysis_routes, report_routes, history_routes):
+        app.include_router(module.router, prefix="/api/v1")
+    app.state.analysis_cache = AnalysisCache()
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

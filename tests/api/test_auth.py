@@ -34,6 +34,10 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("get", "/api/v1/tokens"): "admin",
     ("post", "/api/v1/tokens"): "admin",
     ("delete", "/api/v1/tokens/{token_id}"): "admin",
+    ("post", "/api/v1/sessions/{session_id}/imports"): "operator",
+    ("get", "/api/v1/trials/{trial_id}/analysis"): "viewer",
+    ("get", "/api/v1/sessions/{session_id}/report"): "viewer",
+    ("get", "/api/v1/subjects/{subject_id}/history"): "viewer",
 }
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
@@ -41,7 +45,7 @@ RANK = {"viewer": 0, "operator": 1, "admin": 2}
 def _concrete(path: str) -> str:
     return path.replace("{subject_id}", "1").replace("{session_id}", "1").replace("{protocol_id}", "1").replace(
         "{token_id}", "1"
-    )
+    ).replace("{trial_id}", "1")
 
 
 def test_the_table_covers_every_route(app: FastAPI) -> None:

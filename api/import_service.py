@@ -1,0 +1,225 @@
+"""Importing an uploaded file (vendor export or recording CSV) into a session as a complete trial.
+
+The upload is written under its own name (which may carry metadata, as HUMAC's do) to a
+private temporary directory and read by :func:`daq.importers.load_recording`, which
+detects the format from the content. The trial takes its joint, pattern, side, mode,
+velocities, repetitions and gravity torque from the upload's form fields, else from the
+file's metadata; what neither gives is a 422 naming the form field to add. The file's
+metadata is kept (``metadata_json``, text by key, with ``file_name`` and, under
+``import_overrides``, the keys set from form fields), as are the device's repetition
+markers; the samples are stored in chunks like a recorded trial's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.orm import Session
+
+from analysis import resolve_pattern, sample_rate_of
+from analysis.errors import AnalysisError, UnknownJointError
+from api.analysis_service import IMPORT_OVERRIDES_KEY
+from api.storage.models import LabSession, Trial, utcnow
+from api.storage.samples import append_samples, pack_samples
+from daq.errors import RecordingFormatError
+from daq.importers import load_recording
+from daq.recording import Recording
+
+__all__ = ["CHUNK_SAMPLES", "ImportOverrides", "import_file", "safe_file_name"]
+
+#: Samples per stored chunk of an imported trial.
+CHUNK_SAMPLES = 10_000
+
+_MODES = ("con/con", "ecc/ecc", "con/ecc", "ecc/con")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+@dataclass(frozen=True)
+class ImportOverrides:
+    """Form fields of an upload; each given one replaces the file's value (units in the names)."""
+
+    joint: str | None = None
+    pattern: str | None = None
+    side: str | None = None
+    mode: str | None = None
+    group: str | None = None
+    velocity_dps: float | None = None
+    velocity_plus_dps: float | None = None
+    velocity_minus_dps: float | None = None
+    repetitions: int | None = None
+    body_mass_kg: float | None = None
+    gravity_torque_nm: float | None = None
+    horizontal_angle_deg: float | None = None
+
+
+def safe_file_name(name: str | None) -> str:
+    """The last component of an uploaded file's name, without control characters, at most 200 bytes."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    base = _UNSAFE.sub("_", base).strip()
+    while len(base.encode("utf-8")) > 200:
+        base = base[:-1]
+    return base if base not in ("", ".", "..") else "upload"
+
+
+def _load(raw: bytes, file_name: str, format: str | None) -> Recording:
+    with tempfile.TemporaryDirectory(prefix="isokin-import-") as tmp:
+        path = Path(tmp) / file_name
+        path.write_bytes(raw)
+        try:
+            return load_recording(path, format=format)
+        except RecordingFormatError as err:
+            raise RecordingFormatError(str(err).replace(f"{tmp}/", "")) from err
+
+
+def _missing(field: str, what: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"type": "missing", "loc": ("body", field), "msg": f"the file does not state {what}: give the '{field}' form field", "input": None}]
+    )
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message, "input": None}])
+
+
+def _velocities(overrides: ImportOverrides, metadata: dict[str, str]) -> tuple[float, float]:
+    plus = overrides.velocity_plus_dps or overrides.velocity_dps
+    minus = overrides.velocity_minus_dps or overrides.velocity_dps
+    text = metadata.get("velocity_dps", "").strip()
+    if (plus is None or minus is None) and text:
+        parts = text.split("/")
+        try:
+            file_plus, file_minus = float(parts[0]), float(parts[-1])
+        except ValueError:
+            raise _invalid("velocity_dps", f"the file's velocity {text!r} is not a number: give the 'velocity_dps' form field") from None
+        plus, minus = plus or file_plus, minus or file_minus
+    if plus is None or minus is None:
+        raise _missing("velocity_dps", "the set velocity")
+    if not (0 < plus <= 600 and 0 < minus <= 600):
+        raise _invalid("velocity_dps", f"the file's velocity {text!r} is not an isokinetic velocity (0-600 deg/s): give the 'velocity_dps' form field")
+    return plus, minus
+
+
+def _repetitions(overrides: ImportOverrides, recording: Recording) -> int:
+    if overrides.repetitions is not None:
+        return overrides.repetitions
+    text = recording.metadata.get("repetitions", "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if recording.markers is not None and len(recording.markers) >= 3:
+        return len(recording.markers) // 2  # markers bound the half-repetitions: 2 per repetition, plus one
+    raise _missing("repetitions", "the number of repetitions")
+
+
+def _resolved_metadata(recording: Recording, overrides: ImportOverrides, file_name: str) -> tuple[dict[str, str], list[str]]:
+    given = {k: v for k, v in dataclasses.asdict(overrides).items() if v is not None}
+    metadata = dict(recording.metadata)
+    for key, value in given.items():
+        metadata[key] = f"{value:g}" if isinstance(value, float) else str(value)
+    if recording.notes:
+        metadata["notes"] = "\n".join(recording.notes)
+    metadata["file_name"] = file_name
+    if given:
+        metadata[IMPORT_OVERRIDES_KEY] = ",".join(sorted(given))
+    return metadata, sorted(given)
+
+
+def _meta_number(recording: Recording, key: str) -> float | None:
+    try:
+        return recording.meta_float(key)
+    except RecordingFormatError as err:
+        raise _invalid(key, str(err).split(": ", 1)[-1]) from err
+
+
+def import_file(
+    session: Session, lab_session: LabSession, raw: bytes, file_name: str, overrides: ImportOverrides, *, format: str | None = None
+) -> Trial:
+    """Read an uploaded file and store it as a complete trial of ``lab_session`` (committed).
+
+    Raises
+    ------
+    daq.errors.RecordingFormatError
+        When the file cannot be read (one line naming the file and the problem).
+    fastapi.exceptions.RequestValidationError
+        When a value the trial needs is neither in the file nor in the form fields, or is invalid.
+    """
+    recording = _load(raw, file_name, format)
+    if not all(np.isfinite(getattr(recording, c)).all() for c in ("time_s", "torque_nm", "position_deg", "velocity_dps")):
+        raise RecordingFormatError(f"{file_name}: holds non-numeric samples (nan or inf)")
+    metadata = recording.metadata
+    joint = overrides.joint or metadata.get("joint", "").strip().lower() or None
+    if joint is None:
+        raise _missing("joint", "the joint")
+    try:
+        joint, pattern = resolve_pattern(joint, overrides.pattern or metadata.get("pattern", "").strip() or None)
+    except UnknownJointError as err:
+        raise _invalid("pattern" if overrides.pattern else "joint", str(err)) from err
+    side = overrides.side or metadata.get("side", "").strip().lower() or None
+    if side is None:
+        raise _missing("side", "the side")
+    if side not in ("left", "right"):
+        raise _invalid("side", f"the file's side {side!r} is neither left nor right: give the 'side' form field")
+    mode = overrides.mode or metadata.get("mode", "").strip() or None
+    if mode is None:
+        raise _missing("mode", "the contraction mode")
+    if mode not in _MODES:
+        raise _invalid("mode", f"the file's mode {mode!r} is not one of {', '.join(_MODES)}: give the 'mode' form field")
+    plus, minus = _velocities(overrides, metadata)
+    stored, _ = _resolved_metadata(recording, overrides, file_name)
+    gravity = overrides.gravity_torque_nm if overrides.gravity_torque_nm is not None else _meta_number(recording, "gravity_torque_nm")
+    horizontal = (
+        overrides.horizontal_angle_deg if overrides.horizontal_angle_deg is not None
+        else _meta_number(recording, "horizontal_angle_deg")
+    )  # fmt: skip
+    rate = _meta_number(recording, "sample_rate_hz")
+    if rate is None and len(recording) > 1:
+        try:
+            rate = sample_rate_of(recording.time_s)
+        except AnalysisError as err:
+            raise RecordingFormatError(f"{file_name}: {err}") from err
+    n = len(recording)
+    trial = Trial(
+        session_id=lab_session.id,
+        joint=joint,
+        pattern=pattern,
+        side=side,
+        mode=mode,
+        group=overrides.group or metadata.get("group") or None,
+        velocity_plus_dps=plus,
+        velocity_minus_dps=minus,
+        repetitions=_repetitions(overrides, recording),
+        state="complete",
+        source_format=metadata.get("source_format", "isokin")[:32],
+        gravity_torque_nm=gravity,
+        horizontal_angle_deg=horizontal,
+        sample_rate_hz=rate,
+        sample_count=n,
+        markers=",".join(str(int(m)) for m in recording.markers) if recording.markers is not None else None,
+        metadata_json=json.dumps(stored, ensure_ascii=False),
+        duration_s=float(recording.time_s[-1] - recording.time_s[0]) if n else 0.0,
+        end_reason="imported",
+        ended_at=utcnow(),
+    )
+    session.add(trial)
+    session.flush()
+    status = recording.extra.get("status")
+    sequence = recording.extra.get("sequence")
+    rows = pack_samples(
+        recording.time_s,
+        recording.torque_nm,
+        recording.position_deg,
+        recording.velocity_dps,
+        np.clip(status, 0, 2**32 - 1).astype(np.uint32) if status is not None else np.zeros(n, dtype=np.uint32),
+        sequence.astype(np.int64) if sequence is not None else np.arange(n, dtype=np.int64),
+    )
+    for start in range(0, n, CHUNK_SAMPLES):
+        append_samples(session, trial.id, rows[start : start + CHUNK_SAMPLES])
+        session.flush()
+    session.commit()
+    return trial

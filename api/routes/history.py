@@ -1,0 +1,32 @@
+"""``GET /subjects/{id}/history``: ratios and bilateral deficits session by session, to follow an imbalance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import IdPath, SessionDep, ViewerDep
+from api.reporting import subject_history
+from api.routes.analysis import AnalysisCacheDep, AnalysisSettingsDep
+from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
+from api.schemas.common import ValidationErrorPublic
+from api.schemas.reports import HistoryPublic
+from api.storage.models import Subject
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/subjects", tags=["reports"], responses=AUTH_ERRORS)
+
+
+@router.get(
+    "/{subject_id}/history",
+    response_model=HistoryPublic,
+    responses=NOT_FOUND | {422: {"model": ValidationErrorPublic, "description": "a bad query parameter"}},
+    summary="A subject's ratios and bilateral deficits across sessions, in date order",
+)
+def read_subject_history(
+    subject_id: IdPath, session: SessionDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep
+) -> dict[str, Any]:
+    subject = get_or_404(session, Subject, subject_id, "subject")
+    return subject_history(session, subject, settings, cache=cache)

@@ -1,0 +1,56 @@
+"""``GET /sessions/{id}/report``: every finished trial of a session analysed together, as JSON or CSV."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import IdPath, SessionDep, ViewerDep
+from api.report_csv import report_to_csv
+from api.reporting import session_report
+from api.routes.analysis import AnalysisCacheDep, AnalysisSettingsDep
+from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
+from api.schemas.common import ValidationErrorPublic
+from api.schemas.reports import ReportPublic
+from api.storage.models import LabSession
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/sessions", tags=["reports"], responses=AUTH_ERRORS)
+
+_CSV_DOC = (
+    "format=csv: one table per section (session, sets, ratios, bilateral, flags, trials), each "
+    "introduced by a '# name' line and its header row and ended by a blank line; units in the column names"
+)
+
+
+@router.get(
+    "/{session_id}/report",
+    response_model=ReportPublic,
+    responses=NOT_FOUND
+    | {
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": f"the report; {_CSV_DOC}"},
+        422: {"model": ValidationErrorPublic, "description": "a bad query parameter"},
+    },
+    summary="Session report: set figures, agonist/antagonist ratios, bilateral deficits and flags",
+)
+def read_session_report(
+    session_id: IdPath,
+    session: SessionDep,
+    _: ViewerDep,
+    settings: AnalysisSettingsDep,
+    cache: AnalysisCacheDep,
+    report_format: Annotated[
+        Literal["json", "csv"], Query(alias="format", description="json (the analyze contract) or csv (tables)")
+    ] = "json",
+) -> Any:
+    lab_session = get_or_404(session, LabSession, session_id, "session")
+    report = session_report(session, lab_session, settings, cache=cache)
+    if report_format == "csv":
+        return Response(
+            report_to_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="session-{session_id}-report.csv"'},
+        )
+    return report
