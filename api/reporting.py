@@ -32,7 +32,7 @@ from api.storage.models import LabSession, Subject, Trial
 __all__ = ["RUNNING_STATES", "session_report", "subject_history", "trial_report"]
 
 #: Trial states whose samples are still arriving: left out of session reports.
-RUNNING_STATES = frozenset({"recording", "weighing", "starting"})
+RUNNING_STATES = frozenset({"recording"})
 
 
 def _involved(settings: AnalysisSettings, subject: Subject | None) -> str | None:
