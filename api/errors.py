@@ -9,6 +9,7 @@
     +-- PermissionDeniedError     a valid token whose role is too low (403)
     +-- PayloadTooLargeError      a request body over the configured limit (413)
     +-- StorageError              the database cannot be opened or reached (503)
+    +-- DeviceNotConnectedError   a trial or weighing needs a device and none is connected (503)
 
 Errors from below (``daq.errors.DaqError``, ``analysis.errors.AnalysisError``,
 SQLAlchemy's) and ``ValueError`` are mapped by :data:`STATUS_BY_ERROR`; the most
@@ -40,6 +41,7 @@ from daq.errors import (
 __all__ = [
     "AuthenticationError",
     "ConflictError",
+    "DeviceNotConnectedError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -87,6 +89,10 @@ class StorageError(ServiceError):
     """The database cannot be opened, migrated or reached."""
 
 
+class DeviceNotConnectedError(ServiceError):
+    """The operation needs a connected device and there is none (or it is still connecting)."""
+
+
 #: error class -> HTTP status. The most specific class in an error's MRO wins.
 STATUS_BY_ERROR: dict[type[BaseException], int] = {
     NotFoundError: 404,
@@ -95,6 +101,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     PermissionDeniedError: 403,
     PayloadTooLargeError: 413,
     StorageError: 503,
+    DeviceNotConnectedError: 503,
     ServiceError: 400,
     DeviceUnavailable: 409,
     DeviceRefused: 409,

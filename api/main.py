@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
+from api.acquisition.service import AcquisitionService
 from api.analysis_service import AnalysisCache
 from api.deps import reject_unknown_query_parameters
 from api.errors import install_error_handlers
@@ -22,6 +23,7 @@ from api.middleware import BodySizeLimit
 from api.routes import api_router
 from api.routes import analysis as analysis_routes, history as history_routes, imports as import_routes
 from api.routes import reports as report_routes
+from api.routes import device as device_routes, live as live_routes, samples as sample_routes, trials as trial_routes
 from api.settings import Settings
 from api.storage.database import Database
 
@@ -67,9 +69,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     with db.session() as session:
         sync_builtin_protocols(session)
 
+    acquisition = AcquisitionService(db, settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        acquisition.startup()  # interrupted trials of this station; the device connects in the background
         yield
+        acquisition.shutdown()
         if owned:
             db.close()
 
@@ -85,6 +91,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             {"name": "sessions", "description": "a subject's test day"},
             {"name": "protocols", "description": "built-in library and custom protocols"},
             {"name": "tokens", "description": "bearer tokens (admin)"},
+            {"name": "device", "description": "the dynamometer's interface (or the simulator): state, connection"},
+            {"name": "trials", "description": "sets recorded from the device: create, weigh, start, stop"},
+            {"name": "samples", "description": "a trial's samples as JSON or the recording CSV"},
+            {"name": "live", "description": "a running trial for display (GET, or WebSocket at the same path)"},
             {"name": "imports", "description": "vendor exports and recording CSVs uploaded as trials"},
             {"name": "analysis", "description": "one trial analysed (the analyze JSON contract)"},
             {"name": "reports", "description": "session reports (JSON, CSV) and subject histories"},
@@ -92,11 +102,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.database = db
+    app.state.acquisition = acquisition
     install_error_handlers(app)
     app.include_router(api_router)
     for module in (import_routes, analysis_routes, report_routes, history_routes):
         app.include_router(module.router, prefix="/api/v1")
     app.state.analysis_cache = AnalysisCache()
+    for module in (device_routes, trial_routes, sample_routes, live_routes):
+        app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

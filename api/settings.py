@@ -1,16 +1,22 @@
 """Service settings: command-line flags over ``ISOKIN_*`` environment variables over defaults.
 
-=========================  ============================================================
-variable                   meaning
-=========================  ============================================================
-``ISOKIN_DATA_DIR``        where the service keeps its files (default below)
-``ISOKIN_DATABASE_URL``    SQLAlchemy URL; default ``sqlite:///<data dir>/isokin.db``
-``ISOKIN_DEVICE``          device URL, or ``simulator`` (the default when unset)
-``ISOKIN_HOST``            address ``isokin serve`` binds (default ``127.0.0.1``)
-``ISOKIN_PORT``            port ``isokin serve`` binds (default ``8000``)
-``ISOKIN_CORS_ORIGINS``    comma-separated origins allowed by CORS (default: CORS off)
-``ISOKIN_MAX_BODY_BYTES``  largest request body accepted, bytes (default 64 MiB)
-=========================  ============================================================
+==========================  ============================================================
+variable                    meaning
+==========================  ============================================================
+``ISOKIN_DATA_DIR``         where the service keeps its files (default below)
+``ISOKIN_DATABASE_URL``     SQLAlchemy URL; default ``sqlite:///<data dir>/isokin.db``
+``ISOKIN_DEVICE``           device URL, ``simulator`` (the default when unset) or ``none``
+``ISOKIN_HOST``             address ``isokin serve`` binds (default ``127.0.0.1``)
+``ISOKIN_PORT``             port ``isokin serve`` binds (default ``8000``)
+``ISOKIN_CORS_ORIGINS``     comma-separated origins allowed by CORS (default: CORS off)
+``ISOKIN_MAX_BODY_BYTES``   largest request body accepted, bytes (default 64 MiB)
+``ISOKIN_STATION_ID``       name of this server instance (default: the host name)
+``ISOKIN_FLUSH_INTERVAL_S`` longest wait of recorded samples before the database, s (0.1)
+==========================  ============================================================
+
+The station id tells which trials this instance runs: at start it marks as interrupted
+only the trials it left recording (set it when several servers share one database from
+the same host). ``ISOKIN_DEVICE=none`` starts without connecting a device.
 
 The default data directory is ``$XDG_DATA_HOME/isokin``, i.e. ``~/.local/share/isokin``
 when ``XDG_DATA_HOME`` is unset. Every subcommand that touches the database builds its
@@ -21,6 +27,7 @@ same database.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -47,13 +54,21 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir, description="directory for the SQLite file and uploads")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; None means SQLite in data_dir")
-    device: str | None = Field(default=None, description="device URL or 'simulator'; None means the simulator")
+    device: str | None = Field(
+        default=None, description="device URL, 'simulator' or 'none' (connect nothing); None means the simulator"
+    )
     host: str = Field(default="127.0.0.1", description="address to bind")
     port: int = Field(default=8000, ge=0, le=65535, description="TCP port to bind")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="origins allowed by CORS; empty turns CORS off"
     )
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="largest request body, bytes")
+    station_id: str = Field(
+        default_factory=socket.gethostname, min_length=1, max_length=64, description="name of this server instance"
+    )
+    flush_interval_s: float = Field(
+        default=0.1, gt=0, le=0.25, description="longest time recorded samples wait before reaching the database, s"
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

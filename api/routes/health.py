@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import DatabaseDep, SettingsDep
 from api.schemas.common import ValidationErrorPublic
@@ -27,11 +27,12 @@ def _version() -> str:
 
 
 @router.get("", response_model=HealthPublic, summary="Service, database and device state (no token needed)")
-def read_health(database: DatabaseDep, settings: SettingsDep) -> HealthPublic:
+def read_health(request: Request, database: DatabaseDep, settings: SettingsDep) -> HealthPublic:
     state = database.state()
+    device = request.app.state.acquisition.device.snapshot()
     return HealthPublic(
         status="ok" if state.state == "ok" else "degraded",
         version=_version(),
         database=DatabaseHealth(state=state.state, backend=state.backend, revision=state.revision, detail=state.detail),
-        device=DeviceHealth(state="not connected", url=settings.device_url),
+        device=DeviceHealth(state=device.state, url=device.requested_url or settings.device_url),
     )

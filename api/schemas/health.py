@@ -17,8 +17,10 @@ class DatabaseHealth(BaseModel):
 
 
 class DeviceHealth(BaseModel):
-    state: Literal["not connected", "connected"] = Field(description="device connection state", examples=["not connected"])
-    url: str = Field(description="configured device URL, or 'simulator'", examples=["simulator"])
+    state: Literal["not connected", "connecting", "connected", "reconnecting", "lost", "failed"] = Field(
+        description="device connection state (details at GET /api/v1/device)", examples=["connected"]
+    )
+    url: str = Field(description="device URL in use or configured, or 'simulator'", examples=["simulator"])
 
 
 class HealthPublic(BaseModel):

@@ -2,7 +2,7 @@
 
 from api.storage.database import Database, DatabaseState
 from api.storage.models import ApiToken, Base, LabSession, Protocol, SampleChunk, Subject, Trial, TrialEvent
-from api.storage.samples import SAMPLE_DTYPE, SampleBlock, append_samples, pack_samples, read_samples
+from api.storage.samples import SAMPLE_DTYPE, SampleBlock, append_samples, iter_samples, pack_samples, read_samples
 
 __all__ = [
     "ApiToken",
@@ -18,6 +18,7 @@ __all__ = [
     "Trial",
     "TrialEvent",
     "append_samples",
+    "iter_samples",
     "pack_samples",
     "read_samples",
 ]

@@ -2,20 +2,22 @@
 
 A chunk's ``data`` is the little-endian bytes of a numpy structured array of
 :data:`SAMPLE_DTYPE` (44 bytes a sample). Appending is one INSERT per flush; reading a
-trial is one SELECT of its chunks in order, one ``b"".join`` and one ``numpy.frombuffer``.
+trial is one SELECT of its chunks in order, one ``b"".join`` and one ``numpy.frombuffer``
+(:func:`read_samples`), or the same in bounded blocks for streaming (:func:`iter_samples`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.storage.models import SampleChunk
 
-__all__ = ["SAMPLE_DTYPE", "SampleBlock", "append_samples", "pack_samples", "read_samples"]
+__all__ = ["SAMPLE_DTYPE", "SampleBlock", "append_samples", "iter_samples", "pack_samples", "read_samples"]
 
 #: One stored sample: seconds, N.m, deg, deg/s, device status bits, device sample index.
 SAMPLE_DTYPE = np.dtype(
@@ -104,12 +106,50 @@ def read_samples(
     session: Session, trial_id: int, *, start_s: float | None = None, end_s: float | None = None
 ) -> SampleBlock:
     """Read a trial's samples in order, optionally only ``start_s <= time_s <= end_s`` (seconds)."""
+    query = _chunks(trial_id, start_s, end_s)
+    return _block(b"".join(session.scalars(query)), start_s, end_s)
+
+
+def iter_samples(
+    session: Session,
+    trial_id: int,
+    *,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    chunks_per_block: int = 64,
+) -> Iterator[SampleBlock]:
+    """Read a trial's samples in order as a stream of blocks (each up to ``chunks_per_block`` chunks).
+
+    Only ``start_s <= time_s <= end_s`` (seconds) when given; empty blocks are skipped.
+    Memory stays bounded by one block, so a long trial can be streamed to a client.
+    """
+    query = _chunks(trial_id, start_s, end_s)
+    batch: list[bytes] = []
+    for data in session.scalars(query.execution_options(yield_per=chunks_per_block)):
+        batch.append(data)
+        if len(batch) >= chunks_per_block:
+            block = _block(b"".join(batch), start_s, end_s)
+            batch = []
+            if len(block):
+                yield block
+    if batch:
+        block = _block(b"".join(batch), start_s, end_s)
+        if len(block):
+            yield block
+
+
+def _chunks(trial_id: int, start_s: float | None, end_s: float | None) -> Select[tuple[bytes]]:
+    """The chunk data overlapping ``[start_s, end_s]``, in order."""
     query = select(SampleChunk.data).where(SampleChunk.trial_id == trial_id).order_by(SampleChunk.chunk_index)
     if start_s is not None:
         query = query.where(SampleChunk.last_time_s >= start_s)
     if end_s is not None:
         query = query.where(SampleChunk.first_time_s <= end_s)
-    rows = np.frombuffer(b"".join(session.scalars(query)), dtype=SAMPLE_DTYPE)
+    return query
+
+
+def _block(data: bytes, start_s: float | None, end_s: float | None) -> SampleBlock:
+    rows = np.frombuffer(data, dtype=SAMPLE_DTYPE)
     if start_s is not None or end_s is not None:
         keep = np.ones(len(rows), dtype=bool)
         if start_s is not None:

@@ -38,6 +38,21 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("get", "/api/v1/trials/{trial_id}/analysis"): "viewer",
     ("get", "/api/v1/sessions/{session_id}/report"): "viewer",
     ("get", "/api/v1/subjects/{subject_id}/history"): "viewer",
+    ("get", "/api/v1/device"): "viewer",
+    ("post", "/api/v1/device/connect"): "operator",
+    ("post", "/api/v1/device/disconnect"): "operator",
+    ("get", "/api/v1/device/simulator/profiles"): "viewer",
+    ("put", "/api/v1/device/simulator/profile"): "operator",
+    ("post", "/api/v1/sessions/{session_id}/trials"): "operator",
+    ("get", "/api/v1/sessions/{session_id}/trials"): "viewer",
+    ("get", "/api/v1/trials/{trial_id}"): "viewer",
+    ("delete", "/api/v1/trials/{trial_id}"): "operator",
+    ("post", "/api/v1/trials/{trial_id}/weigh"): "operator",
+    ("post", "/api/v1/trials/{trial_id}/start"): "operator",
+    ("post", "/api/v1/trials/{trial_id}/stop"): "operator",
+    ("get", "/api/v1/trials/{trial_id}/events"): "viewer",
+    ("get", "/api/v1/trials/{trial_id}/samples"): "viewer",
+    ("get", "/api/v1/trials/{trial_id}/live"): "viewer",
 }
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 

@@ -1,0 +1,155 @@
+"""Limb weighing: the gravitational torque of the relaxed limb and lever, for gravity correction.
+
+The passive limb's torque is ``W cos(position - horizontal_angle_deg)`` (DOMAIN.md
+section 3), with W the torque when the segment is horizontal. :func:`weigh_limb`
+fits W to samples by least squares, so a lever resting at one angle and one moved
+slowly through the range both work; samples whose torque does not follow the
+cosine (an active muscle) are refused rather than turned into a wrong correction.
+Keating & Matyas 1996: weigh the knee near 50 deg of flexion.
+:func:`record_weighing` samples the device for that.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from daq.binary_driver import BinaryDriver
+from daq.driver import Driver
+from daq.errors import DaqError, DeviceTimeout
+from daq.stream import SampleBlock, StreamEnded
+from firmware_protocols import Configure
+
+__all__ = ["Weighing", "record_weighing", "weigh_limb"]
+
+#: Fewest samples a weighing accepts.
+MIN_SAMPLES = 10
+#: Closest approach to vertical (deg) at which the cosine still carries the weight.
+MAX_ANGLE_FROM_HORIZONTAL_DEG = 80.0
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """A fitted limb weight.
+
+    Attributes
+    ----------
+    gravity_torque_nm
+        W, the limb + lever torque with the segment horizontal, N.m (> 0 toward +).
+    horizontal_angle_deg
+        Position at which the segment is horizontal, deg.
+    samples
+        Samples fitted.
+    mean_position_deg
+        Mean lever position during the weighing, deg.
+    residual_rms_nm
+        RMS of torque minus the fitted ``W cos(...)``, N.m.
+    """
+
+    gravity_torque_nm: float
+    horizontal_angle_deg: float
+    samples: int
+    mean_position_deg: float
+    residual_rms_nm: float
+
+
+def weigh_limb(
+    torque_nm: np.ndarray,
+    position_deg: np.ndarray,
+    *,
+    horizontal_angle_deg: float = 0.0,
+    angle_deg: float | None = None,
+    angle_tolerance_deg: float = 10.0,
+) -> Weighing:
+    """Fit W in ``torque = W cos(position - horizontal)`` to a relaxed limb's samples.
+
+    Parameters
+    ----------
+    torque_nm, position_deg
+        Samples of the relaxed limb: N.m and deg.
+    horizontal_angle_deg
+        Position (deg) at which the segment is horizontal.
+    angle_deg
+        Angle (deg) the lever was meant to rest at; ``None`` skips the check.
+    angle_tolerance_deg
+        Largest accepted distance (deg) of the mean position from ``angle_deg``.
+
+    Raises
+    ------
+    ValueError
+        Too few samples, a lever too near vertical, a mean position away from ``angle_deg``,
+        or a torque that does not follow the limb's weight (the limb was not relaxed).
+
+    Example
+    -------
+    >>> pos = np.linspace(40.0, 60.0, 100)
+    >>> round(weigh_limb(24.0 * np.cos(np.radians(pos)), pos).gravity_torque_nm, 6)
+    24.0
+    """
+    torque = np.asarray(torque_nm, dtype=np.float64)
+    position = np.asarray(position_deg, dtype=np.float64)
+    n = len(torque)
+    if n < MIN_SAMPLES or len(position) != n:
+        raise ValueError(f"weighing needs at least {MIN_SAMPLES} samples of torque and position, got {n}")
+    mean_position = float(position.mean())
+    if angle_deg is not None and abs(mean_position - angle_deg) > angle_tolerance_deg:
+        raise ValueError(
+            f"angle_deg: the lever was at {mean_position:.1f} deg, not at {angle_deg:g} deg: move it there and weigh again"
+        )
+    c = np.cos(np.radians(position - horizontal_angle_deg))
+    floor = math.cos(math.radians(MAX_ANGLE_FROM_HORIZONTAL_DEG))
+    if float(np.mean(c * c)) < floor * floor:
+        raise ValueError(
+            f"the segment is within {90 - MAX_ANGLE_FROM_HORIZONTAL_DEG:g} deg of vertical at {mean_position:.1f} deg "
+            f"(horizontal at {horizontal_angle_deg:g} deg): its weight cannot be measured there"
+        )
+    weight = float(np.dot(torque, c) / np.dot(c, c))
+    residual = float(np.sqrt(np.mean((torque - weight * c) ** 2)))
+    if residual > max(2.0, 0.2 * abs(weight)):
+        raise ValueError(
+            f"the torque does not follow the limb's weight (residual {residual:.1f} N.m around "
+            f"W = {weight:.1f} N.m): the limb must be relaxed; weigh again"
+        )
+    return Weighing(weight, horizontal_angle_deg, n, mean_position, residual)
+
+
+def record_weighing(driver: Driver, *, duration_s: float, sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sample the device for ``duration_s`` seconds of device time (no movement asked); torque and position.
+
+    A driving device is configured in SAMPLING mode (it drives nothing).
+
+    Raises
+    ------
+    DaqError
+        The device refuses, stops or does not stream enough in time.
+    """
+    wanted = max(MIN_SAMPLES, round(duration_s * sample_rate_hz))
+    subscription = driver.subscribe(max_items=100_000)
+    torque: list[np.ndarray] = []
+    position: list[np.ndarray] = []
+    got = 0
+    try:
+        if isinstance(driver, BinaryDriver):
+            driver.configure(Configure(sample_rate_hz))
+        else:
+            driver.configure(sample_rate_hz)  # type: ignore[attr-defined]
+        driver.start()
+        deadline = time.monotonic() + duration_s + 5.0
+        while got < wanted and time.monotonic() < deadline:
+            item = subscription.get(timeout=0.1)
+            if isinstance(item, SampleBlock):
+                torque.append(item.torque_nm)
+                position.append(item.position_deg)
+                got += len(item)
+            elif isinstance(item, StreamEnded):
+                raise DaqError(f"the device stream ended during the weighing: {item.reason}")
+    finally:
+        driver.unsubscribe(subscription)
+        if driver.streaming:
+            driver.stop()
+    if got < wanted:
+        raise DeviceTimeout(f"weighing: the device sent {got} of {wanted} samples in {duration_s + 5.0:g} s")
+    return np.concatenate(torque)[:wanted], np.concatenate(position)[:wanted]

@@ -1,0 +1,142 @@
+"""``/trials/{id}/live``: the running trial decimated for display, by WebSocket (pushed) or GET (polled).
+
+The WebSocket at ``/api/v1/trials/{id}/live`` takes the token as ``?token=`` (browsers
+cannot set headers on a WebSocket) or as an ``Authorization: Bearer`` header, and sends
+a :class:`~api.schemas.samples.LivePublic` message about ten times a second: the bins
+(50 per second of device time: mean torque with its min and max, mean position and
+velocity) since the previous message, the acquisition figures and the device state.
+It waits while the trial is ``created``, and closes (code 1000) after the message
+that shows the trial's final state. A bad token closes it before it opens (code 1008),
+an unknown trial right after (code 4404). ``GET`` on the same path returns the same
+message once, for clients that poll (pass the returned ``cursor`` as ``since``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from api.acquisition.service import AcquisitionService
+from api.deps import DatabaseDep, IdPath, ViewerDep
+from api.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from api.routes.common import AUTH_ERRORS, NOT_FOUND
+from api.routes.device import AcquisitionDep
+from api.schemas.samples import LiveBinsPublic, LivePublic
+from api.schemas.trials import AcquisitionFiguresPublic, TrialPublic
+from api.security import Role, authenticate, require_role
+from api.storage.database import Database
+from api.storage.models import Trial
+
+__all__ = ["live_message", "router"]
+
+router = APIRouter(tags=["live"], responses=AUTH_ERRORS)
+
+#: Seconds between two WebSocket messages.
+SEND_INTERVAL_S = 0.1
+#: A message is sent at least this often (seconds) even without new bins, so a display sees the state.
+HEARTBEAT_S = 1.0
+FINAL_STATES = ("complete", "interrupted", "failed")
+
+SinceQuery = Query(ge=0, le=2**62, description="cursor of a previous message: only newer bins are returned")
+
+
+def live_message(service: AcquisitionService, database: Database, trial_id: int, since: int) -> LivePublic:
+    """The live view of a trial: bins since ``since`` if it records (or just recorded) here, and its figures."""
+    recording = service.live_recording(trial_id)
+    device_state = service.device.state
+    if recording is not None and recording.running:
+        figures = recording.figures()
+        state = "recording"
+        acquisition = AcquisitionFiguresPublic(
+            samples=figures.samples,
+            gaps=figures.gaps,
+            lost_samples=figures.lost_samples,
+            crc_errors=figures.crc_errors,
+            reconnects=figures.reconnects,
+            duration_s=figures.duration_s,
+            effective_rate_hz=figures.effective_rate_hz,
+            flushed_at=figures.flushed_at,
+        )
+    else:
+        with database.session() as session:
+            trial = session.get(Trial, trial_id)
+            if trial is None:
+                raise NotFoundError("trial", trial_id)
+            public = TrialPublic.of(trial)
+        state, acquisition = public.state, public.acquisition
+    if recording is not None:
+        bins, cursor = recording.live.since(since)
+        columns = bins.to_lists()
+    else:
+        cursor, columns = since, {name: [] for name in LiveBinsPublic.model_fields}
+    return LivePublic(
+        trial_id=trial_id,
+        state=state,
+        cursor=cursor,
+        bins=LiveBinsPublic(**columns),
+        acquisition=acquisition,
+        device_state=device_state,
+        longest_flush_interval_s=recording.figures().longest_flush_interval_s if recording is not None else None,
+    )
+
+
+@router.get(
+    "/trials/{trial_id}/live",
+    response_model=LivePublic,
+    responses=NOT_FOUND,
+    summary="The running trial decimated for display, once (the WebSocket at this path pushes it)",
+)
+def read_live(
+    trial_id: IdPath,
+    service: AcquisitionDep,
+    database: DatabaseDep,
+    _: ViewerDep,
+    since: Annotated[int, SinceQuery] = 0,
+) -> LivePublic:
+    return live_message(service, database, trial_id, since)
+
+
+def _check_token(database: Database, token: str | None) -> None:
+    with database.session() as session:
+        require_role(authenticate(session, token), Role.viewer)
+        session.commit()
+
+
+@router.websocket("/trials/{trial_id}/live")
+async def live_socket(websocket: WebSocket, trial_id: int, token: str | None = None, since: int = 0) -> None:
+    """Push the live view of a trial until it ends (see the module docstring for the protocol)."""
+    app = websocket.app
+    service: AcquisitionService = app.state.acquisition
+    database: Database = app.state.database
+    header = websocket.headers.get("authorization", "")
+    if token is None and header.lower().startswith("bearer "):
+        token = header[7:].strip()
+    try:
+        await run_in_threadpool(_check_token, database, token)
+    except (AuthenticationError, PermissionDeniedError) as err:
+        await websocket.close(code=1008, reason=str(err)[:120])
+        return
+    await websocket.accept()
+    cursor, last_state, last_sent = max(0, since), "", 0.0
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            try:
+                message = await run_in_threadpool(live_message, service, database, trial_id, cursor)
+            except NotFoundError as err:
+                await websocket.close(code=4404, reason=str(err))
+                return
+            now = loop.time()
+            if message.bins.time_s or message.state != last_state or now - last_sent >= HEARTBEAT_S:
+                await websocket.send_json(message.model_dump(mode="json"))
+                last_sent, last_state = now, message.state
+            cursor = message.cursor
+            if message.state in FINAL_STATES:
+                await websocket.close(code=1000)
+                return
+            await asyncio.sleep(SEND_INTERVAL_S)
+    except WebSocketDisconnect:
+        return
