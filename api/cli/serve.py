@@ -14,16 +14,29 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         help=help_text,
         description=(
             "Run the REST service. Settings come from these options, then from ISOKIN_HOST, ISOKIN_PORT, "
-            "ISOKIN_DEVICE, ISOKIN_DATABASE_URL, ISOKIN_DATA_DIR and ISOKIN_CORS_ORIGINS. Without a database "
-            "URL the service uses the SQLite file isokin.db in the data directory "
-            "($XDG_DATA_HOME/isokin, i.e. ~/.local/share/isokin by default)."
+            "ISOKIN_DEVICE, ISOKIN_DATABASE_URL, ISOKIN_DATA_DIR, ISOKIN_STATION_ID and ISOKIN_CORS_ORIGINS. "
+            "Without a database URL the service uses the SQLite file isokin.db in the data directory "
+            "($XDG_DATA_HOME/isokin, i.e. ~/.local/share/isokin by default). Without a device it runs the "
+            "bundled simulator in-process at real-time speed; the device connects in the background, so the "
+            "server starts even when it is absent (GET /api/v1/device shows its state)."
         ),
     )
     parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, help="TCP port (default 8000)")
-    parser.add_argument("--device", metavar="URL", help="device URL, or 'simulator' (the default)")
+    parser.add_argument(
+        "--device",
+        metavar="URL",
+        help="'simulator' (the default), sim://?speed=10 (simulator options), a serial path, a pyserial URL, "
+        "or 'none' to start without a device",
+    )
     parser.add_argument("--database", metavar="URL", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/isokin")
     parser.add_argument("--data-dir", metavar="DIR", help="directory for the SQLite file and uploads")
+    parser.add_argument(
+        "--station-id",
+        metavar="NAME",
+        help="name of this server instance (default: the host name); at start it marks its own unfinished "
+        "trials interrupted",
+    )
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     parser.set_defaults(run=run)
 
@@ -44,12 +57,18 @@ def run(args: argparse.Namespace) -> int:
     from api.main import create_app
 
     settings = Settings.from_overrides(
-        host=args.host, port=args.port, device=args.device, database_url=args.database, data_dir=args.data_dir
+        host=args.host,
+        port=args.port,
+        device=args.device,
+        database_url=args.database,
+        data_dir=args.data_dir,
+        station_id=args.station_id,
     )
     app = create_app(settings)
     database = app.state.database
     print(f"isokin serve: database {database.display_url} (revision {database.revision()})", flush=True)
-    print(f"isokin serve: device {settings.device_url}: not connected", flush=True)
+    connecting = "not connected" if settings.device_url == "none" else "connecting in the background"
+    print(f"isokin serve: station {settings.station_id}, device {settings.device_url}: {connecting}", flush=True)
     if not _is_loopback(settings.host):
         print(f"isokin serve: listening on {settings.host}: reachable from the network, keep tokens secret", flush=True)
     print(f"isokin serve: API docs at http://{settings.host}:{settings.port}/docs", flush=True)
