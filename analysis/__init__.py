@@ -9,12 +9,13 @@ Each step is a separate function (filtering, segmentation, windowing, metrics).
 from analysis.bilateral import Bilateral, bilateral_comparison, deficit_percent, lsi_percent
 from analysis.compare import Comparison, compare, velocities_match
 from analysis.conditioning import DEFAULT_CUTOFF_HZ, gravity_correct, gravity_torque, lowpass, sample_rate_of
+from analysis.cutoff import noise_sd, torque_cutoff_hz
 from analysis.errors import AnalysisError, NoRepetitionsError, UnknownJointError
 from analysis.flags import THRESHOLD_SOURCES, Flag, Thresholds
 from analysis.joints import CONVENTIONAL_RATIO, JOINT_PATTERNS, PATTERN_DIRECTIONS, resolve_pattern
 from analysis.pipeline import AnalysisOptions, AngleCurve, RecordingAnalysis, SetAnalysis, analyze_recording
 from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio
-from analysis.repetition import RepetitionMetrics, load_range, measure_repetition
+from analysis.repetition import RepetitionMetrics, braking_end, load_range, measure_repetition
 from analysis.report import SCHEMA, build_report, render_text
 from analysis.segmentation import Movement, find_movements, movements_from_markers, plateau_speed
 from analysis.sets import SetMetrics, set_metrics
@@ -46,6 +47,7 @@ __all__ = [
     "analyze_recording",
     "angle_ratio",
     "bilateral_comparison",
+    "braking_end",
     "build_report",
     "compare",
     "deficit_percent",
@@ -57,10 +59,12 @@ __all__ = [
     "lsi_percent",
     "measure_repetition",
     "movements_from_markers",
+    "noise_sd",
     "plateau_speed",
     "render_text",
     "resolve_pattern",
     "sample_rate_of",
     "set_metrics",
+    "torque_cutoff_hz",
     "velocities_match",
 ]

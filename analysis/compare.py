@@ -48,11 +48,13 @@ def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_perc
         num_dir, den_dir = CONVENTIONAL_RATIO[pattern]
         if s_num.metrics.direction != num_dir or s_num.metrics.peak_torque_nm is None:
             continue
+        numerator_nm = s_num.metrics.peak_torque_nm
         for a_den, s_den in entries:
             n, d = s_num.metrics, s_den.metrics
             if (a_den.joint, a_den.pattern, a_den.side) != (joint, pattern, a_num.side) or d.direction != den_dir:
                 continue
-            if d.peak_torque_nm is None or d.peak_torque_nm <= 0:
+            denominator_nm = d.peak_torque_nm
+            if denominator_nm is None or denominator_nm <= 0:
                 continue
             same = velocities_match(n.velocity_dps, d.velocity_dps, tolerance_percent=tolerance_percent)
             kind = ratio_kind(n.contraction, d.contraction, same)
@@ -65,7 +67,7 @@ def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_perc
                 curve = angle_ratio(s_num.angle_curve.angle_deg, s_num.angle_curve.torque_nm,
                                     s_den.angle_curve.angle_deg, s_den.angle_curve.torque_nm)
             out.append(Ratio(kind, label, joint, pattern, _term(a_num, s_num), _term(a_den, s_den),
-                             n.peak_torque_nm / d.peak_torque_nm, curve))
+                             numerator_nm / denominator_nm, curve))
     return out
 
 

@@ -78,8 +78,8 @@ class Flag:
         return out
 
 
-def _flag(rule: str, severity: str, subject: str, message: str, values: dict[str, float | None], th: Thresholds, name: str) -> Flag:
-    return Flag(rule, severity, subject, message, values, float(getattr(th, name)), name, THRESHOLD_SOURCES[name])
+def _flag(rule: str, severity: str, subject: str, message: str, values: Mapping[str, float | None], th: Thresholds, name: str) -> Flag:
+    return Flag(rule, severity, subject, message, dict(values), float(getattr(th, name)), name, THRESHOLD_SOURCES[name])
 
 
 def _set_subject(source: str, joint: str, side: str | None, s: SetMetrics) -> str:

@@ -6,7 +6,8 @@ Steps, each a separately usable function of this package:
 2. zero-lag low-pass filter (:func:`analysis.conditioning.lowpass`) of the velocity, and of the
    torque movement by movement, and load range by load range for the windowed figures (so
    the torque outside, e.g. the eccentric torque before a turnaround or the impact artifact,
-   does not leak into them);
+   does not leak into them), at a cut-off chosen per set from its velocity, peak torque
+   and noise (:mod:`analysis.cutoff`);
 3. movements from the device's markers when present (:func:`analysis.segmentation.movements_from_markers`),
    else from velocity direction changes (:func:`analysis.segmentation.find_movements`);
 4. the plateau velocity of each movement, grouped per direction into nominal set velocities;
@@ -25,6 +26,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from analysis.conditioning import DEFAULT_CUTOFF_HZ, gravity_correct, lowpass, sample_rate_of
+from analysis.cutoff import (
+    DEFAULT_CUTOFF_CYCLES,
+    DEFAULT_MIN_CUTOFF_HZ,
+    DEFAULT_NOISE_LIMIT_PERCENT,
+    noise_sd,
+    torque_cutoff_hz,
+)
 from analysis.errors import NoRepetitionsError
 from analysis.joints import direction_of, resolve_pattern
 from analysis.repetition import RepetitionMetrics, load_range, measure_repetition
@@ -41,16 +49,24 @@ class AnalysisOptions:
     Attributes
     ----------
     cutoff_hz
-        Low-pass cut-off (Hz) for torque and velocity; ``None`` analyses the raw signal.
-        Default :data:`analysis.conditioning.DEFAULT_CUTOFF_HZ` (20 Hz, reason given there).
+        Low-pass cut-off (Hz) of the velocity and the highest cut-off of the torque;
+        ``None`` analyses the raw signals. Default 20 Hz
+        (:data:`analysis.conditioning.DEFAULT_CUTOFF_HZ`, reason given there).
+    noise_limit_percent, cutoff_cycles, min_cutoff_hz
+        The torque of a set is filtered at the highest cut-off up to ``cutoff_hz`` that leaves
+        noise of at most ``noise_limit_percent`` of the set's peak torque, but with no fewer
+        than ``cutoff_cycles`` periods per load range and no lower than ``min_cutoff_hz``
+        (defaults 0.25 %, 3, 6 Hz; reasons in :mod:`analysis.cutoff`).
+        ``noise_limit_percent=None`` filters the torque at ``cutoff_hz`` whatever the set.
     filter_order
         Butterworth order of one pass (forward-backward doubles it).
     window_tolerance_percent
         The load range is where speed is within this % of the nominal velocity (default 10 %).
     overshoot_percent, settle_percent
-        A speed more than ``overshoot_percent`` above the nominal velocity before the load range
-        is an overshoot; the load range then starts once speed is back within ``settle_percent``
-        (defaults 2 % and 0.2 %; see :func:`analysis.repetition.load_range`).
+        A speed more than ``overshoot_percent`` above the nominal velocity on arrival is an
+        overshoot; the load range then starts once its braking is over, and not before the
+        speed is back within ``settle_percent`` (defaults 2 % and 0.2 %; see
+        :func:`analysis.repetition.braking_end`).
     rest_speed_dps, min_speed_dps, min_rom_deg, min_duration_s
         Movement detection (see :func:`analysis.segmentation.find_movements`).
     velocity_tolerance_percent
@@ -65,6 +81,9 @@ class AnalysisOptions:
     """
 
     cutoff_hz: float | None = DEFAULT_CUTOFF_HZ
+    noise_limit_percent: float | None = DEFAULT_NOISE_LIMIT_PERCENT
+    cutoff_cycles: float = DEFAULT_CUTOFF_CYCLES
+    min_cutoff_hz: float = DEFAULT_MIN_CUTOFF_HZ
     filter_order: int = 2
     window_tolerance_percent: float = 10.0
     rest_speed_dps: float = 3.0
@@ -82,6 +101,14 @@ class AnalysisOptions:
     def __post_init__(self) -> None:
         if self.cutoff_hz is not None and self.cutoff_hz <= 0:
             raise ValueError(f"cutoff_hz must be positive, got {self.cutoff_hz}")
+        if self.noise_limit_percent is not None and self.noise_limit_percent <= 0:
+            raise ValueError(f"noise_limit_percent must be positive, got {self.noise_limit_percent}")
+        if not self.cutoff_cycles > 0:
+            raise ValueError(f"cutoff_cycles must be positive, got {self.cutoff_cycles}")
+        if not self.min_cutoff_hz > 0:
+            raise ValueError(f"min_cutoff_hz must be positive, got {self.min_cutoff_hz}")
+        if self.noise_limit_percent is not None and self.cutoff_hz is not None and self.min_cutoff_hz > self.cutoff_hz:
+            raise ValueError(f"min_cutoff_hz ({self.min_cutoff_hz:g}) is above cutoff_hz ({self.cutoff_hz:g})")
         if not 0 < self.window_tolerance_percent < 100:
             raise ValueError(f"window_tolerance_percent must be in (0, 100), got {self.window_tolerance_percent}")
         if not 0 <= self.passive_torque_percent < 100:
@@ -164,11 +191,54 @@ def _angle_curve(parts: list[tuple[np.ndarray, np.ndarray]]) -> AngleCurve | Non
     return AngleCurve(angle_deg=grid[keep], torque_nm=total[keep] / count[keep])
 
 
-def _filtered(torque_nm: np.ndarray, fs: float, options: AnalysisOptions) -> np.ndarray:
-    """One movement's torque, low-passed on its own so the neighbouring movements do not leak into it."""
-    if options.cutoff_hz is None or len(torque_nm) <= 3 * (2 * ((options.filter_order + 1) // 2) + 1):
+def _filtered(torque_nm: np.ndarray, fs: float, cutoff_hz: float | None, order: int) -> np.ndarray:
+    """One segment's torque, low-passed on its own so the neighbouring samples do not leak into it."""
+    if cutoff_hz is None or len(torque_nm) <= 3 * (2 * ((order + 1) // 2) + 1):
         return torque_nm
-    return lowpass(torque_nm, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
+    return lowpass(torque_nm, fs, cutoff_hz=cutoff_hz, order=order)
+
+
+def _torque_cutoffs(
+    tq: np.ndarray,
+    movements: list[Movement],
+    windows: list[tuple[int, int] | None],
+    cluster: list[int],
+    fs: float,
+    options: AnalysisOptions,
+) -> list[float | None]:
+    """The torque's cut-off (Hz) of each movement, one per direction and set velocity (:mod:`analysis.cutoff`).
+
+    The set's load-range duration, peak torque and noise are the medians over its movements'
+    load ranges (the whole movement when it has none) of their duration, largest raw torque
+    magnitude and noise SD.
+    """
+    if options.cutoff_hz is None or options.noise_limit_percent is None:
+        return [options.cutoff_hz] * len(movements)
+    sets: dict[tuple[int, int], list[int]] = {}
+    for i, m in enumerate(movements):
+        sets.setdefault((m.sign, cluster[i]), []).append(i)
+    cutoffs: list[float | None] = [options.cutoff_hz] * len(movements)
+    for members in sets.values():
+        durations, peaks, noises = [], [], []
+        for i in members:
+            a, b = windows[i] or (0, movements[i].stop - movements[i].start)
+            durations.append((b - a) / fs)
+            segment = tq[movements[i].start + a : movements[i].start + b]
+            peaks.append(float(np.max(np.abs(segment))))
+            noises.append(noise_sd(segment))
+        cutoff = torque_cutoff_hz(
+            float(np.median(durations)),
+            peak_torque_nm=float(np.median(peaks)),
+            noise_sd_nm=float(np.median(noises)),
+            sample_rate_hz=fs,
+            noise_limit_percent=options.noise_limit_percent,
+            cycles=options.cutoff_cycles,
+            min_cutoff_hz=options.min_cutoff_hz,
+            max_cutoff_hz=options.cutoff_hz,
+        )
+        for i in members:
+            cutoffs[i] = cutoff
+    return cutoffs
 
 
 def _check_arrays(*arrays: np.ndarray) -> None:
@@ -306,11 +376,11 @@ def _measure_sets(
             tolerance=tol,
             overshoot=options.overshoot_percent / 100,
             settle=options.settle_percent / 100,
-            smooth_speed_dps=speeds[i],
         )
         for i, m in enumerate(movements)
     ]
-    torques = [_filtered(tq[m.start : m.stop], fs, options) for m in movements]
+    cutoffs = _torque_cutoffs(tq, movements, windows, cluster, fs, options)
+    torques = [_filtered(tq[m.start : m.stop], fs, cutoffs[i], options.filter_order) for i, m in enumerate(movements)]
     group_signs: list[int] = []
     peaks: list[float] = []
     for i, (m, w) in enumerate(zip(movements, windows)):
@@ -330,6 +400,11 @@ def _measure_sets(
         for n, i in enumerate(members, start=1):
             m, w = movements[i], windows[i]
             sl = slice(m.start, m.stop)
+            window_torque = None
+            if w is not None:
+                window_torque = g * _filtered(tq[m.start + w[0] : m.start + w[1]], fs, cutoffs[i], options.filter_order)
+                if w[1] - w[0] >= 2:
+                    curve_parts.append((pos[sl][w[0] : w[1]], window_torque))
             reps.append(
                 measure_repetition(
                     t[sl], g * torques[i], pos[sl], speeds[i],
@@ -339,17 +414,16 @@ def _measure_sets(
                     window=w,
                     torque_angle_deg=options.torque_angle_deg,
                     torque_time_s=options.torque_time_s,
-                    load_range_torque_nm=None if w is None else g * _filtered(tq[m.start + w[0] : m.start + w[1]], fs, options),
+                    load_range_torque_nm=window_torque,
                 )
             )
-            if w is not None and w[1] - w[0] >= 2:
-                curve_parts.append((pos[sl][w[0] : w[1]], g * _filtered(tq[m.start + w[0] : m.start + w[1]], fs, options)))
         metrics = set_metrics(
             reps,
             direction=direction_of(pattern, g),
             contraction="concentric" if g == sign else "eccentric",
             velocity_dps=nominal[members[0]],
             body_mass_kg=body_mass_kg,
+            cutoff_hz=cutoffs[members[0]],
         )
         curve = _angle_curve(curve_parts) if curve_parts else None
         result.append(SetAnalysis(metrics=metrics, angle_curve=curve))

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RepetitionMetrics", "load_range", "measure_repetition"]
+from analysis.cutoff import noise_sd
+
+__all__ = ["RepetitionMetrics", "braking_end", "load_range", "measure_repetition"]
 
 
 def load_range(
@@ -21,18 +23,15 @@ def load_range(
     tolerance: float = 0.10,
     overshoot: float = 0.02,
     settle: float = 0.002,
-    smooth_speed_dps: np.ndarray | None = None,
 ) -> tuple[int, int] | None:
     """The isokinetic load range of one movement: ``(start, stop)`` sample offsets, or ``None``.
 
-    The longest run of samples whose speed (deg/s, positive) lies within ``tolerance``
-    (a fraction) of ``nominal_dps``, which leaves out acceleration and deceleration.
-    When the speed overshot the nominal velocity by more than ``overshoot`` (a fraction)
-    before the middle of that run, the servo is still braking the limb as the speed comes
-    back into the band, and braking is where the impact artifact lies (Schwartz et al.
-    2010); the load range then starts only once the speed is back within ``settle`` (a
-    fraction) of the nominal velocity. The overshoot is looked for in ``smooth_speed_dps``
-    (the low-passed speed, so that noise is not mistaken for it) when given.
+    The longest run of samples whose speed (deg/s, positive, unfiltered) lies within
+    ``tolerance`` (a fraction) of ``nominal_dps``, which leaves out acceleration and
+    deceleration. When the speed, on first reaching the nominal velocity, overshoots it by
+    more than ``overshoot`` (a fraction) before coming back to it, the servo is braking the
+    limb, and braking is where the impact artifact lies (Schwartz et al. 2010): the load
+    range then starts only once braking is over (:func:`braking_end`).
     """
     inside = np.abs(speed_dps - nominal_dps) <= tolerance * nominal_dps
     if not inside.any():
@@ -42,16 +41,70 @@ def load_range(
     stops = np.flatnonzero(edges == -1)
     k = int(np.argmax(stops - starts))
     a, b = int(starts[k]), int(stops[k])
-    smooth = speed_dps if smooth_speed_dps is None else smooth_speed_dps
-    p = int(np.argmax(smooth[: (a + b) // 2 + 1]))
-    if smooth[p] > (1.0 + overshoot) * nominal_dps:
-        calm = np.flatnonzero(speed_dps[p:b] <= (1.0 + settle) * nominal_dps)
-        if len(calm) == 0:
+    peak = _overshoot_peak(speed_dps[: (a + b) // 2 + 1], nominal_dps)
+    if peak is not None and speed_dps[peak] > (1.0 + overshoot) * nominal_dps:
+        end = braking_end(speed_dps[:b], nominal_dps, peak=peak, settle=settle, noise_dps=noise_sd(speed_dps[a:b]))
+        if end is None or end >= b:
             return None
-        a = max(a, p + int(calm[0]))
-        if a >= b:
-            return None
+        a = max(a, end)
     return a, b
+
+
+def _overshoot_peak(speed_dps: np.ndarray, nominal_dps: float) -> int | None:
+    """Offset of the highest speed between first reaching ``nominal_dps`` and first coming back to it."""
+    reach = np.flatnonzero(speed_dps >= nominal_dps)
+    if len(reach) == 0:
+        return None
+    r = int(reach[0])
+    back = np.flatnonzero(speed_dps[r:] <= nominal_dps)
+    stop = r + int(back[0]) if len(back) else len(speed_dps)
+    return r + int(np.argmax(speed_dps[r : stop + 1]))
+
+
+def braking_end(
+    speed_dps: np.ndarray, nominal_dps: float, *, peak: int, settle: float = 0.002, noise_dps: float = 0.0
+) -> int | None:
+    """First sample (offset) after the servo has braked a velocity overshoot, or ``None``.
+
+    The impact artifact is the limb's inertia times the braking deceleration, so it lasts
+    as long as the braking, and the speed comes back to the set velocity tangentially: a
+    speed threshold is crossed while the deceleration, and the artifact, are still there
+    (at 500 deg/s with 0.3 deg/s of velocity noise, a 0.2 % threshold is crossed 2 ms
+    before braking ends, with 10 N.m of a knee's artifact left). Braking is therefore taken
+    to end at the later of
+
+    - the speed back within ``settle`` (a fraction) of ``nominal_dps``, and
+    - as long after the speed falls through half the overshoot as it rose through half
+      before that (a servo braking symmetrically ends as long after its steepest point as
+      it began before it; the half crossings are where the speed changes fastest, so noise
+      moves them least), plus one sample for the crossings' rounding to samples and three
+      SDs of their timing: ``noise_dps`` over the speed's slope there.
+
+    Parameters
+    ----------
+    speed_dps
+        The movement's speed (deg/s, positive) up to the end of the load range.
+    nominal_dps
+        The set velocity, deg/s.
+    peak
+        Offset of the overshoot's peak speed.
+    settle
+        Fraction of the set velocity within which the speed counts as back.
+    noise_dps
+        SD of the speed's noise, deg/s.
+    """
+    excess = float(speed_dps[peak]) - nominal_dps
+    half = nominal_dps + 0.5 * excess
+    down = np.flatnonzero(speed_dps[peak:] <= half)
+    calm = np.flatnonzero(speed_dps[peak:] <= (1.0 + settle) * nominal_dps)
+    if len(down) == 0 or len(calm) == 0:
+        return None
+    below = np.flatnonzero(speed_dps[:peak] <= half)
+    up = int(below[-1]) + 1 if len(below) else 0
+    fall = peak + int(down[0])
+    slope = 0.5 * excess / max(fall - up, 1)  # deg/s per sample, the mean from half up to the peak and back
+    jitter = int(np.ceil(3.0 * noise_dps / slope))
+    return max(peak + int(calm[0]), 2 * fall - up + 1 + jitter)
 
 
 @dataclass(frozen=True)

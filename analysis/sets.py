@@ -46,6 +46,10 @@ class SetMetrics:
         Mean peak of the last k over the first k repetitions, k = min(5, n // 2) (fraction).
     fatigue_slope_nm_per_rep
         Least-squares slope of peak torque over repetition number (N.m per repetition).
+    reps
+        The repetitions, in order.
+    cutoff_hz
+        Low-pass cut-off (Hz) the set's torque was filtered at; ``None`` when unfiltered.
     """
 
     direction: str
@@ -64,6 +68,7 @@ class SetMetrics:
     endurance_ratio: float | None
     fatigue_slope_nm_per_rep: float | None
     reps: tuple[RepetitionMetrics, ...]
+    cutoff_hz: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping, repetitions included under ``reps``."""
@@ -97,8 +102,9 @@ def set_metrics(
     contraction: str,
     velocity_dps: float,
     body_mass_kg: float | None = None,
+    cutoff_hz: float | None = None,
 ) -> SetMetrics:
-    """Aggregate repetitions (in order) into a set's figures."""
+    """Aggregate repetitions (in order) into a set's figures; ``cutoff_hz`` is the torque's low-pass (Hz)."""
     if not reps:
         raise ValueError("a set needs at least one repetition")
     windowed = [r.peak_torque_nm for r in reps if r.peak_torque_nm is not None]
@@ -131,4 +137,5 @@ def set_metrics(
         endurance_ratio=endurance,
         fatigue_slope_nm_per_rep=slope,
         reps=tuple(reps),
+        cutoff_hz=cutoff_hz,
     )

@@ -115,7 +115,9 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
     proc = parser.add_argument_group("processing")
     defaults = AnalysisOptions()
     proc.add_argument("--cutoff-hz", type=_cutoff, default=defaults.cutoff_hz,
-                      help="low-pass cut-off (Hz), 'none' for the raw signal")
+                      help="low-pass cut-off (Hz) of the velocity and highest of the torque, 'none' for the raw signal")
+    proc.add_argument("--fixed-cutoff", action="store_true",
+                      help="filter the torque at --cutoff-hz in every set (default: per set, as high as its noise allows)")
     proc.add_argument("--window-tolerance-percent", type=float, default=defaults.window_tolerance_percent,
                       help="load range: speed within this %% of the set velocity")
     proc.add_argument("--torque-angle-deg", type=float, default=defaults.torque_angle_deg, help="read torque at this angle (deg)")
@@ -132,6 +134,7 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
 def run(args: argparse.Namespace) -> int:
     options = AnalysisOptions(
         cutoff_hz=args.cutoff_hz,
+        noise_limit_percent=None if args.fixed_cutoff else AnalysisOptions().noise_limit_percent,
         window_tolerance_percent=args.window_tolerance_percent,
         torque_angle_deg=args.torque_angle_deg,
         torque_time_s=args.torque_time_s,

@@ -1,17 +1,61 @@
-"""Fixtures of the analysis tests: a small analytic generator of isokinetic sets.
+"""Fixtures of the analysis tests: a small analytic generator of isokinetic sets, and the
+collector of the validation grid's worst errors.
 
 Velocity: trapezoids (ramps at ``accel_dps2``) with an optional overshoot bump at the start
 of the plateau; torque: each acting group's ``peak * sin`` over the range of motion, plus a
 spike during the overshoot (the impact artifact), the limb's gravity torque and noise.
 The truth is exact: peak torque at the middle of the range, work = peak * range(rad) * 2 / pi.
+
+The ``worst`` fixture (session-wide) keeps, for each agreement criterion of
+``test_validation_grid.py``, the largest error seen and the case that produced it; the
+table is printed in the terminal summary and written to ``validation_worst.json`` in
+pytest's base temporary directory.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+
+_WORST = pytest.StashKey["WorstCases"]()
+
+
+class WorstCases:
+    """Largest absolute error per criterion, with its signed value, the case and how many checks ran."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[float, str, int]] = {}
+
+    def record(self, criterion: str, error: float, case: str) -> None:
+        value, where, count = self.rows.get(criterion, (0.0, "", 0))
+        if count == 0 or abs(error) > abs(value):
+            value, where = float(error), case
+        self.rows[criterion] = (value, where, count + 1)
+
+    def lines(self) -> list[str]:
+        return [f"{criterion}: worst {value:+.3f} over {count} checks ({where})"
+                for criterion, (value, where, count) in sorted(self.rows.items())]
+
+
+@pytest.fixture(scope="session")
+def worst(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> WorstCases:
+    """The session's :class:`WorstCases`; written to ``validation_worst.json`` at the end."""
+    collector = request.config.stash.setdefault(_WORST, WorstCases())
+    yield collector
+    path = tmp_path_factory.getbasetemp() / "validation_worst.json"
+    rows = {k: {"worst": v, "case": c, "checks": n} for k, (v, c, n) in collector.rows.items()}
+    path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    collector = config.stash.get(_WORST, None)
+    if collector is not None and collector.rows:
+        terminalreporter.section("validation against the simulator's ground truth: worst cases")
+        for line in collector.lines():
+            terminalreporter.write_line(line)
 
 
 @dataclass

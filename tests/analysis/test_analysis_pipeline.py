@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from analysis import AnalysisOptions, NoRepetitionsError, UnknownJointError, analyze_recording, load_range
+from analysis.repetition import braking_end
 
 
 def _run(s, **kw):
@@ -97,3 +98,42 @@ def test_errors_unknown_joint_no_repetitions_and_bad_arrays(synth):
         analyze_recording(s.time_s[:-1], s.torque_nm, s.position_deg, s.velocity_dps, joint="knee")
     with pytest.raises(ValueError, match="finite"):
         analyze_recording(s.time_s, s.torque_nm * np.nan, s.position_deg, s.velocity_dps, joint="knee")
+
+
+def _braked_speed(fs: float, *, nominal: float, over: float, brake_s: float = 0.03, noise: float = 0.3, seed: int = 0):
+    """A servo's speed: ramp at 20000 deg/s^2 to nominal x (1 + over), a symmetric (smoothstep)
+    braking back over ``brake_s``, then the plateau; noise added. Returns speed and the braking's end (s)."""
+    t = np.arange(int(0.4 * fs)) / fs
+    peak = nominal * (1.0 + over)
+    ramp_end = peak / 20000.0
+    s = np.clip((t - ramp_end) / brake_s, 0.0, 1.0)
+    speed = np.where(t < ramp_end, 20000.0 * t, nominal + (peak - nominal) * (1 - 3 * s**2 + 2 * s**3))
+    return speed + np.random.default_rng(seed).normal(0.0, noise, len(t)), ramp_end + brake_s
+
+
+@pytest.mark.parametrize(("nominal", "fs"), [(180.0, 1000.0), (300.0, 2000.0), (500.0, 1000.0), (500.0, 200.0)])
+def test_load_range_starts_once_the_overshoot_is_braked_not_when_speed_first_looks_settled(nominal, fs):
+    for seed in range(5):
+        speed, end_s = _braked_speed(fs, nominal=nominal, over=0.03 * nominal / 100, seed=seed)
+        start, _ = load_range(speed, nominal)
+        calm = int(np.flatnonzero(speed[int(0.01 * fs):] <= 1.002 * nominal)[0]) + int(0.01 * fs)
+        assert calm / fs < end_s  # a 0.2 % speed threshold is crossed while still braking...
+        assert end_s <= start / fs <= end_s + 0.006 + 2 / fs  # ...the load range waits for braking to end
+
+
+def test_braking_end_waits_longer_for_a_noisier_speed():
+    speed, _ = _braked_speed(1000.0, nominal=120.0, over=0.036, noise=0.0)
+    peak = int(np.argmax(speed))
+    quiet = braking_end(speed, 120.0, peak=peak, noise_dps=0.0)
+    noisy = braking_end(speed, 120.0, peak=peak, noise_dps=0.3)
+    assert quiet is not None and noisy is not None and noisy > quiet
+
+
+def test_each_set_reports_the_cutoff_its_torque_was_filtered_at(synth):
+    strong = _run(synth(peak_plus_nm=150.0, peak_minus_nm=250.0, noise_nm=0.4))
+    weak = _run(synth(peak_plus_nm=6.0, peak_minus_nm=8.0, noise_nm=0.4))
+    assert [s.metrics.cutoff_hz for s in strong.sets] == [20.0, 20.0]
+    assert all(6.0 <= s.metrics.cutoff_hz < 10.0 for s in weak.sets)
+    assert strong.to_dict()["sets"][0]["cutoff_hz"] == 20.0
+    fixed = _run(synth(peak_plus_nm=6.0, peak_minus_nm=8.0, noise_nm=0.4), options=AnalysisOptions(noise_limit_percent=None))
+    assert [s.metrics.cutoff_hz for s in fixed.sets] == [20.0, 20.0]

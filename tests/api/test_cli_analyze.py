@@ -69,6 +69,17 @@ def test_options_override_metadata_and_thresholds(pair, capsys):
     assert "too_few_repetitions" in {f["rule"] for f in doc["flags"]}
 
 
+def test_fixed_cutoff_filters_every_set_at_the_given_cutoff(pair, capsys):
+    assert main(["analyze", pair[0], "--json"]) == 0
+    adaptive = json.loads(capsys.readouterr().out)
+    assert main(["analyze", pair[0], "--json", "--cutoff-hz", "12", "--fixed-cutoff"]) == 0
+    fixed = json.loads(capsys.readouterr().out)
+    assert adaptive["parameters"]["analysis"]["noise_limit_percent"] == 0.25
+    assert fixed["parameters"]["analysis"]["noise_limit_percent"] is None
+    assert {s["cutoff_hz"] for s in fixed["recordings"][0]["sets"]} == {12.0}
+    assert {s["cutoff_hz"] for s in adaptive["recordings"][0]["sets"]} == {20.0}  # noise-free sine curves
+
+
 def test_gravity_override_changes_the_peaks(pair, capsys):
     main(["analyze", pair[0], "--json"])
     plain = json.loads(capsys.readouterr().out)["recordings"][0]["sets"][0]["peak_torque_nm"]
