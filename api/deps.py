@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Callable, Iterator
 
 from fastapi import Depends, Path, Query, Request
+from starlette.requests import HTTPConnection
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -112,8 +113,11 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-def reject_unknown_query_parameters(request: Request) -> None:
-    """Refuse query parameters the route does not declare (422 naming the parameter)."""
+def reject_unknown_query_parameters(request: HTTPConnection) -> None:
+    """Refuse query parameters the route does not declare (422 naming the parameter).
+
+    Typed ``HTTPConnection`` so that it also runs, as a no-op, for WebSocket routes.
+    """
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
