@@ -1,6 +1,7 @@
 """Canonical joints, movement patterns and directions, and the simulator's per-pattern defaults.
 
-Names are the project's canonical strings (DOMAIN.md section 2). For a pattern
+Names are the project's canonical strings (DOMAIN.md section 2), defined in
+:mod:`firmware_protocols.vocabulary` and re-exported here. For a pattern
 ``"A/B"``, ``position_deg`` increases toward direction ``A`` and a torque > 0 acts
 toward ``A``; the default pattern of a joint is the first listed.
 
@@ -31,6 +32,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from firmware_protocols.vocabulary import CONTRACTIONS, JOINT_PATTERNS, MODES, PATTERN_DIRECTIONS, SIDES
+
 __all__ = [
     "CONTRACTIONS",
     "DEFAULT_FIRST_MOVEMENT",
@@ -43,29 +46,6 @@ __all__ = [
     "direction_sign",
     "opposite_direction",
 ]
-
-#: joint -> its patterns, default first.
-JOINT_PATTERNS: Mapping[str, tuple[str, ...]] = {
-    "knee": ("flexion/extension",),
-    "shoulder": ("external/internal rotation", "flexion/extension", "abduction/adduction"),
-    "elbow": ("flexion/extension",),
-    "wrist": ("flexion/extension",),
-    "hip": ("flexion/extension", "abduction/adduction"),
-    "ankle": ("plantarflexion/dorsiflexion", "inversion/eversion"),
-}
-
-#: pattern -> (+ direction, - direction).
-PATTERN_DIRECTIONS: Mapping[str, tuple[str, str]] = {
-    "flexion/extension": ("flexion", "extension"),
-    "external/internal rotation": ("external rotation", "internal rotation"),
-    "abduction/adduction": ("abduction", "adduction"),
-    "plantarflexion/dorsiflexion": ("plantarflexion", "dorsiflexion"),
-    "inversion/eversion": ("inversion", "eversion"),
-}
-
-SIDES: tuple[str, str] = ("left", "right")
-MODES: tuple[str, ...] = ("con/con", "ecc/ecc", "con/ecc", "ecc/con")
-CONTRACTIONS: tuple[str, str] = ("concentric", "eccentric")
 
 #: (joint, pattern) -> (min_deg, max_deg), the range of motion used when a protocol gives none.
 DEFAULT_ROM_DEG: Mapping[tuple[str, str], tuple[float, float]] = {

@@ -14,31 +14,13 @@ from typing import Sequence
 import numpy as np
 
 from daq.errors import RecordingFormatError
+from firmware_protocols.vocabulary import JOINT_PATTERNS, PATTERN_DIRECTIONS
 
 #: One foot-pound of torque in N.m.
 FT_LB_TO_NM = 1.35581795
 
 #: One pound of body mass in kg.
 LB_TO_KG = 0.45359237
-
-#: joint -> its patterns; the first is the default (DOMAIN.md section 2, canonical strings).
-PATTERNS: dict[str, tuple[str, ...]] = {
-    "knee": ("flexion/extension",),
-    "shoulder": ("external/internal rotation", "flexion/extension", "abduction/adduction"),
-    "elbow": ("flexion/extension",),
-    "wrist": ("flexion/extension",),
-    "hip": ("flexion/extension", "abduction/adduction"),
-    "ankle": ("plantarflexion/dorsiflexion", "inversion/eversion"),
-}
-
-#: pattern -> (+ direction, - direction).
-PATTERN_DIRECTIONS: dict[str, tuple[str, str]] = {
-    "flexion/extension": ("flexion", "extension"),
-    "external/internal rotation": ("external rotation", "internal rotation"),
-    "abduction/adduction": ("abduction", "adduction"),
-    "plantarflexion/dorsiflexion": ("plantarflexion", "dorsiflexion"),
-    "inversion/eversion": ("inversion", "eversion"),
-}
 
 _DIRECTION_ALIASES = {
     "flex": "flexion",
@@ -196,21 +178,21 @@ def resolve_pattern(joint_text: str, directions_text: str, *, name: str) -> tupl
         When the joint or the directions are not recognised.
     """
     joint = " ".join(re.findall(r"[a-z]+", joint_text.lower()))
-    if joint not in PATTERNS:
-        raise RecordingFormatError(f"{name}: unknown joint {joint_text!r} (known: {', '.join(PATTERNS)})")
+    if joint not in JOINT_PATTERNS:
+        raise RecordingFormatError(f"{name}: unknown joint {joint_text!r} (known: {', '.join(JOINT_PATTERNS)})")
     parts = directions_text.split("/")
     dirs = [direction_name(p) for p in parts]
     if len(parts) != 2 or None in dirs:
         raise RecordingFormatError(
             f"{name}: cannot read the directions {directions_text!r} (expected e.g. Extension/Flexion)"
         )
-    for pattern in PATTERNS[joint]:
+    for pattern in JOINT_PATTERNS[joint]:
         plus, minus = PATTERN_DIRECTIONS[pattern]
         if dirs == [plus, minus]:
             return joint, pattern, 1
         if dirs == [minus, plus]:
             return joint, pattern, -1
-    raise RecordingFormatError(f"{name}: {directions_text!r} is not a {joint} pattern ({', '.join(PATTERNS[joint])})")
+    raise RecordingFormatError(f"{name}: {directions_text!r} is not a {joint} pattern ({', '.join(JOINT_PATTERNS[joint])})")
 
 
 def speed_text(plus_dps: float, minus_dps: float) -> str:

@@ -156,8 +156,14 @@ class PtyDevice:
         return self.send(self.data_frame(first_sample, n, **kwargs))
 
     def hang_up(self) -> None:
-        """Close the link: the driver's next read fails."""
+        """Close the link: the driver's next read fails, and the path is gone until ``come_back``.
+
+        The symlink is removed too, as udev removes a board's node: the closed
+        ``/dev/pts/N`` may be reused at once by another test's pty, and a driver retrying
+        the old path must not reach that device.
+        """
         with self._lock:
+            self.link.unlink(missing_ok=True)
             for fd in (self._master, self._slave):
                 if fd >= 0:
                     os.close(fd)
