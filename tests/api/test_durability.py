@@ -1,0 +1,140 @@
+"""Nothing lost: samples reach the database within 0.25 s, a reconnect is a recorded gap, unfinished trials are recovered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.storage.database import Database
+from api.storage.models import Trial
+from api.storage.samples import append_samples, pack_samples
+from simulators.urlhandler.protocol_sim import find_session
+
+
+@pytest.fixture()
+def op(headers: dict) -> dict[str, str]:
+    return headers["operator"]
+
+
+@pytest.fixture()
+def session_id(client: TestClient, op: dict) -> int:
+    subject = client.post("/api/v1/subjects", json={"code": "D-1", "body_mass_kg": 70}, headers=op).json()
+    return int(client.post("/api/v1/sessions", json={"subject_id": subject["id"]}, headers=op).json()["id"])
+
+
+def _trial(client: TestClient, op: dict, session_id: int, repetitions: int) -> int:
+    body = {"joint": "knee", "side": "left", "repetitions": repetitions}
+    return int(client.post(f"/api/v1/sessions/{session_id}/trials", json=body, headers=op).json()["id"])
+
+
+def _connect(client: TestClient, op: dict, url: str) -> None:
+    r = client.post("/api/v1/device/connect", json={"url": url}, headers=op)
+    assert r.status_code == 200 and r.json()["state"] == "connected", r.text
+
+
+def test_samples_reach_the_database_within_250_ms(
+    client: TestClient, op: dict, session_id: int, database: Database
+) -> None:
+    _connect(client, op, "sim://?speed=1&seed=11")  # real time: sample time is wall time
+    trial_id = _trial(client, op, session_id, repetitions=20)
+    assert client.post(f"/api/v1/trials/{trial_id}/start", headers=op).status_code == 200
+    lags = []
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        with database.session() as s:
+            trial = s.get(Trial, trial_id)
+            assert trial is not None
+            if trial.duration_s is not None and trial.started_at is not None:
+                newest = trial.started_at + dt.timedelta(seconds=trial.duration_s)
+                lags.append((dt.datetime.now(dt.timezone.utc) - newest).total_seconds())
+        time.sleep(0.01)
+    live = client.get(f"/api/v1/trials/{trial_id}/live", headers=op).json()
+    stopped = client.post(f"/api/v1/trials/{trial_id}/stop", headers=op).json()
+    assert len(lags) > 50 and max(lags) < 0.25, f"newest stored sample up to {max(lags):.3f} s old"
+    assert live["state"] == "recording" and live["longest_flush_interval_s"] < 0.25
+    assert stopped["state"] == "complete" and stopped["acquisition"]["samples"] > 1400
+
+
+def test_a_device_that_drops_its_link_is_reconnected_and_the_gap_recorded(
+    client: TestClient, op: dict, session_id: int
+) -> None:
+    _connect(client, op, "sim://?speed=20&seed=12&fault_disconnect_after=2&fault_reconnect_delay=0.5")
+    trial_id = _trial(client, op, session_id, repetitions=3)
+    client.post(f"/api/v1/trials/{trial_id}/start", headers=op)
+    deadline = time.monotonic() + 20
+    while (trial := client.get(f"/api/v1/trials/{trial_id}", headers=op).json())["state"] == "recording":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    figures = trial["acquisition"]
+    assert trial["state"] == "complete" and trial["end_reason"] == "set complete", trial
+    assert figures["reconnects"] == 1 and figures["gaps"] == 1 and figures["lost_samples"] > 0
+    events = client.get(f"/api/v1/trials/{trial_id}/events", headers=op).json()["data"]
+    kinds = [e["kind"] for e in events if e["kind"] != "limit_reached"]
+    assert kinds[:3] == ["disconnected", "reconnected", "gap"] and kinds[-1] == "set_complete"
+    gap = events[[e["kind"] for e in events].index("gap")]
+    samples = client.get(f"/api/v1/trials/{trial_id}/samples", params={"limit": 100_000}, headers=op).json()
+    sequence = np.array(samples["sequence"])
+    jumps = np.flatnonzero(np.diff(sequence) != 1)
+    assert len(jumps) == 1 and sequence[jumps[0]] == gap["sequence"]
+    assert sequence[jumps[0] + 1] - sequence[jumps[0]] - 1 == gap["lost_samples"] == figures["lost_samples"]
+    emitted = find_session(trial["device_url"]).emitted_log()  # type: ignore[union-attr]
+    assert emitted.lost_samples == figures["lost_samples"], "the gap is exactly what the device could not deliver"
+    assert client.get("/api/v1/device", headers=op).json()["state"] == "connected"
+
+
+def test_unfinished_trials_of_this_station_are_marked_interrupted(
+    client: TestClient, app: FastAPI, op: dict, session_id: int, database: Database
+) -> None:
+    station = app.state.acquisition.station_id
+    ids = {}
+    with database.session() as s:
+        for name, state, owner in (("mine", "recording", station), ("other", "recording", "station-2"), ("weighing", "weighing", station)):
+            trial = Trial(
+                session_id=session_id, joint="knee", pattern="flexion/extension", side="left", mode="con/con",
+                velocity_plus_dps=60, velocity_minus_dps=60, repetitions=3, state=state, station_id=owner,
+                sample_count=500, duration_s=0.499, started_at=dt.datetime.now(dt.timezone.utc),
+            )
+            s.add(trial)
+            s.flush()
+            ids[name] = trial.id
+        t = np.arange(500) / 1000
+        append_samples(s, ids["mine"], pack_samples(t, np.sin(t), t * 90, np.full(500, 60.0), np.zeros(500), np.arange(500)))
+        s.commit()
+    assert app.state.acquisition.recover_interrupted() == [ids["mine"]]
+    mine = client.get(f"/api/v1/trials/{ids['mine']}", headers=op).json()
+    assert mine["state"] == "interrupted" and f"station {station} stopped while the trial was recording" in mine["interrupted_reason"]
+    assert "500 samples" in mine["interrupted_reason"] and mine["ended_at"] is not None
+    assert client.get(f"/api/v1/trials/{ids['mine']}/samples", headers=op).json()["count"] == 500
+    assert client.get(f"/api/v1/trials/{ids['other']}", headers=op).json()["state"] == "recording"
+    assert client.delete(f"/api/v1/trials/{ids['other']}", headers=op).status_code == 409
+    assert client.get(f"/api/v1/trials/{ids['weighing']}", headers=op).json()["state"] == "created"
+
+
+def test_shutdown_and_deletion_end_a_running_trial_cleanly(
+    client: TestClient, app: FastAPI, op: dict, session_id: int
+) -> None:
+    _connect(client, op, "sim://?speed=20&seed=13")
+    first = _trial(client, op, session_id, repetitions=50)
+    client.post(f"/api/v1/trials/{first}/start", headers=op)
+    time.sleep(0.2)
+    app.state.acquisition.shutdown()
+    trial = client.get(f"/api/v1/trials/{first}", headers=op).json()
+    assert trial["state"] == "interrupted" and trial["interrupted_reason"] == "the server shut down during the trial"
+    assert trial["acquisition"]["samples"] > 0 and client.get("/api/v1/device", headers=op).json()["state"] == "not connected"
+
+    _connect(client, op, "sim://?speed=20&seed=13")
+    second = _trial(client, op, session_id, repetitions=50)
+    client.post(f"/api/v1/trials/{second}/start", headers=op)
+    time.sleep(0.2)
+    assert client.delete(f"/api/v1/sessions/{session_id}", headers=op).status_code == 204  # the trial goes with it
+    deadline = time.monotonic() + 5
+    while app.state.acquisition.busy_with() is not None:
+        assert time.monotonic() < deadline, "the recording did not notice its trial was deleted"
+        time.sleep(0.02)
+    assert client.get(f"/api/v1/trials/{second}", headers=op).status_code == 404
+    assert client.get("/api/v1/device", headers=op).json()["state"] == "connected"
