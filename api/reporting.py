@@ -31,8 +31,8 @@ from api.storage.models import LabSession, Subject, Trial
 
 __all__ = ["RUNNING_STATES", "session_report", "subject_history", "trial_report"]
 
-#: Trial states whose samples are still arriving: left out of session reports.
-RUNNING_STATES = frozenset({"recording"})
+#: Trial states of a trial the device is busy with (samples may still arrive): left out of session reports.
+RUNNING_STATES = frozenset({"recording", "weighing"})
 
 
 def _involved(settings: AnalysisSettings, subject: Subject | None) -> str | None:

@@ -31,8 +31,8 @@ ANALYSIS_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_analysis_cache(request: Request) -> AnalysisCache:
-    """The app's cache of trial analyses (made on first use)."""
+async def get_analysis_cache(request: Request) -> AnalysisCache:
+    """The app's cache of trial analyses (made on first use; async: no I/O, no worker thread)."""
     cache: AnalysisCache | None = getattr(request.app.state, "analysis_cache", None)
     if cache is None:
         cache = request.app.state.analysis_cache = AnalysisCache()
@@ -88,8 +88,8 @@ def _threshold_query(f: dataclasses.Field[Any]) -> Any:
 _THRESHOLD_QUERIES: dict[str, Any] = {f.name: _threshold_query(f) for f in dataclasses.fields(Thresholds)}
 
 
-def get_analysis_settings(**query: Any) -> AnalysisSettings:
-    """The analysis settings asked for by the query (absent parameters keep their defaults)."""
+async def get_analysis_settings(**query: Any) -> AnalysisSettings:
+    """The analysis settings asked for by the query (absent parameters keep their defaults; no I/O)."""
     options = {k: query[k] for k in _OPTION_QUERIES if query[k] is not None}
     if options.get("cutoff_hz") == 0:
         options["cutoff_hz"] = None
