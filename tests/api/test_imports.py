@@ -86,6 +86,29 @@ def test_a_truncated_export_is_a_422_with_the_importers_message_and_stores_nothi
 
 
 @needs_real
+def test_a_forced_format_that_does_not_fit_is_a_422(client: TestClient, headers: dict) -> None:
+    session_id = _session(client, headers)
+    r = _upload(client, headers, session_id, CTM380.name, CTM380.read_bytes(), format="humac-csv")
+    assert r.status_code == 422 and r.json()["detail"][0]["msg"].startswith("CTM380.CTM: not a HUMAC CSV export")
+
+
+@needs_real
+def test_the_recording_csv_the_service_exports_imports_back_as_the_same_trial(client: TestClient, headers: dict) -> None:
+    session_id = _session(client, headers)
+    first = _upload(client, headers, session_id, CTM380.name, CTM380.read_bytes()).json()
+    exported = client.get(f"/api/v1/trials/{first['id']}/samples", params={"format": "csv"}, headers=headers["viewer"])
+    assert exported.status_code == 200, exported.text
+    again = _upload(client, headers, session_id, "CTM380.csv", exported.content)
+    assert again.status_code == 201, again.text
+    second = again.json()
+    same = ("joint", "pattern", "side", "mode", "velocity_plus_dps", "repetitions", "sample_count", "sample_rate_hz", "markers")
+    assert {k: second[k] for k in same} == {k: first[k] for k in same}
+    analyses = [client.get(f"/api/v1/trials/{t['id']}/analysis", headers=headers["viewer"]).json() for t in (first, second)]
+    peaks = [[s["peak_torque_nm"] for s in a["recordings"][0]["sets"]] for a in analyses]
+    assert peaks[0] == pytest.approx(peaks[1], rel=1e-4)
+
+
+@needs_real
 def test_what_the_file_lacks_is_asked_for_by_form_field_and_form_fields_override_the_file(
     client: TestClient, headers: dict
 ) -> None:
