@@ -25,7 +25,7 @@ from api.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from api.routes.common import AUTH_ERRORS, NOT_FOUND
 from api.routes.device import AcquisitionDep
 from api.schemas.samples import LiveBinsPublic, LivePublic
-from api.schemas.trials import AcquisitionFiguresPublic, TrialPublic
+from api.schemas.trials import AcquisitionFiguresPublic, TrialPublic, TrialState
 from api.security import Role, authenticate, require_role
 from api.storage.database import Database
 from api.storage.models import Trial
@@ -49,7 +49,7 @@ def live_message(service: AcquisitionService, database: Database, trial_id: int,
     device_state = service.device.state
     if recording is not None and recording.running:
         figures = recording.figures()
-        state = "recording"
+        state: TrialState = "recording"
         acquisition = AcquisitionFiguresPublic(
             samples=figures.samples,
             gaps=figures.gaps,

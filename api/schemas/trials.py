@@ -27,7 +27,7 @@ __all__ = [
 
 TrialState = Literal["created", "weighing", "recording", "complete", "interrupted", "failed"]
 
-_MINIMAL = {"joint": "knee", "side": "left", "mode": "con/con", "velocity_dps": 60, "repetitions": 3}
+_MINIMAL: dict[str, Any] = {"joint": "knee", "side": "left", "mode": "con/con", "velocity_dps": 60, "repetitions": 3}
 
 
 class TrialCreate(BaseModel):

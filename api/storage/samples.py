@@ -138,7 +138,7 @@ def iter_samples(
             yield block
 
 
-def _chunks(trial_id: int, start_s: float | None, end_s: float | None) -> Select[tuple[bytes]]:
+def _chunks(trial_id: int, start_s: float | None, end_s: float | None) -> Select[bytes]:
     """The chunk data overlapping ``[start_s, end_s]``, in order."""
     query = select(SampleChunk.data).where(SampleChunk.trial_id == trial_id).order_by(SampleChunk.chunk_index)
     if start_s is not None:
