@@ -30,6 +30,8 @@ import math
 
 import numpy as np
 
+from analysis.stats import median
+
 __all__ = [
     "DEFAULT_CUTOFF_CYCLES",
     "DEFAULT_MIN_CUTOFF_HZ",
@@ -65,8 +67,9 @@ def noise_sd(signal: np.ndarray) -> float:
     if len(signal) < 3:
         return 0.0
     x = np.asarray(signal, dtype=np.float64)
-    second = x[2:] - 2.0 * x[1:-1] + x[:-2]
-    return float(np.median(np.abs(second))) * 1.4826 / math.sqrt(6.0)
+    second = x[2:] - 2.0 * x[1:-1]
+    second += x[:-2]
+    return median(np.abs(second, out=second)) * 1.4826 / math.sqrt(6.0)
 
 
 def torque_cutoff_hz(

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from analysis.conditioning import DEFAULT_CUTOFF_HZ, gravity_correct, lowpass, sample_rate_of
+from analysis.conditioning import DEFAULT_CUTOFF_HZ, gravity_correct, lowpass, lowpass_segments, sample_rate_of
 from analysis.cutoff import (
     DEFAULT_CUTOFF_CYCLES,
     DEFAULT_MIN_CUTOFF_HZ,
@@ -191,11 +191,16 @@ def _angle_curve(parts: list[tuple[np.ndarray, np.ndarray]]) -> AngleCurve | Non
     return AngleCurve(angle_deg=grid[keep], torque_nm=total[keep] / count[keep])
 
 
-def _filtered(torque_nm: np.ndarray, fs: float, cutoff_hz: float | None, order: int) -> np.ndarray:
-    """One segment's torque, low-passed on its own so the neighbouring samples do not leak into it."""
-    if cutoff_hz is None or len(torque_nm) <= 3 * (2 * ((order + 1) // 2) + 1):
-        return torque_nm
-    return lowpass(torque_nm, fs, cutoff_hz=cutoff_hz, order=order)
+def _filtered_segments(
+    tq: np.ndarray, bounds: list[tuple[int, int]], cutoffs: list[float | None], fs: float, order: int
+) -> list[np.ndarray]:
+    """Each segment's torque, low-passed on its own at its cut-off so the neighbouring samples do not leak into it."""
+    out: list[np.ndarray] = [tq[a:b] for a, b in bounds]
+    for cutoff in set(c for c in cutoffs if c is not None):
+        chosen = [i for i, c in enumerate(cutoffs) if c == cutoff]
+        for i, filtered in zip(chosen, lowpass_segments(tq, [bounds[i] for i in chosen], fs, cutoff_hz=cutoff, order=order)):
+            out[i] = filtered
+    return out
 
 
 def _torque_cutoffs(
@@ -326,7 +331,7 @@ def analyze_recording(
         segmentation = "velocity"
     if not movements:
         raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found")
-    sets = _measure_sets(t, tq, pos, vel, vel_raw, movements, pattern=pattern, body_mass_kg=body_mass_kg, options=options)
+    sets = _measure_sets(t, tq, pos, vel, vel_raw, movements, fs=fs, pattern=pattern, body_mass_kg=body_mass_kg, options=options)
     if not sets:
         raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found (only passive movements)")
     return RecordingAnalysis(
@@ -351,6 +356,7 @@ def _measure_sets(
     vel_raw: np.ndarray,
     movements: list[Movement],
     *,
+    fs: float,
     pattern: str,
     body_mass_kg: float | None,
     options: AnalysisOptions,
@@ -368,7 +374,6 @@ def _measure_sets(
             for i in members:
                 nominal[i], cluster[i] = value, label
     tol = options.window_tolerance_percent / 100
-    fs = 1.0 / float(np.median(np.diff(t)))
     windows = [
         load_range(
             m.sign * vel_raw[m.start : m.stop],
@@ -380,7 +385,9 @@ def _measure_sets(
         for i, m in enumerate(movements)
     ]
     cutoffs = _torque_cutoffs(tq, movements, windows, cluster, fs, options)
-    torques = [_filtered(tq[m.start : m.stop], fs, cutoffs[i], options.filter_order) for i, m in enumerate(movements)]
+    torques = _filtered_segments(tq, [(m.start, m.stop) for m in movements], cutoffs, fs, options.filter_order)
+    load_bounds = [(m.start + w[0], m.start + w[1]) if w else (m.start, m.start) for m, w in zip(movements, windows)]
+    load_torques = _filtered_segments(tq, load_bounds, cutoffs, fs, options.filter_order)
     group_signs: list[int] = []
     peaks: list[float] = []
     for i, (m, w) in enumerate(zip(movements, windows)):
@@ -402,7 +409,7 @@ def _measure_sets(
             sl = slice(m.start, m.stop)
             window_torque = None
             if w is not None:
-                window_torque = g * _filtered(tq[m.start + w[0] : m.start + w[1]], fs, cutoffs[i], options.filter_order)
+                window_torque = g * load_torques[i]
                 if w[1] - w[0] >= 2:
                     curve_parts.append((pos[sl][w[0] : w[1]], window_torque))
             reps.append(

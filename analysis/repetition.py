@@ -159,8 +159,9 @@ def _work_j(group_torque_nm: np.ndarray, position_deg: np.ndarray) -> float:
     if len(group_torque_nm) < 2:
         return 0.0
     direction = 1.0 if position_deg[-1] >= position_deg[0] else -1.0
-    step_rad = direction * np.diff(np.radians(position_deg))
-    return float(np.sum(0.5 * (group_torque_nm[1:] + group_torque_nm[:-1]) * step_rad))
+    mean_torque = group_torque_nm[1:] + group_torque_nm[:-1]
+    step_deg = position_deg[1:] - position_deg[:-1]
+    return float(np.dot(mean_torque, step_deg)) * 0.5 * direction * np.pi / 180.0
 
 
 def measure_repetition(

@@ -20,6 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
+from analysis.stats import median
+
 __all__ = ["Movement", "cluster_velocities", "find_movements", "movements_from_markers", "plateau_speed"]
 
 
@@ -113,14 +115,15 @@ def plateau_speed(speed_dps: np.ndarray) -> float:
     samples within 4 % of the fullest bin. Overshoot and ramps are brief, so they lose.
     """
     top = float(np.max(speed_dps))
-    fast = speed_dps[speed_dps >= 0.5 * top]
+    half = 0.5 * top
+    fast = speed_dps[speed_dps >= half]
     if len(fast) < 3:
         return top
-    counts, edges = np.histogram(fast, bins=25, range=(0.5 * top, top))
-    k = int(np.argmax(counts))
-    centre = 0.5 * (edges[k] + edges[k + 1])
+    width = half / 25.0
+    counts = np.bincount(np.minimum(((fast - half) / width).astype(np.intp), 24), minlength=25)
+    centre = half + (int(np.argmax(counts)) + 0.5) * width
     near = fast[np.abs(fast - centre) <= 0.04 * centre]
-    return float(np.median(near)) if len(near) else centre
+    return median(near) if len(near) else centre
 
 
 def cluster_velocities(plateaus_dps: Sequence[float], *, velocity_tolerance: float = 0.15) -> list[int]:
