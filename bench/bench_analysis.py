@@ -1,35 +1,42 @@
-"""Benchmark: analysing and loading long 1 kHz recordings (10 minutes to 1 hour).
+"""Benchmark: analysing and loading long 1 kHz recordings (10 minutes to 1 hour), on one core.
 
-Builds a recording by repeating simulated knee sets (con/con at 60, 180 and 300 deg/s
-with rests, from ``simulators.model``), writes it as a recording CSV in a temporary
-folder, then times on one core:
+Builds a recording by repeating simulated knee sets (con/con at 60, 180 and 300 deg/s with
+rests, from ``simulators.model``), writes it as a recording CSV per length in a temporary
+folder, then measures in a worker process pinned to one core (best of ``--repeat``):
 
 - ``analyze_recording`` alone (samples already in memory);
 - ``daq.recording.read_recording`` of the CSV, against ``numpy.loadtxt`` of the same file.
 
-Prints one line per length and the growth from the shortest to the longest, so
-linearity can be read off. Targets (not asserted): analysis of one hour under 1 s,
-loading close to numpy's own reader. Run: ``python bench/bench_analysis.py [--minutes 10 30 60]``.
+Prints one line per length and the growth from the shortest to the longest, so linearity
+can be read off. Targets (not asserted): analysis of one hour under 1 s, loading close to
+numpy's own reader. With ``--baseline REV`` the same files are also measured with the
+``analysis`` and ``daq`` packages of git revision REV, in the same run, and the ratios
+printed. Run: ``python bench/bench_analysis.py [--minutes 10 30 60] [--baseline 74f3882]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
-from analysis import analyze_recording
-from daq.recording import Recording, read_recording, write_recording
-from simulators.model import SetProtocol, default_profile, simulate_set
-
+REPO = Path(__file__).resolve().parents[1]
 FS_HZ = 1000.0
 
 
 def _block() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """About a minute of sets: three velocities, 10 repetitions each way, with their rests."""
+    from simulators.model import SetProtocol, default_profile, simulate_set
+
     parts = []
     for i, velocity in enumerate((60.0, 180.0, 300.0)):
         proto = SetProtocol(joint="knee", side="left", mode="con/con", velocity_dps=velocity, repetitions=10,
@@ -39,12 +46,23 @@ def _block() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
 
-def _recording(minutes: float, block: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Recording:
+def _write(path: Path, minutes: float, block: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    from daq.recording import Recording, write_recording
+
     n = int(minutes * 60 * FS_HZ)
     reps = n // len(block[0]) + 1
     torque, position, velocity = (np.tile(x, reps)[:n] for x in block)
-    return Recording(np.arange(n) / FS_HZ, torque, position, velocity,
-                     metadata={"joint": "knee", "side": "left", "sample_rate_hz": "1000"})
+    write_recording(path, Recording(np.arange(n) / FS_HZ, torque, position, velocity,
+                                    metadata={"joint": "knee", "side": "left", "sample_rate_hz": "1000"}))
+
+
+def _best_of(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def _header_lines(path: Path) -> int:
@@ -56,44 +74,81 @@ def _header_lines(path: Path) -> int:
     raise ValueError(f"{path}: no header")
 
 
-def _best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _worker(paths: list[str], repeat: int) -> None:
+    """Measure each file with the ``analysis`` and ``daq`` importable here; one JSON line per file."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from analysis import analyze_recording
+    from daq.recording import read_recording
+
+    for name in paths:
+        path = Path(name)
+        rec = read_recording(path)
+        args = (rec.time_s, rec.torque_nm, rec.position_deg, rec.velocity_dps)
+        reps = sum(s.metrics.repetitions for s in analyze_recording(*args, joint="knee").sets)
+        head = _header_lines(path)
+        row = {
+            "samples": len(rec),
+            "reps": reps,
+            "analysis_s": _best_of(lambda: analyze_recording(*args, joint="knee"), repeat),
+            "load_s": _best_of(lambda: read_recording(path), repeat),
+            "numpy_s": _best_of(lambda: np.loadtxt(path, delimiter=",", comments="#", skiprows=head,
+                                                   dtype=np.float64, ndmin=2), repeat),
+        }
+        print(json.dumps(row), flush=True)
+
+
+def _measure(tree: Path, paths: list[Path], repeat: int) -> list[dict[str, Any]]:
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", *map(str, paths),
+                          "--repeat", str(repeat)], env=env, cwd=tree, check=True, capture_output=True, text=True)
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def _extract(rev: str, into: Path) -> Path:
+    """The ``analysis`` and ``daq`` packages (and what they import) of git revision ``rev``."""
+    archive = into / "baseline.tar"
+    with open(archive, "wb") as f:
+        subprocess.run(["git", "-C", str(REPO), "archive", rev, "analysis", "daq", "firmware_protocols"], stdout=f, check=True)
+    tree = into / "baseline"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 30.0, 60.0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", metavar="REV", help="also measure git revision REV's analysis and daq")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker, args.repeat)
+        return
     block = _block()
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        paths = []
         for minutes in args.minutes:
-            rec = _recording(minutes, block)
-            path = Path(tmp) / f"bench_{minutes:g}min.csv"
-            write_recording(path, rec)
-            analysis_s = _best_of(lambda: analyze_recording(rec.time_s, rec.torque_nm, rec.position_deg,
-                                                           rec.velocity_dps, joint="knee"), args.repeat)
-            reps = sum(s.metrics.repetitions for s in analyze_recording(
-                rec.time_s, rec.torque_nm, rec.position_deg, rec.velocity_dps, joint="knee").sets)
-            load_s = _best_of(lambda: read_recording(path), 1)
-            head = _header_lines(path)
-            numpy_s = _best_of(lambda: np.loadtxt(path, delimiter=",", comments="#", skiprows=head,
-                                                  dtype=np.float64, ndmin=2), 1)
-            size_mb = path.stat().st_size / 1e6
-            rows.append((minutes, len(rec), analysis_s, load_s, numpy_s))
-            print(f"{minutes:5.0f} min  {len(rec):>9,d} samples  {reps:5d} reps  {size_mb:6.1f} MB  "
-                  f"analysis {analysis_s:6.3f} s  load {load_s:6.2f} s  numpy.loadtxt {numpy_s:6.2f} s  "
-                  f"(load / numpy {load_s / numpy_s:4.2f})")
-            path.unlink()
-    if len(rows) > 1:
-        (m0, n0, a0, l0, _), (m1, n1, a1, l1, _) = rows[0], rows[-1]
-        print(f"growth {m0:g} -> {m1:g} min (x{n1 / n0:.1f} samples): analysis x{a1 / a0:.2f}, load x{l1 / l0:.2f}")
+            paths.append(Path(tmp) / f"bench_{minutes:g}min.csv")
+            _write(paths[-1], minutes, block)
+        current = _measure(REPO, paths, args.repeat)
+        baseline = _measure(_extract(args.baseline, Path(tmp)), paths, args.repeat) if args.baseline else None
+        for minutes, path, row in zip(args.minutes, paths, current):
+            print(f"{minutes:5.0f} min  {row['samples']:>9,d} samples  {row['reps']:5d} reps  "
+                  f"{path.stat().st_size / 1e6:6.1f} MB  analysis {row['analysis_s']:6.3f} s  "
+                  f"load {row['load_s']:6.3f} s  numpy.loadtxt {row['numpy_s']:6.3f} s  "
+                  f"(load / numpy {row['load_s'] / row['numpy_s']:4.2f})")
+    if len(current) > 1:
+        first, last = current[0], current[-1]
+        print(f"growth {args.minutes[0]:g} -> {args.minutes[-1]:g} min (x{last['samples'] / first['samples']:.1f} samples): "
+              f"analysis x{last['analysis_s'] / first['analysis_s']:.2f}, load x{last['load_s'] / first['load_s']:.2f}, "
+              f"numpy.loadtxt x{last['numpy_s'] / first['numpy_s']:.2f}")
+    if baseline:
+        for minutes, new, old in zip(args.minutes, current, baseline):
+            print(f"{minutes:5.0f} min vs {args.baseline}: analysis {old['analysis_s']:6.3f} -> {new['analysis_s']:6.3f} s "
+                  f"(x{old['analysis_s'] / new['analysis_s']:.2f} faster), load {old['load_s']:6.3f} -> {new['load_s']:6.3f} s "
+                  f"(x{old['load_s'] / new['load_s']:.2f} faster; numpy.loadtxt {new['numpy_s']:.3f} s)")
 
 
 if __name__ == "__main__":
