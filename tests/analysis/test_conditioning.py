@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from analysis import AnalysisError, gravity_correct, gravity_torque, lowpass, sample_rate_of
+from analysis.conditioning import lowpass_segments
 from analysis.cutoff import NOISE_BANDWIDTH, noise_sd, torque_cutoff_hz
 
 
@@ -82,3 +83,18 @@ def test_torque_cutoff_is_as_high_as_the_noise_allows_within_its_bounds():
     assert torque_cutoff_hz(1.5, peak_torque_nm=5.0, noise_sd_nm=0.0, sample_rate_hz=1000.0) == 20.0
     with pytest.raises(ValueError):
         torque_cutoff_hz(1.5, peak_torque_nm=5.0, min_cutoff_hz=30.0, **common)
+
+
+@pytest.mark.parametrize("cutoff", [6.0, 20.0])
+def test_lowpass_segments_equals_lowpass_on_each_segment(cutoff):
+    rng = np.random.default_rng(3)
+    signal = np.cumsum(rng.normal(0.0, 1.0, 60000))
+    bounds, start = [], 0
+    while start < 55000:
+        n = int(rng.integers(2, 2500))
+        bounds.append((start, start + n))
+        start += n + int(rng.integers(0, 40))
+    out = lowpass_segments(signal, bounds, 1000.0, cutoff_hz=cutoff)
+    for (a, b), filtered in zip(bounds, out):
+        expected = lowpass(signal[a:b], 1000.0, cutoff_hz=cutoff) if b - a > 9 else signal[a:b]
+        np.testing.assert_allclose(filtered, expected, rtol=0, atol=1e-9)
