@@ -303,6 +303,8 @@ class DeviceManager:
             self._driver, self._watcher, self._url = driver, watcher, url
             self._state, self._connected_at = "connected", dt.datetime.now(dt.timezone.utc)
         watcher.start()
+        info = driver.info
+        log.info("device %s connected: %s %s", url, info.model if info else "?", info.serial_number if info else "?")
 
     def _close_current(self) -> None:
         with self._lock:

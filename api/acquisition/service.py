@@ -210,6 +210,8 @@ class AcquisitionService:
                 trial = session.get(Trial, trial_id)
                 if trial is None:
                     raise NotFoundError("trial", trial_id)
+                if trial.state == "recording" and trial.station_id != self.station_id:
+                    raise ConflictError(f"trial {trial_id} is recording on station {trial.station_id}: stop it there")
                 raise ConflictError(f"trial {trial_id} is not recording (it is {trial.state})")
         recording.request_stop(STOPPED)
         if not recording.join(STOP_TIMEOUT_S):

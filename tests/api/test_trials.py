@@ -145,6 +145,16 @@ def test_no_device_is_503_and_the_trial_stays_created(client: TestClient, op: di
     assert client.post("/api/v1/trials/999999/start", headers=op).status_code == 404
 
 
+def test_a_set_the_device_refuses_is_409_and_the_trial_stays_created(
+    client: TestClient, op: dict, session_id: int, fast_device: None
+) -> None:
+    trial = create(client, op, session_id, sample_rate_hz=7)
+    r = client.post(f"/api/v1/trials/{trial['id']}/start", headers=op)
+    assert r.status_code == 409 and "refused CONFIGURE: UNSUPPORTED_RATE" in r.json()["detail"], r.text
+    assert client.get(f"/api/v1/trials/{trial['id']}", headers=op).json()["state"] == "created"
+    assert client.get("/api/v1/device", headers=op).json()["recording_trial_id"] is None
+
+
 def test_weighing_stores_a_measured_weight_and_refuses_an_active_limb(
     client: TestClient, op: dict, session_id: int, fast_device: None
 ) -> None:
