@@ -47,7 +47,7 @@ def test_humac_unwindowed_half_repetition_peaks_equal_the_reference(name):
 @pytest.mark.parametrize("name", HUMAC)
 @pytest.mark.parametrize(("cutoff_hz", "slack_nm"), [(None, 0.0), (20.0, 0.1)])
 def test_humac_windowed_peaks_are_never_above_the_reference(name, cutoff_hz, slack_nm):
-    # unfiltered: never above; with the default 20 Hz filter the smoothed curve may top the
+    # unfiltered: never above; filtered (these strong knee signals get the top cut-off, 20 Hz) the smoothed curve may top the
     # raw samples by a few hundredths of a N.m, so allow the 0.1 N.m of the reference's agreement
     _, analysis = _analyse(REAL / "humac_csv" / name, cutoff_hz=cutoff_hz)
     for rep, peak in zip(_half_reps(analysis), _reference_peaks(name)):

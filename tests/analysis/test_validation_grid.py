@@ -74,7 +74,8 @@ def _check_angle(sim, rep, truth, cutoff_hz, case, worst):
     - *filter-limited*: the Butterworth filter rings by about 1 % of the relaxation drop at
       the end of eccentric load ranges and, where the true peak is flat and a few degrees
       from the drop, its filtered maximum moves toward it (ankle plantarflexors ecc/ecc at
-      180 deg/s: 5.2 deg, where the true torque is 1 % below the peak). A filter without
+      180 deg/s: 5.8 deg, where the true torque is 1.1 % below the peak; hip adductors
+      con/ecc at 180 deg/s: 6.6 deg, 0.9 % below). A filter without
       overshoot (first-order or critically damped) removes this but flattens the peaks of
       short load ranges by up to 2.6 % (ankle, 300 deg/s), so the analysis keeps the
       Butterworth filter of DOMAIN.md section 3 and the suite reports these cases.
