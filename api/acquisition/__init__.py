@@ -6,12 +6,12 @@
 - :mod:`api.acquisition.recording`: :class:`TrialRecording`, the thread writing a trial to the database.
 - :mod:`api.acquisition.movements`, :mod:`api.acquisition.live`, :mod:`api.acquisition.weighing`:
   counting a sampling board's movements, display decimation, limb weighing (pure numpy).
-- :mod:`api.acquisition.export`: a stored trial as recording metadata, CSV and :class:`daq.recording.Recording`.
+- :mod:`api.acquisition.export`: a stored trial as the recording CSV (metadata lines, rows, event notes).
 - :mod:`api.acquisition.service`: :class:`AcquisitionService`, which ties them together for the routes.
 """
 
 from api.acquisition.device import DeviceManager, DeviceSnapshot, DeviceState
-from api.acquisition.export import iter_trial_csv, trial_metadata, trial_recording
+from api.acquisition.export import iter_trial_csv, trial_metadata
 from api.acquisition.live import LIVE_RATE_HZ, LiveBins, LiveBuffer, decimate
 from api.acquisition.movements import MovementCounter
 from api.acquisition.plan import TrialPlan
@@ -44,6 +44,5 @@ __all__ = [
     "record_weighing",
     "sim_url",
     "trial_metadata",
-    "trial_recording",
     "weigh_limb",
 ]

@@ -1,4 +1,4 @@
-"""A stored trial as the recording CSV (``daq/recording.py``'s layout) or as a :class:`daq.recording.Recording`.
+"""A stored trial as the recording CSV (``daq/recording.py``'s layout), streamed.
 
 The metadata lines carry the trial's set, the subject's code, body mass and involved
 side, the gravity correction, the device and calibration, and the acquisition figures;
@@ -19,10 +19,10 @@ from sqlalchemy import select
 from api.errors import NotFoundError
 from api.storage.database import Database
 from api.storage.models import LabSession, Subject, Trial, TrialEvent
-from api.storage.samples import SampleBlock, iter_samples, read_samples
-from daq.recording import BASE_COLUMNS, FORMAT_VERSION, Recording
+from api.storage.samples import SampleBlock, iter_samples
+from daq.recording import BASE_COLUMNS, FORMAT_VERSION
 
-__all__ = ["CSV_COLUMNS", "event_note", "iter_trial_csv", "trial_metadata", "trial_recording"]
+__all__ = ["CSV_COLUMNS", "event_note", "iter_trial_csv", "trial_metadata"]
 
 #: Columns of a trial's CSV: the recording layout's four, then the device status bits and sample index.
 CSV_COLUMNS = BASE_COLUMNS + ("status", "sequence")
@@ -163,27 +163,3 @@ def _block_text(block: SampleBlock, pending: list[TrialEvent]) -> str:
     pending[:] = [e for e, keep in zip(pending, inside) if not keep]
     return buffer.getvalue()
 
-
-def trial_recording(database: Database, trial_id: int) -> Recording:
-    """The whole trial as a :class:`Recording` (status and sequence as extra columns, events as notes).
-
-    Raises
-    ------
-    NotFoundError
-        The trial does not exist.
-    """
-    trial, subject, events = _load(database, trial_id)
-    with database.session() as session:
-        block = read_samples(session, trial_id)
-    markers = tuple(int(m) for m in trial.markers.split(",") if m.strip()) if trial.markers else None
-    return Recording(
-        time_s=block.time_s.copy(),
-        torque_nm=block.torque_nm.copy(),
-        position_deg=block.position_deg.copy(),
-        velocity_dps=block.velocity_dps.copy(),
-        metadata=trial_metadata(trial, subject),
-        extra={"status": block.status.astype(np.int64), "sequence": block.sequence.copy()},
-        markers=markers,
-        notes=tuple(event_note(e) for e in events),
-        source=f"trial {trial_id}",
-    )
