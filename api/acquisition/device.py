@@ -218,7 +218,9 @@ class DeviceManager:
         """The connected driver, ready for a trial on ``joint`` and ``side``.
 
         The simulator is reopened when it simulates another joint or side (the
-        ``sim://`` URL's ``joint`` and ``side`` options).
+        ``sim://`` URL's ``joint`` and ``side`` options), or when it has streamed
+        already (it keeps every sample it sent, for tests: a fresh one per trial
+        bounds that memory to one trial).
 
         Raises
         ------
@@ -230,7 +232,8 @@ class DeviceManager:
                 raise DeviceNotConnectedError(self._not_connected_reason())
             requested = self._requested
             assert requested is not None
-            if is_simulator(requested) and (self._sim_joint, self._sim_side) != (joint, side):
+            used = self._driver.stats().samples > 0
+            if is_simulator(requested) and (used or (self._sim_joint, self._sim_side) != (joint, side)):
                 self._close_current()
                 with self._lock:
                     self._sim_joint, self._sim_side = joint, side

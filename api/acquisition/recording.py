@@ -135,6 +135,8 @@ class TrialRecording:
         self.on_end = on_end
         self.live = LiveBuffer(samples_per_bin(plan.sample_rate_hz))
         self.end: End | None = None
+        #: ``ended_at`` as stored with the final state: tells this recording's trial from a later one with its id.
+        self.ended_at: dt.datetime | None = None
         self._stop: End | None = None
         self._thread = threading.Thread(target=self._run, name=f"isokin-trial {plan.trial_id}", daemon=True)
         self._subscription = driver.subscribe(max_items=100_000)
@@ -306,6 +308,8 @@ class TrialRecording:
             return None
         self._failing_since = None
         self._flushed_at = values["flushed_at"]  # type: ignore[assignment]
+        if end is not None:
+            self.ended_at = self._flushed_at
         self._stored = int(values["sample_count"])  # type: ignore[call-overload]
         self._pending, self._events = [], []
         return None

@@ -67,6 +67,8 @@ def live_message(service: AcquisitionService, database: Database, trial_id: int,
                 raise NotFoundError("trial", trial_id)
             public = TrialPublic.of(trial)
         state, acquisition = public.state, public.acquisition
+        if recording is not None and (recording.ended_at is None or recording.ended_at != public.ended_at):
+            recording = None  # a later trial that reuses the id of the one recorded last
     if recording is not None:
         bins, cursor = recording.live.since(since)
         columns = bins.to_lists()
