@@ -30,8 +30,13 @@ from api.storage.database import Database
 __all__ = ["create_app"]
 
 DESCRIPTION = """\
-Isokinetic dynamometer service: subjects, sessions, test protocols (and, as they land,
-trials, samples, analysis and ratio reports).
+Isokinetic dynamometer service: subjects, sessions, test protocols, the device (by default
+the bundled simulator), trials recorded from it, their samples and live view, imports,
+analysis and ratio reports.
+
+A test: create a subject and a session, create a trial in the session, `start` it; it ends
+by itself after its repetitions. Follow it live on the WebSocket
+`ws://HOST/api/v1/trials/{id}/live?token=TOKEN` (or poll `GET` on the same path).
 
 Every route but `/api/v1/health` needs `Authorization: Bearer <token>`. Create the first
 token with `isokin token create --role admin`, then click **Authorize** above.
