@@ -338,7 +338,7 @@ class TrialRecording:
                     end = self._stop
                 if time.monotonic() >= next_flush:
                     end = self._flush() or end
-                    next_flush = time.monotonic() + self.flush_interval_s
+                    next_flush = max(next_flush + self.flush_interval_s, time.monotonic())  # no drift
         except Exception as err:  # a bug must not leave the trial recording forever
             log.exception("trial %d: recording failed", self.trial_id)
             end = End("failed", f"internal error: {err!r}")
