@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import time
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.main import create_app
+from api.settings import Settings
+from api.storage.database import Database
 from simulators.urlhandler.protocol_sim import find_session
 
 
@@ -88,3 +92,19 @@ def test_simulated_subjects_bundled_and_uploaded(client: TestClient, headers: di
     assert client.put("/api/v1/device/simulator/profile", json={"name": "nobody"}, headers=op).status_code == 404
     back = client.put("/api/v1/device/simulator/profile", json={"name": "default"}, headers=op).json()
     assert back["simulator_profile"] == "default" and "profile=" not in back["url"]
+
+
+@pytest.mark.parametrize(("device", "state"), [("/dev/isokin-absent", "failed"), ("none", "not connected")])
+def test_the_server_starts_without_its_device(
+    database: Database, database_url: str, tmp_path: Path, device: str, state: str
+) -> None:
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path, device=device), database=database)
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 10
+        while (health := client.get("/api/v1/health").json())["device"]["state"] == "connecting":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert health["status"] == "ok" and health["device"] == {"state": state, "url": device}
+        if state == "failed":
+            error = app.state.acquisition.device.snapshot().error
+            assert "cannot open /dev/isokin-absent: No such file or directory" in error
