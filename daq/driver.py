@@ -337,8 +337,20 @@ class Driver(ABC):
                     self._clock = None
             clock = self._clock
             if clock is None:
-                prior = self._segments_done[-1].slope if self._segments_done else 1.0
-                clock = self._clock = ClockFit(self._next_segment, first_index, prior_slope=prior)
+                previous = self._segments_done[-1] if self._segments_done else None
+                follow_from = None
+                if (
+                    previous is not None
+                    and previous.follows_device_clock
+                    and self._last_device_time_us is not None
+                    and self._last_host_time_s is not None
+                    and device_time_us[0] >= self._last_device_time_us  # the device clock ran on
+                ):
+                    follow_from = (self._last_device_time_us / 1e6, self._last_host_time_s)
+                prior = previous.slope if previous is not None else 1.0
+                clock = self._clock = ClockFit(
+                    self._next_segment, first_index, prior_slope=prior, follow_from=follow_from
+                )
                 self._next_segment += 1
             clock.add(int(device_time_us[-1]), arrival_s, last_index)
             host = clock.map_block(device_time_us)

@@ -14,7 +14,9 @@ A fitted slope further than :data:`MAX_CLOCK_ERROR` from 1 is no crystal's error
 means the device clock does not keep real time at all (a simulator at a speed factor).
 The segment then follows the device clock (``host_s = host_first + device elapsed``), so
 durations, times to peak and powers stay in the device's own seconds, and the measured
-rate is still reported.
+rate is still reported. When the previous segment followed the device clock too and the
+clock ran on (a reconnect), the new segment continues the previous one's map, so the gap
+keeps its length in device seconds.
 
 Published sample times approach the fit by slewing, never by stepping (like NTP's
 clock discipline): each block starts where the previous block's timing predicts,
@@ -89,9 +91,21 @@ class ClockFit:
         previous segment's), so a new segment's first frames map sensibly.
     min_span_s
         Device-time span, seconds, after which the slope is fitted.
+    follow_from
+        ``(device_s, host_s)`` of the previous segment's last sample when that segment
+        followed the device clock and the clock ran on: while this one follows the
+        device clock too, it continues that map instead of restarting from host time.
     """
 
-    def __init__(self, segment: int, first_index: int, *, prior_slope: float = 1.0, min_span_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        segment: int,
+        first_index: int,
+        *,
+        prior_slope: float = 1.0,
+        min_span_s: float = 0.2,
+        follow_from: tuple[float, float] | None = None,
+    ) -> None:
         self.segment = segment
         self.first_index = first_index
         self.last_index = first_index
@@ -109,7 +123,9 @@ class ClockFit:
         self._n_resid = 0
         self._slope = prior_slope
         self._measured_slope = prior_slope
-        self._offset = 0.0  # in the local frame: y = offset + slope * x
+        self._offset = 0.0  # y = offset + slope * x, with x and y from the map's origin
+        self._follow_from = follow_from
+        self._origin: tuple[float, float] | None = follow_from  # (device_s, host_s) of the map
         self._pub_device_us: int | None = None  # last published sample: device time, host time
         self._pub_host_s = 0.0
 
@@ -140,14 +156,17 @@ class ClockFit:
         if fitted and abs(self._measured_slope - 1.0) <= MAX_CLOCK_ERROR:
             self._slope = self._measured_slope
             self._offset = self._my - self._slope * self._mx
-        else:  # not fitted yet, or no real-time clock: map from the first point on the device clock
+            self._origin = (self._d0, self._h0)
+        else:  # not fitted yet, or no real-time clock: map on the device clock from a fixed point
             self._slope = 1.0 if fitted else self.prior_slope
             self._offset = 0.0
+            self._origin = self._follow_from or (self._d0, self._h0)
         self.last_index = last_index
 
     def map_one(self, device_time_us: int) -> float:
         """Host time (s) of a device time (us) on the current fit line."""
-        return self._h0 + self._offset + self._slope * (device_time_us / 1e6 - self._d0)
+        d0, h0 = self._map_origin()
+        return h0 + self._offset + self._slope * (device_time_us / 1e6 - d0)
 
     def map_block(self, device_time_us: np.ndarray) -> np.ndarray:
         """Host times (s, float64) of a block of increasing device times (us) that follows the
@@ -166,6 +185,9 @@ class ClockFit:
         self._pub_host_s = float(host[-1])
         return host
 
+    def _map_origin(self) -> tuple[float, float]:
+        return self._origin if self._origin is not None else (self._d0, self._h0)
+
     def snapshot(self) -> ClockSegment:
         fitted = self._span_s >= max(self.min_span_s, DRIFT_SPAN_S)
         return ClockSegment(
@@ -173,7 +195,7 @@ class ClockFit:
             first_index=self.first_index,
             last_index=self.last_index,
             points=self._n,
-            offset_s=self._h0 + self._offset - self._slope * self._d0,
+            offset_s=self._map_origin()[1] + self._offset - self._slope * self._map_origin()[0],
             slope=self._slope,
             residual_rms_s=math.sqrt(self._sq_resid / self._n_resid) if self._n_resid else math.nan,
             drift_ppm=(1.0 / self._measured_slope - 1.0) * 1e6 if fitted else None,

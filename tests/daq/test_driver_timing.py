@@ -86,3 +86,17 @@ def test_restart_without_a_known_value_accepts_whatever_comes_next():
     ix.place(0, 5)
     ix.restart(None)
     assert ix.place(123_456, 1) == (5, 0)
+
+
+def test_a_reconnect_of_a_fast_device_clock_keeps_the_gap_in_device_seconds():
+    """After a link drop, a segment following a simulator's clock continues the previous map."""
+    first = ClockFit(0, 0)
+    host_a = feed_frames(first, drift_ppm=19e6, offset_s=0.0, jitter_s=0.00001, seconds=3)
+    seg = first.snapshot()
+    assert seg.follows_device_clock
+    # The device ran on for 4 s of its clock while the host (at 20x) waited 0.2 s.
+    second = ClockFit(1, 7000, prior_slope=seg.slope, follow_from=(2.999, float(host_a[-1])))
+    device_us = np.arange(7000, 7010, dtype=np.int64) * 1000
+    second.add(int(device_us[-1]), 3.0 / 20 + 0.2, 7009)
+    host_b = second.map_block(device_us)
+    assert abs((host_b[0] - host_a[-1]) - 4.001) < 1e-9
