@@ -226,6 +226,7 @@ class SimulatedDevice:
         self._set: SetProtocol | None = None  # None: the default set, endless
         self._repetitions = 0
         self._prepared: SampleSource | None = None
+        self._hold_deg: float | None = None  # PASSIVE: the angle the relaxed limb is held at
         self._now_us = 0
         self._out: list[OutFrame] = []
         self._runs: list[_Run] = []
@@ -329,6 +330,7 @@ class SimulatedDevice:
         self._runs.append(self._run)
 
     def _new_source(self) -> SampleSource:
+        """The next run's samples: the configured set, a passive hold, or the default set chained."""
         if self._set is None:
             protocol = SetProtocol(
                 joint=self.joint,
@@ -347,6 +349,7 @@ class SimulatedDevice:
             seed=self.seed,
             endless=endless,
             keep=self.keep_emitted,
+            hold_deg=self._hold_deg,
         )
 
     def _advance(self, until_us: int) -> None:
@@ -450,12 +453,14 @@ class SimulatedDevice:
             or (one_group and msg.acting_direction == 0)
         ):
             return ErrorCode.BAD_VALUE
-        if msg.mode in (Mode.ISOMETRIC, Mode.PASSIVE):
+        # The simulated machine holds a passive limb still (limb weighing) but moves none.
+        if msg.mode == Mode.ISOMETRIC or (msg.mode == Mode.PASSIVE and msg.rom_min_deg != msg.rom_max_deg):
             return ErrorCode.NOT_SUPPORTED
         if msg.sample_rate_hz not in SAMPLE_RATES_HZ:
             return ErrorCode.UNSUPPORTED_RATE
         spf = msg.samples_per_frame or default_samples_per_frame(msg.sample_rate_hz)
-        if msg.mode == Mode.SAMPLING:
+        self._hold_deg = msg.rom_min_deg if msg.mode == Mode.PASSIVE else None
+        if msg.mode in (Mode.SAMPLING, Mode.PASSIVE):
             self._set, self._repetitions, self._prepared = None, 0, None
         else:
             group = None

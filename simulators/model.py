@@ -69,7 +69,9 @@ __all__ = [
     "SetTruth",
     "SimulatedSet",
     "SubjectProfile",
+    "PassiveHold",
     "default_profile",
+    "simulate_hold",
     "simulate_set",
 ]
 
@@ -249,6 +251,52 @@ def simulate_set(
         artifact_torque_nm=artifact,
         servo_position_deg=kin.position_deg,
         servo_velocity_dps=kin.velocity_dps,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class PassiveHold:
+    """A relaxed limb held still by the lever, as for limb weighing.
+
+    ``torque_nm`` is the limb + lever weight ``W cos(angle - horizontal)`` plus noise;
+    ``gravity_torque_nm`` (W) and ``horizontal_angle_deg`` are the truth a weighing
+    should recover.
+    """
+
+    torque_nm: np.ndarray
+    position_deg: np.ndarray
+    velocity_dps: np.ndarray
+    gravity_torque_nm: float
+    horizontal_angle_deg: float
+
+
+def simulate_hold(
+    profile: SubjectProfile,
+    joint: str,
+    pattern: str,
+    *,
+    angle_deg: float,
+    n_samples: int,
+    seed: int,
+    machine: MachineSettings = MachineSettings(),
+) -> PassiveHold:
+    """``n_samples`` of the relaxed limb held at ``angle_deg`` (deg), with the machine's channel noise.
+
+    Example
+    -------
+    >>> hold = simulate_hold(default_profile(), "knee", "flexion/extension", angle_deg=50.0, n_samples=1000, seed=1)
+    >>> round(float(hold.torque_nm.mean()) / math.cos(math.radians(50.0)))
+    24
+    """
+    limb = profile.pattern(joint, pattern)
+    rng = np.random.default_rng(seed)
+    weight = limb.gravity_torque_nm * math.cos(math.radians(angle_deg - limb.horizontal_angle_deg))
+    return PassiveHold(
+        torque_nm=weight + rng.normal(0.0, machine.torque_noise_nm, n_samples),
+        position_deg=angle_deg + rng.normal(0.0, machine.position_noise_deg, n_samples),
+        velocity_dps=rng.normal(0.0, machine.velocity_noise_dps, n_samples),
+        gravity_torque_nm=limb.gravity_torque_nm,
+        horizontal_angle_deg=limb.horizontal_angle_deg,
     )
 
 

@@ -1,6 +1,7 @@
 """The stream of ADC samples behind one streaming run of the simulated device.
 
-A :class:`SampleSource` turns the physiological model's sets (:func:`simulators.model.simulate_set`)
+A :class:`SampleSource` turns the physiological model's sets (:func:`simulators.model.simulate_set`),
+or a relaxed limb held still for weighing (:func:`simulators.model.simulate_hold`, PASSIVE mode),
 into ADC counts (:mod:`simulators.adc`), one set at a time so an hour of streaming costs
 the memory of one set. A finite source is one set (the configured repetitions, then
 SET_COMPLETE); an endless one chains sets of :data:`CHAINED_REPETITIONS` repetitions
@@ -18,7 +19,7 @@ import numpy as np
 
 from firmware_protocols.messages import SampleStatus
 from simulators.adc import overrange_status, quantise
-from simulators.model import SetProtocol, SubjectProfile, simulate_set
+from simulators.model import SetProtocol, SubjectProfile, simulate_hold, simulate_set
 from simulators.truth import RepTruth, SetTruth
 
 __all__ = ["CHAINED_REPETITIONS", "Chunk", "SampleSource", "chunk_seed"]
@@ -79,6 +80,10 @@ class SampleSource:
     keep
         Keep every generated sample (for the emitted-stream log); otherwise consumed
         sets are forgotten.
+    hold_deg
+        Instead of sets, the relaxed limb held still at this angle (deg), endlessly, in
+        one-second chunks: PASSIVE mode with equal range limits (limb weighing). The
+        protocol then gives only the joint, pattern and side.
 
     Raises
     ------
@@ -96,7 +101,11 @@ class SampleSource:
         seed: int,
         endless: bool,
         keep: bool = True,
+        hold_deg: float | None = None,
     ) -> None:
+        if hold_deg is not None and not endless:
+            raise ValueError("a passive hold runs until stopped: endless=True")
+        self.hold_deg = hold_deg
         self.protocol = dataclasses.replace(protocol, repetitions=CHAINED_REPETITIONS) if endless else protocol
         self.profile = profile
         self.sample_rate_hz = sample_rate_hz
@@ -169,6 +178,9 @@ class SampleSource:
         return _slice(_concat(self._kept, 0), 0, n) if self._kept else _empty(0)
 
     def _append_set(self) -> None:
+        if self.hold_deg is not None:
+            self._append_hold(self.hold_deg)
+            return
         sim = simulate_set(
             self.profile,
             self.protocol,
@@ -189,8 +201,32 @@ class SampleSource:
         events = tuple(
             (self._generated + int(i), 1 if sim.position_deg[i] > mid else -1) for i in rising
         )
-        chunk = Chunk(self._generated, torque, position, velocity, status, events)
-        self._truths.append((self._generated, sim.truth))
+        self._add_chunk(Chunk(self._generated, torque, position, velocity, status, events), sim.truth)
+
+    def _append_hold(self, angle_deg: float) -> None:
+        p = self.protocol
+        hold = simulate_hold(
+            self.profile, p.joint, str(p.pattern), angle_deg=angle_deg, n_samples=self.sample_rate_hz,
+            seed=chunk_seed(self.seed, self._sets),
+        )
+        (torque, t_clip), (position, p_clip), (velocity, v_clip) = (
+            quantise(x) for x in (hold.torque_nm, hold.position_deg, hold.velocity_dps)
+        )
+        status = overrange_status(t_clip, p_clip, v_clip)
+        truth = SetTruth(
+            reps=(),
+            gravity_torque_nm=hold.gravity_torque_nm,
+            horizontal_angle_deg=hold.horizontal_angle_deg,
+            body_mass_kg=self.profile.body_mass_kg,
+            joint=p.joint,
+            pattern=str(p.pattern),
+            side=p.side,
+            mode="passive",
+        )
+        self._add_chunk(Chunk(self._generated, torque, position, velocity, status, ()), truth)
+
+    def _add_chunk(self, chunk: Chunk, truth: SetTruth) -> None:
+        self._truths.append((self._generated, truth))
         self._generated += len(chunk)
         self._sets += 1
         self._current, self._offset = chunk, 0

@@ -241,7 +241,12 @@ class AcquisitionService:
             self._weighing = trial_id
         try:
             self._set_state(trial_id, "weighing", station_id=self.station_id)
-            torque, position = record_weighing(driver, duration_s=duration_s, sample_rate_hz=round(trial.sample_rate_hz or 1000))
+            hold_deg = angle_deg
+            if hold_deg is None and trial.rom_min_deg is not None and trial.rom_max_deg is not None:
+                hold_deg = 0.5 * (trial.rom_min_deg + trial.rom_max_deg)
+            torque, position = record_weighing(
+                driver, duration_s=duration_s, sample_rate_hz=round(trial.sample_rate_hz or 1000), hold_angle_deg=hold_deg
+            )
             weighing = weigh_limb(torque, position, horizontal_angle_deg=horizontal_angle_deg, angle_deg=angle_deg)
             self._set_state(
                 trial_id,

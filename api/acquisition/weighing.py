@@ -21,7 +21,7 @@ from daq.binary_driver import BinaryDriver
 from daq.driver import Driver
 from daq.errors import DaqError, DeviceTimeout
 from daq.stream import SampleBlock, StreamEnded
-from firmware_protocols import Configure
+from firmware_protocols import Configure, Mode
 
 __all__ = ["Weighing", "record_weighing", "weigh_limb"]
 
@@ -116,10 +116,16 @@ def weigh_limb(
     return Weighing(weight, horizontal_angle_deg, n, mean_position, residual)
 
 
-def record_weighing(driver: Driver, *, duration_s: float, sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sample the device for ``duration_s`` seconds of device time (no movement asked); torque and position.
+def record_weighing(
+    driver: Driver, *, duration_s: float, sample_rate_hz: int, hold_angle_deg: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample the relaxed limb for ``duration_s`` seconds of device time; torque and position.
 
-    A driving device is configured in SAMPLING mode (it drives nothing).
+    A device that drives the machine is configured in PASSIVE mode with both range
+    limits at ``hold_angle_deg`` (deg): it moves the lever there and holds the relaxed
+    limb (Keating & Matyas 1996 weigh the knee near 50 deg). A sampling-only board, or a
+    driving one given no angle, is configured in SAMPLING mode while the technician
+    holds the relaxed limb still.
 
     Raises
     ------
@@ -133,7 +139,11 @@ def record_weighing(driver: Driver, *, duration_s: float, sample_rate_hz: int) -
     got = 0
     try:
         if isinstance(driver, BinaryDriver):
-            driver.configure(Configure(sample_rate_hz))
+            drives = driver.info is not None and driver.info.drives_machine
+            if drives and hold_angle_deg is not None:
+                driver.configure(Configure(sample_rate_hz, 0, Mode.PASSIVE, 0, 0.0, 0.0, hold_angle_deg, hold_angle_deg))
+            else:
+                driver.configure(Configure(sample_rate_hz))
         else:
             driver.configure(sample_rate_hz)  # type: ignore[attr-defined]
         driver.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -110,6 +111,7 @@ def test_hello_version_0_is_refused() -> None:
         (Configure(1000, 0, Mode.CON_ECC, 0, 60, 60, 0, 90, 3), ErrorCode.BAD_VALUE),  # no acting group
         (Configure(1000, 0, Mode.CON_CON, 0, 500, 500, 0, 5, 3), ErrorCode.BAD_VALUE),  # cannot reach 500 in 5 deg
         (Configure(1000, 0, Mode.ISOMETRIC, 0, 0, 0, 0, 90, 3), ErrorCode.NOT_SUPPORTED),
+        (Configure(1000, 0, Mode.PASSIVE, 0, 30, 30, 0, 90), ErrorCode.NOT_SUPPORTED),  # holds, moves no limb
         # Several faults: the first in PROTOCOL.md's order wins.
         (Configure(1234, 315), ErrorCode.BAD_VALUE),
         (Configure(1234, 0, Mode.ISOMETRIC), ErrorCode.NOT_SUPPORTED),
@@ -293,3 +295,22 @@ def test_adc_counts_clip_to_int16_with_overrange() -> None:
     counts, clipped = quantise(np.array([0.0, 1.0, -1.0, 499.99, 500.0, -500.0, -600.0]))
     assert counts.tolist() == [0, 66, -66, 32767, 32767, -32768, -32768]
     assert clipped.tolist() == [False, False, False, False, True, False, True]
+
+
+def test_passive_mode_holds_the_relaxed_limb_at_one_angle_for_weighing() -> None:
+    host = Host(SimulatedDevice())
+    seq = host.send(Configure(1000, 0, Mode.PASSIVE, 0, 0, 0, 50.0, 50.0), 0.0)
+    host.send(Start(), 0.0)
+    messages = host.until(2.0)
+    assert messages[0] == Ack(Configure.TYPE, seq)
+    _, torque, position, velocity, _ = _samples(messages)
+    gain = 500 / 32768
+    w = default_profile().pattern("knee", "flexion/extension").gravity_torque_nm
+    assert abs(torque.mean() * gain - w * math.cos(math.radians(50.0))) < 0.1  # only the limb's weight
+    assert abs(position.mean() * gain - 50.0) < 0.05 and np.ptp(position) * gain < 1.0  # held still
+    assert abs(velocity.mean() * gain) < 0.1
+    # A STOP and a new START hold it again: the configuration persists like a driving one.
+    host.send(Stop(), 2.0)
+    host.send(Start(), 2.0)
+    _, torque2, _, _, _ = _samples(host.until(3.0))
+    assert abs(torque2.mean() * gain - w * math.cos(math.radians(50.0))) < 0.1
