@@ -20,7 +20,7 @@ __all__ = ["main", "SUBCOMMANDS"]
 
 #: name -> (module, one-line help). Order is the order of ``isokin --help``.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "sim": ("api.cli.sim", "run the simulated dynamometer on a pseudo-terminal, a TCP port or stdout"),
+    "sim": ("api.cli.sim", "run the simulated dynamometer on a pseudo-terminal or a TCP port"),
     "ports": ("api.cli.ports", "list the serial ports of this machine"),
     "record": ("api.cli.record", "record torque, position and velocity from a device to a CSV file"),
     "analyze": ("api.cli.analyze", "analyse recordings and vendor exports: peak torque, ratios, deficits"),
