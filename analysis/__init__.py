@@ -14,7 +14,7 @@ from analysis.errors import AnalysisError, NoRepetitionsError, UnknownJointError
 from analysis.flags import THRESHOLD_SOURCES, Flag, Thresholds
 from analysis.joints import CONVENTIONAL_RATIO, JOINT_PATTERNS, PATTERN_DIRECTIONS, resolve_pattern
 from analysis.pipeline import AnalysisOptions, AngleCurve, RecordingAnalysis, SetAnalysis, analyze_recording
-from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio
+from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio, peak_ratio
 from analysis.repetition import RepetitionMetrics, braking_end, load_range, measure_repetition
 from analysis.report import SCHEMA, build_report, render_text
 from analysis.segmentation import Movement, find_movements, movements_from_markers, plateau_speed
@@ -60,6 +60,7 @@ __all__ = [
     "measure_repetition",
     "movements_from_markers",
     "noise_sd",
+    "peak_ratio",
     "plateau_speed",
     "render_text",
     "resolve_pattern",

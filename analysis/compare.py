@@ -10,7 +10,7 @@ from analysis.bilateral import Bilateral, bilateral_comparison
 from analysis.flags import Flag, Thresholds, ardern_flags, bilateral_flags, quality_flags, ratio_flags
 from analysis.joints import CONVENTIONAL_RATIO
 from analysis.pipeline import RecordingAnalysis, SetAnalysis
-from analysis.ratios import Ratio, RatioTerm, angle_ratio, direction_abbreviation, ratio_kind
+from analysis.ratios import Ratio, RatioTerm, angle_ratio, direction_abbreviation, peak_ratio, ratio_kind
 
 __all__ = ["Comparison", "compare", "velocities_match"]
 
@@ -67,7 +67,7 @@ def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_perc
                 curve = angle_ratio(s_num.angle_curve.angle_deg, s_num.angle_curve.torque_nm,
                                     s_den.angle_curve.angle_deg, s_den.angle_curve.torque_nm)
             out.append(Ratio(kind, label, joint, pattern, _term(a_num, s_num), _term(a_den, s_den),
-                             numerator_nm / denominator_nm, curve))
+                             peak_ratio(numerator_nm, denominator_nm), curve))
     return out
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from analysis.repetition import _clean
 
-__all__ = ["AngleRatio", "Ratio", "RatioTerm", "angle_ratio", "direction_abbreviation", "ratio_kind"]
+__all__ = ["AngleRatio", "Ratio", "RatioTerm", "angle_ratio", "direction_abbreviation", "peak_ratio", "ratio_kind"]
 
 _ABBREVIATIONS = {
     "flexion": "flex",
@@ -100,6 +100,16 @@ class Ratio:
             "value": _clean(self.value),
             "angle_specific": self.angle_specific.to_dict() if self.angle_specific else None,
         }
+
+
+def peak_ratio(numerator_nm: float, denominator_nm: float) -> float:
+    """Agonist/antagonist ratio (a fraction) of two peak torques (N.m): numerator / denominator.
+
+    Multiply by 100 for the percentage vendor reports print (e.g. Biodex's "AGON/ANTAG RATIO").
+    """
+    if denominator_nm <= 0:
+        raise ValueError(f"denominator torque must be positive, got {denominator_nm}")
+    return numerator_nm / denominator_nm
 
 
 def ratio_kind(numerator_contraction: str, denominator_contraction: str, same_velocity: bool) -> str | None:

@@ -1,19 +1,26 @@
 import numpy as np
 import pytest
 
-from analysis import angle_ratio, bilateral_comparison, deficit_percent, lsi_percent
+from analysis import angle_ratio, bilateral_comparison, deficit_percent, lsi_percent, peak_ratio
 from analysis.ratios import ratio_kind
 
 
 def test_published_biodex_report_deficits_and_ratios():
     # DOMAIN.md section 5: extension 316.9 / 313.6 N.m -> 1.0 %, flexion 173.0 / 153.9 -> 11.1 %,
-    # agonist/antagonist 54.6 % and 49.1 %.
-    assert round(deficit_percent(313.6, 316.9), 1) == 1.0
-    assert round(100 * 173.0 / 316.9, 1) == 54.6
-    assert round(100 * 153.9 / 313.6, 1) == 49.1
-    # The printed flexion PTs are rounded to 0.1 N.m: from them the formula gives 11.04 %, and the
-    # report's 11.1 % comes from unrounded values inside the printing interval (e.g. 173.04 / 153.86).
-    assert deficit_percent(153.9, 173.0) == pytest.approx(11.04, abs=0.005)
+    # agonist/antagonist 54.6 % and 49.1 %; every figure through the public API.
+    ext = bilateral_comparison(313.6, 316.9, joint="knee", pattern="flexion/extension", direction="extension",
+                               contraction="concentric", velocity_dps=60.0)
+    assert ext.reference_side == "right"
+    assert round(ext.deficit_percent, 1) == 1.0
+    assert round(100 * peak_ratio(173.0, 316.9), 1) == 54.6  # right flexion / right extension
+    assert round(100 * peak_ratio(153.9, 313.6), 1) == 49.1  # left flexion / left extension
+    # The printed flexion PTs are rounded to 0.1 N.m: from them the formula gives 11.04 % (11.0 to one
+    # decimal), and the report's 11.1 % comes from unrounded values inside the printing interval
+    # (e.g. 173.04 / 153.86).
+    flex = bilateral_comparison(153.9, 173.0, joint="knee", pattern="flexion/extension", direction="flexion",
+                                contraction="concentric", velocity_dps=60.0)
+    assert flex.deficit_percent == pytest.approx(11.04, abs=0.005)
+    assert round(flex.deficit_percent, 1) == 11.0
     assert round(deficit_percent(153.86, 173.04), 1) == 11.1
     corners = [deficit_percent(i, u) for i in (153.85, 153.95) for u in (172.95, 173.05)]
     assert min(corners) < 11.05 < max(corners)  # 11.1 lies within the rounding of the printed values
