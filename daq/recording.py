@@ -252,6 +252,76 @@ def write_recording(path: str | os.PathLike[str], recording: Recording) -> None:
         )
 
 
+#: The note added when the last data line was cut short by an interrupted write and dropped.
+CUT_TAIL_NOTE = "last line cut short (the recording was interrupted); dropped"
+
+
+def _row_ok(line: bytes, columns: int) -> bool:
+    fields = line.split(b",")
+    if len(fields) != columns:
+        return False
+    try:
+        for f in fields:
+            float(f)
+    except ValueError:
+        return False
+    return True
+
+
+def _drop_cut_tail(data: bytes, body_start: int, columns: int, *, written_by_isokin: bool) -> tuple[bytes, bool]:
+    """``data`` without its last line when a crash cut it short, and whether it was cut.
+
+    The writer ends every line with a newline, so in a file it wrote a last line without one
+    was cut mid-write; in any file a last data line with too few fields (or, lacking its newline,
+    one that does not parse) was too. Only the last line is forgiven, and never the only data line
+    (a file whose every row is short has the wrong header, and says so). Runs before the numpy
+    parse and looks at the tail only, so it costs nothing on a long file.
+    """
+    size = len(data)
+    terminated = data.endswith(b"\n")
+    stop = size - 1 if terminated else size
+    start = data.rfind(b"\n", body_start, stop) + 1
+    if start == 0:
+        start = body_start
+    if start >= stop or start < body_start:
+        return data, False
+    line = data[start:stop].rstrip(b"\r")
+    if not line.strip() or line.startswith(b"#"):
+        return data, False
+    if terminated:
+        cut = len(line.split(b",")) < columns
+    else:
+        cut = written_by_isokin or not _row_ok(line, columns)
+    if not cut:
+        return data, False
+    # Keep the line unless another data row stands before it.
+    if not _has_data_row(data, body_start, start):
+        return data, False
+    return data[:start], True
+
+
+def _has_data_row(data: bytes, begin: int, end: int) -> bool:
+    """Whether ``data[begin:end]`` holds a data row, looking back from ``end`` (usually one line)."""
+    while end > begin:
+        start = max(data.rfind(b"\n", begin, end - 1) + 1, begin)
+        line = data[start:end].strip()
+        if line and not line.startswith(b"#"):
+            return True
+        end = start
+    return False
+
+
+def _first_bad_line(data: bytes, body_start: int, first_line_no: int, columns: int) -> int | None:
+    """The 1-based line number of the first malformed data row (the error path only: slow is fine)."""
+    for k, line in enumerate(data[body_start:].splitlines()):
+        text = line.strip()
+        if not text or text.startswith(b"#"):
+            continue
+        if not _row_ok(text, columns):
+            return first_line_no + k
+    return None
+
+
 def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None = None) -> Recording:
     """Read a recording CSV.
 
@@ -301,10 +371,13 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
             f"{name}: line {line_no + 1}: header must start with {','.join(BASE_COLUMNS)}, found {header_text[:80]!r}"
         )
     header_line = line_no
+    data, cut = _drop_cut_tail(data, end + 1, len(header), written_by_isokin="isokin recording" in metadata)
     notes: tuple[str, ...] = ()
     if data.find(b"#", end) >= 0:  # a byte search: far quicker than looking for "\n#"
         body = data[end + 1 :].decode("utf-8", errors="replace")
         notes = tuple(l[1:].strip() for l in body.splitlines() if l.startswith("#"))
+    if cut:
+        notes += (CUT_TAIL_NOTE,)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # numpy warns on an empty body; reported below
@@ -312,7 +385,10 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
                 io.BytesIO(data), delimiter=",", comments="#", skiprows=header_line + 1, dtype=np.float64, ndmin=2
             )
     except ValueError as err:
-        raise RecordingFormatError(f"{name}: bad sample row after line {header_line + 1}: {err}") from err
+        where = _first_bad_line(data, end + 1, header_line + 2, len(header))
+        raise RecordingFormatError(
+            f"{name}: bad sample row{f' at line {where}' if where else f' after line {header_line + 1}'}: {err}"
+        ) from err
     if table.shape[0] == 0:
         raise RecordingFormatError(f"{name}: no samples after the header")
     if table.shape[1] != len(header):

@@ -98,3 +98,47 @@ def test_non_numeric_metadata_value_is_reported():
 def test_columns_of_different_length_are_refused():
     with pytest.raises(ValueError, match="torque_nm"):
         Recording(np.zeros(2), np.zeros(3), np.zeros(2), np.zeros(2))
+
+
+def _cut_file(tmp_path, cut_bytes: int):
+    rec = make_recording(200)
+    path = tmp_path / "cut.csv"
+    write_recording(path, rec)
+    data = path.read_bytes()
+    path.write_bytes(data[:-cut_bytes])
+    return path, rec
+
+
+@pytest.mark.parametrize("cut_bytes", [1, 3, 8, 15, 20])
+def test_a_last_line_cut_by_a_crash_is_dropped_with_a_note(tmp_path, cut_bytes):
+    # A crash mid-write leaves the last row without its newline, maybe with too few fields.
+    path, rec = _cut_file(tmp_path, cut_bytes)
+    back = read_recording(path)
+    assert len(back) == len(rec) - 1
+    np.testing.assert_array_equal(back.torque_nm, rec.torque_nm[:-1])
+    np.testing.assert_array_equal(back.extra["sequence"], rec.extra["sequence"][:-1])
+    assert back.notes[-1] == "last line cut short (the recording was interrupted); dropped"
+    assert back.notes[0] == "gap: none"
+
+
+def test_a_short_last_line_with_its_newline_is_dropped_too(tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("time_s,torque_nm,position_deg,velocity_dps,status\n0,1,2,3,0\n0.001,1,2,3,0\n0.002,1\n")
+    back = read_recording(path)
+    assert len(back) == 2 and back.notes == ("last line cut short (the recording was interrupted); dropped",)
+
+
+def test_an_intact_file_gets_no_cut_note(tmp_path):
+    path = tmp_path / "ok.csv"
+    write_recording(path, make_recording(20))
+    assert "dropped" not in " ".join(read_recording(path).notes)
+    path.write_text("time_s,torque_nm,position_deg,velocity_dps\n0,1,2,3\n0.001,1,2,3")  # hand-written, no final newline
+    assert len(read_recording(path)) == 2
+
+
+def test_a_short_line_in_the_middle_still_names_its_line(tmp_path):
+    path = tmp_path / "mid.csv"
+    path.write_text("# joint: knee\ntime_s,torque_nm,position_deg,velocity_dps\n0,1,2,3\n0.001,1\n0.002,1,2,3\n")
+    with pytest.raises(RecordingFormatError, match="line 4") as info:
+        read_recording(path)
+    assert "mid.csv" in str(info.value)
