@@ -47,6 +47,7 @@ HEADER_SIZE = 10
 OVERHEAD = HEADER_SIZE + 2
 CRC_INIT = 0xFFFF
 _HEADER = struct.Struct("<2sBBHI")
+_HEADER_AFTER_SYNC = struct.Struct("<BBHI")  # the decoder has found the sync already
 _CRC = struct.Struct("<H")
 _SEQ_MOD = 1 << 32
 _DATA_TYPE = Data.TYPE
@@ -158,11 +159,15 @@ class FrameDecoder:
         out: list[Frame] = []
         pos = 0
         end = len(buf)
-        unpack_header = _HEADER.unpack_from
+        unpack_header = _HEADER_AFTER_SYNC.unpack_from
         max_payload = self.max_payload
         types = MESSAGE_TYPES
         unpack_data = Data.unpack_from
         new_frame = tuple.__new__
+        crc, crc_init = crc_hqx, CRC_INIT
+        header_size = HEADER_SIZE
+        version_1 = PROTOCOL_VERSION
+        data_type = _DATA_TYPE
         frames = 0
         while True:
             start = buf.find(SYNC, pos)
@@ -175,30 +180,30 @@ class FrameDecoder:
             if start > pos:
                 stats.bytes_discarded += start - pos
                 pos = start
-            if end - start < HEADER_SIZE:
+            if end - start < header_size:
                 break
-            _, version, type_code, length, sequence = unpack_header(buf, start)
+            version, type_code, length, sequence = unpack_header(buf, start + 2)
             if length > max_payload:
                 stats.bad_headers += 1
                 stats.bytes_discarded += 1
                 pos = start + 1
                 continue
-            frame_end = start + HEADER_SIZE + length + 2
+            frame_end = start + header_size + length + 2
             if frame_end > end:
                 break
-            if crc_hqx(buf[start + 2 : frame_end - 2], CRC_INIT) != buf[frame_end - 2] | (buf[frame_end - 1] << 8):
+            if crc(buf[start + 2 : frame_end - 2], crc_init) != buf[frame_end - 2] | (buf[frame_end - 1] << 8):
                 stats.crc_errors += 1
                 stats.bytes_discarded += 1
                 pos = start + 1
                 continue
             pos = frame_end
             frames += 1
-            if version != PROTOCOL_VERSION:
+            if version != version_1:
                 stats.unsupported_versions += 1
                 continue
             try:
-                if type_code == _DATA_TYPE:  # the hot path: no intermediate payload copy
-                    message = unpack_data(buf, start + HEADER_SIZE, length)
+                if type_code == data_type:  # the hot path: no intermediate payload copy
+                    message = unpack_data(buf, start + header_size, length)
                 else:
                     cls = types.get(type_code)
                     payload = bytes(buf[start + HEADER_SIZE : frame_end - 2])
