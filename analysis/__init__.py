@@ -17,7 +17,7 @@ from analysis.pipeline import AnalysisOptions, AngleCurve, RecordingAnalysis, Se
 from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio, peak_ratio
 from analysis.repetition import RepetitionMetrics, braking_end, load_range, measure_repetition
 from analysis.report import SCHEMA, build_report, render_text
-from analysis.segmentation import Movement, find_movements, movements_from_markers, plateau_speed
+from analysis.segmentation import Gap, Movement, find_gaps, find_movements, movements_from_markers, plateau_speed
 from analysis.sets import SetMetrics, set_metrics
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Comparison",
     "DEFAULT_CUTOFF_HZ",
     "Flag",
+    "Gap",
     "JOINT_PATTERNS",
     "Movement",
     "NoRepetitionsError",
@@ -51,6 +52,7 @@ __all__ = [
     "build_report",
     "compare",
     "deficit_percent",
+    "find_gaps",
     "find_movements",
     "gravity_correct",
     "gravity_torque",

@@ -7,7 +7,7 @@ where the threshold comes from (DOMAIN.md sections 4 and 5), so a reader can dis
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -15,9 +15,10 @@ from analysis.bilateral import Bilateral
 from analysis.joints import SMALL_MUSCLE_JOINTS
 from analysis.ratios import Ratio
 from analysis.repetition import _clean
+from analysis.segmentation import GAP_FACTOR, Gap
 from analysis.sets import SetMetrics
 
-__all__ = ["THRESHOLD_SOURCES", "Flag", "Thresholds", "ardern_flags", "bilateral_flags", "quality_flags", "ratio_flags"]
+__all__ = ["THRESHOLD_SOURCES", "Flag", "Thresholds", "ardern_flags", "bilateral_flags", "gap_flags", "quality_flags", "ratio_flags"]
 
 #: Where each default threshold comes from.
 THRESHOLD_SOURCES: Mapping[str, str] = {
@@ -110,6 +111,23 @@ def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics, th: 
         out.append(_flag("range_too_short", "warning", subject, f"median range of motion {rom:.1f} deg < {th.min_rom_deg:g} deg",
                          {"rom_deg": rom}, th, "min_rom_deg"))
     return out
+
+
+def gap_flags(source: str, joint: str, side: str | None, gaps: Sequence[Gap]) -> list[Flag]:
+    """One ``recording_gap`` warning per gap in the recording: where, how long, how many samples were lost.
+
+    The movements the gap cut are left out of the analysis (not joined across it), so the
+    sets show fewer repetitions than were performed.
+    """
+    where = f"{side} " if side else ""
+    return [
+        Flag("recording_gap", "warning", f"{source}: {where}{joint}",
+             f"{g.samples_lost} sample(s) lost after {g.after_s:.3f} s (gap of {g.duration_s:.3f} s); "
+             "the movements it cut are left out",
+             {"after_s": g.after_s, "duration_s": g.duration_s, "samples_lost": g.samples_lost},
+             GAP_FACTOR, "", "project rule: a time step over 1.5 sample periods is a gap (lost samples)")
+        for g in gaps
+    ]
 
 
 def bilateral_flags(b: Bilateral, th: Thresholds) -> list[Flag]:

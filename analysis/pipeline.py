@@ -36,7 +36,16 @@ from analysis.cutoff import (
 from analysis.errors import NoRepetitionsError
 from analysis.joints import direction_of, resolve_pattern
 from analysis.repetition import RepetitionMetrics, load_range, measure_repetition
-from analysis.segmentation import Movement, cluster_velocities, find_movements, movements_from_markers, plateau_speed
+from analysis.segmentation import (
+    Gap,
+    Movement,
+    cluster_velocities,
+    find_gaps,
+    find_movements,
+    movements_from_markers,
+    plateau_speed,
+    segments_between,
+)
 from analysis.sets import SetMetrics, set_metrics
 
 __all__ = ["AnalysisOptions", "AngleCurve", "RecordingAnalysis", "SetAnalysis", "analyze_recording"]
@@ -152,6 +161,7 @@ class RecordingAnalysis:
     sample_rate_hz: float
     segmentation: str
     sets: tuple[SetAnalysis, ...] = field(default_factory=tuple)
+    gaps: tuple[Gap, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (see analysis/README.md)."""
@@ -166,6 +176,10 @@ class RecordingAnalysis:
             "horizontal_angle_deg": self.horizontal_angle_deg,
             "sample_rate_hz": round(self.sample_rate_hz, 6),
             "segmentation": self.segmentation,
+            "gaps": [
+                {"after_s": round(g.after_s, 6), "duration_s": round(g.duration_s, 6), "samples_lost": g.samples_lost}
+                for g in self.gaps
+            ],
             "sets": [s.metrics.to_dict() for s in self.sets],
         }
 
@@ -267,6 +281,7 @@ def analyze_recording(
     gravity_torque_nm: float | None = None,
     horizontal_angle_deg: float | None = None,
     markers: Sequence[int] | None = None,
+    gap_indices: Sequence[int] | None = None,
     source: str = "",
     options: AnalysisOptions = AnalysisOptions(),
 ) -> RecordingAnalysis:
@@ -287,6 +302,11 @@ def analyze_recording(
         (deg, default 0). ``None`` skips the correction.
     markers
         Device sample indices of direction reversals (vendor exports), or ``None``.
+    gap_indices
+        Sample indices preceded by lost samples when the caller knows them (e.g. from sequence
+        numbers); gaps are also found from ``time_s`` (a step over 1.5 sample periods). No
+        movement, load range or repetition crosses a gap: those cut by one are dropped, and
+        :attr:`RecordingAnalysis.gaps` lists the gaps (the ``recording_gap`` warning).
     source
         Name shown in reports (file name).
     options
@@ -314,11 +334,17 @@ def analyze_recording(
         horizontal_angle_deg = 0.0 if horizontal_angle_deg is None else horizontal_angle_deg
         tq = gravity_correct(tq, pos, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg)
     vel_raw = vel
+    gaps = find_gaps(t, indices=gap_indices)
     if options.cutoff_hz is not None:
-        vel = lowpass(vel, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
+        if gaps:  # each gap-free stretch on its own: the filter must not smear across lost samples
+            pieces = lowpass_segments(vel, segments_between(len(vel), gaps), fs, cutoff_hz=options.cutoff_hz,
+                                      order=options.filter_order)
+            vel = np.concatenate(pieces)
+        else:
+            vel = lowpass(vel, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
 
     if markers is not None and options.use_markers and len(markers) >= 2:
-        movements = movements_from_markers(markers, vel, rest_speed_dps=options.rest_speed_dps)
+        movements = movements_from_markers(markers, vel, rest_speed_dps=options.rest_speed_dps, gaps=gaps)
         segmentation = "markers"
     else:
         movements = find_movements(
@@ -327,6 +353,7 @@ def analyze_recording(
             min_speed_dps=options.min_speed_dps,
             min_rom_deg=options.min_rom_deg,
             min_duration_s=options.min_duration_s,
+            gaps=gaps,
         )
         segmentation = "velocity"
     if not movements:
@@ -345,6 +372,7 @@ def analyze_recording(
         sample_rate_hz=fs,
         segmentation=segmentation,
         sets=tuple(sets),
+        gaps=tuple(gaps),
     )
 
 

@@ -11,6 +11,10 @@ The set's nominal velocity is recognised from the plateau: the most common speed
 each movement (a histogram mode, so the overshoot and the acceleration ramps do not
 count), then movements of one direction are grouped when their plateaus lie within
 ``velocity_tolerance`` of each other.
+
+A *gap* is a time step longer than ``gap_factor`` (1.5) sample periods: samples were lost
+there (a disconnect, a dropped packet). No movement crosses a gap: the movements cut by one
+(moving at either of its edges) are partial and are dropped, never joined across it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import numpy as np
 
 from analysis.stats import median
 
-__all__ = ["Movement", "cluster_velocities", "find_movements", "movements_from_markers", "plateau_speed"]
+__all__ = ["Gap", "Movement", "cluster_velocities", "find_gaps", "find_movements", "movements_from_markers", "plateau_speed", "segments_between"]
+
+#: A time step longer than this many sample periods (the median step) is a gap.
+GAP_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,53 @@ class Movement:
     start: int
     stop: int
     sign: int
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Samples lost between sample ``index - 1`` and sample ``index``.
+
+    ``after_s`` is the time (s) of the last sample before the gap, ``duration_s`` the time
+    step across it (s), ``samples_lost`` the samples missing (estimated from the step when
+    the recording does not count them).
+    """
+
+    index: int
+    after_s: float
+    duration_s: float
+    samples_lost: int
+
+
+def find_gaps(time_s: np.ndarray, *, gap_factor: float = GAP_FACTOR, indices: Sequence[int] | None = None) -> list[Gap]:
+    """The gaps of a recording: time steps over ``gap_factor`` times the median step.
+
+    ``indices`` adds gaps known otherwise (sample indices after which samples are missing,
+    e.g. from the recording's sequence numbers), also where the time step does not show them.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    if len(t) < 3:
+        return []
+    dt = np.diff(t)
+    period = float(np.median(dt))
+    if not period > 0:
+        return []
+    at = set(int(i) + 1 for i in np.flatnonzero(dt > gap_factor * period))
+    at.update(int(i) for i in (indices or ()) if 0 < int(i) < len(t))
+    return [
+        Gap(i, float(t[i - 1]), float(dt[i - 1]), max(1, int(round(float(dt[i - 1]) / period)) - 1))
+        for i in sorted(at)
+    ]
+
+
+def segments_between(n: int, gaps: Sequence[Gap]) -> list[tuple[int, int]]:
+    """``(start, stop)`` sample bounds of the gap-free stretches of ``n`` samples."""
+    edges = [0, *(g.index for g in gaps), n]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _touches_gap(start: int, stop: int, gap_at: np.ndarray) -> bool:
+    """Whether samples ``start..stop-1`` reach a gap (moving at its edge: cut by it)."""
+    return bool(np.any((gap_at >= start) & (gap_at <= stop)))
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,8 +106,11 @@ def find_movements(
     min_speed_dps: float = 10.0,
     min_rom_deg: float = 5.0,
     min_duration_s: float = 0.05,
+    gaps: Sequence[Gap] | None = None,
 ) -> list[Movement]:
     """Movements found from the direction of a (filtered) velocity signal.
+
+    A movement moving at the edge of a gap (see :func:`find_gaps`) is partial: it is dropped.
 
     Parameters
     ----------
@@ -67,7 +124,13 @@ def find_movements(
         Smallest range of motion (deg) a movement must cover.
     min_duration_s
         Shortest duration (s) of a movement.
+    gaps
+        The recording's gaps; ``None`` finds them from ``time_s``. Filter the velocity
+        between gaps (each gap-free stretch on its own), not across them.
     """
+    if gaps is None:
+        gaps = find_gaps(time_s)
+    gap_at = np.array([g.index for g in gaps], dtype=np.intp)
     if rest_speed_dps <= 0 or min_speed_dps < rest_speed_dps:
         raise ValueError("need 0 < rest_speed_dps <= min_speed_dps")
     found: list[Movement] = []
@@ -81,25 +144,31 @@ def find_movements(
         rom = np.abs(position_deg[last] - position_deg[starts])
         duration = time_s[last] - time_s[starts]
         keep = (peak > min_speed_dps) & (rom >= min_rom_deg) & (duration >= min_duration_s)
-        found.extend(Movement(int(a), int(b), sign) for a, b in zip(starts[keep], stops[keep]))
+        found.extend(
+            Movement(int(a), int(b), sign)
+            for a, b in zip(starts[keep], stops[keep])
+            if not _touches_gap(int(a), int(b), gap_at)
+        )
     found.sort(key=lambda m: m.start)
     return found
 
 
 def movements_from_markers(
-    markers: Sequence[int], velocity_dps: np.ndarray, *, rest_speed_dps: float = 3.0
+    markers: Sequence[int], velocity_dps: np.ndarray, *, rest_speed_dps: float = 3.0, gaps: Sequence[Gap] = ()
 ) -> list[Movement]:
     """Movements between consecutive device markers (sample indices of direction reversals).
 
     Each interval becomes one movement in the direction of its net velocity, trimmed
     to the samples moving faster than ``rest_speed_dps`` (deg/s) in that direction.
-    Samples before the first and after the last marker are not part of the test.
+    Samples before the first and after the last marker are not part of the test. An interval
+    with a gap inside (see :func:`find_gaps`) is partial and dropped.
     """
+    gap_at = np.array([g.index for g in gaps], dtype=np.intp)
     marks = sorted({int(m) for m in markers if 0 <= int(m) <= len(velocity_dps)})
     found: list[Movement] = []
     for a, b in zip(marks[:-1], marks[1:]):
         seg = velocity_dps[a:b]
-        if len(seg) < 2:
+        if len(seg) < 2 or np.any((gap_at > a) & (gap_at < b)):
             continue
         sign = 1 if float(np.sum(seg)) > 0 else -1
         moving = np.flatnonzero(sign * seg > rest_speed_dps)
