@@ -111,14 +111,30 @@ def run(args: argparse.Namespace) -> int:
             "subject": args.subject,
         }
         summary = Recorder(driver, args.out, metadata).run(duration_s=args.seconds, stop=stop)
+        bytes_received = driver.stats().bytes_received
     finally:
         signal.signal(signal.SIGTERM, previous)
         driver.close()
+    if summary.samples == 0:
+        if args.json:
+            print(json.dumps(summary.to_dict()))
+        print(f"isokin record: error: {_nothing_recorded(args, summary, bytes_received)}", file=sys.stderr)
+        return 1
     _print_summary(summary, as_json=args.json)
     if summary.stopped_by not in NORMAL_ENDS:
         print(f"isokin record: error: {summary.stopped_by}; the recording up to then is in {summary.path}", file=sys.stderr)
         return 1
     return 0
+
+
+def _nothing_recorded(args: argparse.Namespace, summary: RecordingSummary, bytes_received: int) -> str:
+    """The one-line reason for a recording without a sample (the file is kept, with its header)."""
+    why = f"recorded no samples in {args.seconds:g} s (stopped by: {summary.stopped_by})"
+    if bytes_received:
+        others = [p for p in DRIVERS if p != args.protocol]
+        hint = f"; is the device speaking {' or '.join(others)}? try --protocol {others[0]}" if others else ""
+        return f"{why}: {bytes_received} bytes arrived but none decoded as {args.protocol}{hint}; file kept: {summary.path}"
+    return f"{why}: nothing arrived from {args.device}; is it streaming? file kept: {summary.path}"
 
 
 def _check_writable(path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -112,3 +113,37 @@ def test_ctrl_c_or_sigterm_stop_cleanly_and_keep_the_file(make_device, profile_f
     assert summary["stopped_by"] == stopped_by
     assert summary["samples"] == len(rec) == dev.sent_samples >= 100
     assert rec.notes[-1].startswith("clock: segment 0")  # the file was finished, not cut
+
+
+def test_recording_nothing_is_an_error_that_suggests_the_protocol(make_device, profile_file, tmp_path, capsys):
+    # A binary board streaming from power-up read as ASCII: bytes arrive, nothing decodes.
+    dev = make_device()
+    done = threading.Event()
+
+    def babble() -> None:
+        while not done.wait(0.01):
+            dev.write(bytes(range(1, 10)) * 20)
+
+    threading.Thread(target=babble, daemon=True).start()
+    out = tmp_path / "wrong.csv"
+    try:
+        code = main(["record", dev.url, "--protocol", "ascii", "--seconds", "0.3", "--out", str(out),
+                     "--calibration", profile_file])
+    finally:
+        done.set()
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("isokin record: error: recorded no samples")
+    assert "none decoded as ascii" in lines[0] and "--protocol binary" in lines[0]
+    assert out.exists()
+
+
+def test_recording_nothing_from_a_silent_device_is_an_error(tmp_path, capsys):
+    out = tmp_path / "silent.csv"
+    code = main(["record", "sim://?seed=1", "--protocol", "ascii", "--seconds", "0.2", "--out", str(out),
+                 "--calibration", "simulator"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "recorded no samples" in err and "nothing arrived" in err and out.exists()
