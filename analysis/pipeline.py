@@ -324,6 +324,8 @@ def analyze_recording(
     joint, pattern = resolve_pattern(joint, pattern)
     if side is not None and side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    if body_mass_kg is not None and not body_mass_kg > 0:
+        raise ValueError(f"body mass must be positive, got {body_mass_kg:g} kg")
     t = np.asarray(time_s, dtype=np.float64)
     tq = np.asarray(torque_nm, dtype=np.float64)
     pos = np.asarray(position_deg, dtype=np.float64)

@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any, Callable
+
+import numpy as np
 
 from analysis import (
     AnalysisError,
@@ -62,7 +65,7 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
         raise AnalysisError(f"{name}: side {side!r} is neither left nor right")
     number = recording.meta_float
     try:
-        return analyze_recording(
+        result = analyze_recording(
             recording.time_s,
             recording.torque_nm,
             recording.position_deg,
@@ -76,6 +79,7 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
                 args.horizontal_angle_deg if args.horizontal_angle_deg is not None else number("horizontal_angle_deg")
             ),
             markers=recording.markers,
+            gap_indices=_sequence_gaps(recording),
             source=name,
             options=options,
         )
@@ -84,6 +88,52 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
         raise type(err)(text if text.startswith(name) else f"{name}: {text}") from err
     except ValueError as err:
         raise RecordingFormatError(f"{name}: {err}") from err
+    if args.torque_angle_deg is not None:  # only an angle asked for; the default is not every joint's
+        _warn_angle(name, args.torque_angle_deg, recording.position_deg)
+    return result
+
+
+def _sequence_gaps(recording: Recording) -> list[int] | None:
+    """Sample indices preceded by lost samples, from the ``sequence`` column (a jump over 1), or ``None``."""
+    seq = recording.extra.get("sequence")
+    if seq is None or len(seq) < 2:
+        return None
+    steps = np.diff(np.asarray(seq, dtype=np.float64))
+    return [int(i) + 1 for i in np.flatnonzero(steps > 1)]
+
+
+def _warn_angle(name: str, angle_deg: float | None, position_deg: np.ndarray) -> None:
+    """One warning line when --torque-angle-deg lies outside the positions the recording covers."""
+    if angle_deg is None or len(position_deg) == 0:
+        return
+    lo, hi = float(np.min(position_deg)), float(np.max(position_deg))
+    if not lo <= angle_deg <= hi:
+        print(f"isokin analyze: warning: {name}: --torque-angle-deg {angle_deg:g} is outside the recording's "
+              f"range {lo:.1f}..{hi:.1f} deg; torque at that angle is not reported", file=sys.stderr)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    """Refuse impossible option values (one error line, before any file is read)."""
+    if args.body_mass_kg is not None and not args.body_mass_kg > 0:
+        raise ValueError(f"--body-mass-kg must be positive, got {args.body_mass_kg:g}")
+    for option in ("torque_angle_deg", "horizontal_angle_deg"):
+        value = getattr(args, option)
+        if value is not None and not -360.0 <= value <= 360.0:
+            raise ValueError(f"{_option_name(option)} must be within -360..360 deg, got {value:g}")
+    if args.torque_time_s is not None and args.torque_time_s < 0:
+        raise ValueError(f"--torque-time-s must not be negative, got {args.torque_time_s:g}")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default only when it has one and its help does not already say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return text
+        if action.option_strings:
+            text += " (default: %(default)s)"
+        return text
 
 
 def _cutoff(text: str) -> float | None:
@@ -101,7 +151,7 @@ def _option_name(field: str) -> str:
 
 def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0],
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                   formatter_class=_HelpFormatter)
     parser.add_argument("files", nargs="+", metavar="FILE", help="recording CSV or vendor export")
     parser.add_argument("--json", action="store_true", help="print one JSON document (see analysis/README.md)")
     meta = parser.add_argument_group("overrides of the files' metadata")
@@ -120,7 +170,9 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
                       help="filter the torque at --cutoff-hz in every set (default: per set, as high as its noise allows)")
     proc.add_argument("--window-tolerance-percent", type=float, default=defaults.window_tolerance_percent,
                       help="load range: speed within this %% of the set velocity")
-    proc.add_argument("--torque-angle-deg", type=float, default=defaults.torque_angle_deg, help="read torque at this angle (deg)")
+    proc.add_argument("--torque-angle-deg", type=float,
+                      help=f"read torque at this angle (deg; default: {defaults.torque_angle_deg:g}, warned about "
+                           "when outside a recording's range)")
     proc.add_argument("--torque-time-s", type=float, default=defaults.torque_time_s, help="read torque at this time from onset (s)")
     proc.add_argument("--no-markers", action="store_true", help="segment by velocity even when the file has device markers")
     flags = parser.add_argument_group("flag thresholds")
@@ -132,11 +184,12 @@ def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentP
 
 
 def run(args: argparse.Namespace) -> int:
+    _validate(args)
     options = AnalysisOptions(
         cutoff_hz=args.cutoff_hz,
         noise_limit_percent=None if args.fixed_cutoff else AnalysisOptions().noise_limit_percent,
         window_tolerance_percent=args.window_tolerance_percent,
-        torque_angle_deg=args.torque_angle_deg,
+        torque_angle_deg=args.torque_angle_deg if args.torque_angle_deg is not None else AnalysisOptions().torque_angle_deg,
         torque_time_s=args.torque_time_s,
         use_markers=not args.no_markers,
     )

@@ -125,3 +125,44 @@ def test_vendor_exports_are_detected_and_a_truncated_one_is_refused(capsys):
     humac = REAL / "humac_csv" / "S01 10_59_09 AM 60 5 Right 1.csv"
     assert main(["analyze", str(humac), "--joint", "knee", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["recordings"][0]["side"] == "right"
+
+
+def test_help_shows_only_real_defaults_once(capsys):
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in out and "default: False" not in out
+    assert out.count("(default: the joint's first)") == 1
+    assert "(default: 0.18)" in out and "default: 30," in out  # real defaults are still shown
+
+
+def test_impossible_option_values_are_refused_in_one_line(pair, capsys):
+    assert "--body-mass-kg" in _error([pair[0], "--body-mass-kg", "-75"], capsys)
+    assert "--body-mass-kg" in _error([pair[0], "--body-mass-kg", "0"], capsys)
+    assert "--torque-angle-deg" in _error([pair[0], "--torque-angle-deg", "500"], capsys)
+    assert "--horizontal-angle-deg" in _error([pair[0], "--horizontal-angle-deg", "-400"], capsys)
+
+
+def test_a_torque_angle_outside_the_recording_is_warned_about(pair, capsys):
+    assert main(["analyze", pair[0], "--json", "--torque-angle-deg", "120"]) == 0
+    captured = capsys.readouterr()
+    assert "warning" in captured.err and "left.csv" in captured.err and "120" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    doc = json.loads(captured.out)
+    assert all(r["torque_at_angle_nm"] is None for s in doc["recordings"][0]["sets"] for r in s["reps"])
+
+
+def test_gaps_known_from_the_sequence_column_are_reported(tmp_path, capsys):
+    rec = _recording("left", 120.0)
+    n = len(rec)
+    keep = np.ones(n, dtype=bool)
+    keep[n // 2 : n // 2 + 30] = False  # 30 samples lost, and the time column re-based as if none were
+    seq = np.arange(n)[keep]
+    cut = Recording(np.arange(keep.sum()) / 200.0, rec.torque_nm[keep], rec.position_deg[keep], rec.velocity_dps[keep],
+                    metadata=rec.metadata, extra={"sequence": seq.astype(float)})
+    path = tmp_path / "seq.csv"
+    write_recording(path, cut)
+    assert main(["analyze", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["recordings"][0]["gaps"]) == 1
+    assert [f["rule"] for f in doc["flags"]].count("recording_gap") == 1
