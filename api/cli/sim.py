@@ -9,6 +9,7 @@ how to record from it follows on stderr. The device runs until Ctrl-C, SIGTERM o
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -65,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--rate {args.rate} Hz is not supported; use one of {', '.join(map(str, SAMPLE_RATES_HZ))}")
     if args.emitted_log and Path(args.emitted_log).suffix.lower() not in (".npz", ".csv"):
         raise ValueError(f"--emitted-log {args.emitted_log}: use a .npz or .csv file name")
+    for option, value in (("--emitted-log", args.emitted_log), ("--truth-out", args.truth_out)):
+        if value:
+            _check_writable(option, Path(value))
     if args.link and args.tcp is not None:
         raise ValueError("--link applies to --pty only")
     settings = SimSettings(
@@ -124,3 +128,14 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _check_writable(option: str, path: Path) -> None:
+    """Refuse an output path that cannot be written, now rather than after the session (losing its truth)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ValueError(f"{option} {path}: it is a directory")
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"{option} {path}: permission denied")

@@ -92,6 +92,9 @@ def test_tcp_ascii_runs_for_its_duration(tmp_path: Path) -> None:
         (["--profile", "/nonexistent/profile.json"], "/nonexistent/profile.json"),
         (["--emitted-log", "log.txt"], "use a .npz or .csv"),
         (["--fault-corrupt-rate", "2"], "corrupt_rate must be a probability"),
+        (["--duration", "0.2", "--truth-out", "/nonexistent-dir/truth.json"], "--truth-out /nonexistent-dir/truth.json: folder"),
+        (["--duration", "0.2", "--emitted-log", "/nonexistent-dir/e.npz"], "--emitted-log /nonexistent-dir/e.npz: folder"),
+        (["--duration", "0.2", "--truth-out", "/tmp"], "--truth-out /tmp: it is a directory"),
     ],
 )
 def test_bad_options_end_with_one_clear_line(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
