@@ -9,7 +9,8 @@ Numerator and denominator follow each pattern's conventional ratio
 - ``mixed``: numerator eccentric and denominator concentric at different velocities (Hecc30/Qcon240; Ardern 2015).
 
 Same-velocity ratios also carry an angle-specific curve over the angles both groups'
-load ranges share, and the angle where it crosses 1 (the torque curves cross).
+load ranges share, and the angle where it crosses 1 (the torque curves cross), ignoring
+crossings where either torque is under 20 % of its peak (activation ramps at the edges).
 """
 
 from __future__ import annotations
@@ -67,12 +68,14 @@ class AngleRatio:
     angle_deg: np.ndarray
     value: np.ndarray
     crossing_angle_deg: float | None
+    crossing_angles_deg: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "angle_deg": [round(float(a), 3) for a in self.angle_deg],
             "value": [round(float(v), 6) for v in self.value],
             "crossing_angle_deg": _clean(self.crossing_angle_deg),
+            "crossing_angles_deg": [round(float(a), 3) for a in self.crossing_angles_deg],
         }
 
 
@@ -128,23 +131,36 @@ def angle_ratio(
     numerator_nm: np.ndarray,
     denominator_angle_deg: np.ndarray,
     denominator_nm: np.ndarray,
+    *,
+    min_torque_fraction: float = 0.2,
 ) -> AngleRatio | None:
     """Angle-specific ratio over the integer angles both curves cover, and where it crosses 1.
 
-    The crossing angle (deg) is the first sign change of ``ratio - 1``, linearly interpolated;
-    ``None`` when the curves do not cross. Returns ``None`` without two common angles.
+    ``crossing_angles_deg`` lists every sign change of ``ratio - 1`` (deg, linearly
+    interpolated). The main ``crossing_angle_deg`` is the first of them where both torques,
+    on both sides of the crossing, reach ``min_torque_fraction`` (20 %) of their curve's peak:
+    at the edges of the load range the torques are still rising or already falling (activation,
+    relaxation) and their ratio crosses 1 on the way without the curves really crossing.
+    ``None`` when no crossing qualifies. Returns ``None`` without two common angles.
     """
     common, i_num, i_den = np.intersect1d(numerator_angle_deg, denominator_angle_deg, return_indices=True)
     den = denominator_nm[i_den]
     ok = den > 0
     if ok.sum() < 2:
         return None
-    angles, value = common[ok], numerator_nm[i_num][ok] / den[ok]
+    angles, num, den = common[ok], numerator_nm[i_num][ok], den[ok]
+    value = num / den
     diff = value - 1.0
+    strong = (num >= min_torque_fraction * float(np.max(numerator_nm))) & (
+        den >= min_torque_fraction * float(np.max(denominator_nm))
+    )
+    crossings: list[float] = []
     crossing = None
-    change = np.flatnonzero(np.signbit(diff[:-1]) != np.signbit(diff[1:]))
-    if len(change):
-        k = int(change[0])
+    for k in np.flatnonzero(np.signbit(diff[:-1]) != np.signbit(diff[1:])):
+        k = int(k)
         d0, d1 = diff[k], diff[k + 1]
-        crossing = float(angles[k] + (angles[k + 1] - angles[k]) * (d0 / (d0 - d1))) if d0 != d1 else float(angles[k])
-    return AngleRatio(angle_deg=angles, value=value, crossing_angle_deg=crossing)
+        at = float(angles[k] + (angles[k + 1] - angles[k]) * (d0 / (d0 - d1))) if d0 != d1 else float(angles[k])
+        crossings.append(at)
+        if crossing is None and strong[k] and strong[k + 1]:
+            crossing = at
+    return AngleRatio(angle_deg=angles, value=value, crossing_angle_deg=crossing, crossing_angles_deg=tuple(crossings))

@@ -80,3 +80,18 @@ def test_angle_specific_ratio_without_crossing():
     r = angle_ratio(a, np.full(10, 50.0), a, np.full(10, 100.0))
     assert r.crossing_angle_deg is None
     np.testing.assert_allclose(r.value, 0.5)
+
+
+def test_angle_specific_crossing_ignores_the_activation_ramps_at_the_edges():
+    # Review finding: the first sign change lay in the activation ramp (4.7 deg) while the curves
+    # really cross at ~12.5 deg. Flexors ramp up fast, extensors slowly; both are weak at first.
+    angles = np.arange(0.0, 61.0)
+    flexors = np.minimum(100.0, 40.0 * angles)                       # 0 -> 100 N.m within 2.5 deg
+    extensors = np.minimum(60.0 * angles / 4.0, 50.0 + 4.0 * angles)  # a slow ramp then a rising curve
+    extensors[0] = 1.0
+    r = angle_ratio(angles, flexors, angles, extensors)
+    assert len(r.crossing_angles_deg) == 2
+    assert r.crossing_angles_deg[0] < 2.0  # in the ramp, where flexors are under 20 % of their peak
+    assert r.crossing_angle_deg == pytest.approx(12.5, abs=0.05)  # linear interpolation between 12 and 13 deg
+    assert r.crossing_angle_deg == r.crossing_angles_deg[1]
+    assert r.to_dict()["crossing_angles_deg"] == [round(a, 3) for a in r.crossing_angles_deg]
