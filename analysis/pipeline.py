@@ -452,6 +452,7 @@ def _measure_sets(
                     torque_angle_deg=options.torque_angle_deg,
                     torque_time_s=options.torque_time_s,
                     load_range_torque_nm=window_torque,
+                    raw_group_torque_nm=g * tq[sl],
                 )
             )
         metrics = set_metrics(

@@ -177,6 +177,7 @@ def measure_repetition(
     torque_angle_deg: float | None,
     torque_time_s: float | None,
     load_range_torque_nm: np.ndarray | None = None,
+    raw_group_torque_nm: np.ndarray | None = None,
 ) -> RepetitionMetrics:
     """Figures of one movement's samples.
 
@@ -198,10 +199,18 @@ def measure_repetition(
     load_range_torque_nm
         The group torque over the load range when it was filtered on its own (N.m);
         ``None`` uses ``group_torque_nm`` over the window.
+    raw_group_torque_nm
+        The movement's group torque before low-pass filtering (N.m), or ``None`` when
+        ``group_torque_nm`` is unfiltered. The unwindowed peak, its angle and time come from
+        it (they are for comparison with vendor software, which prints raw sample peaks), and
+        the windowed peak, found on the filtered curve, is capped at the largest raw sample of
+        the load range: a low-pass can overshoot the samples it smooths by a few hundredths of
+        a N.m, and a windowed peak must never exceed the raw peak.
     """
     t0 = float(time_s[0])
     duration = float(time_s[-1]) - t0
-    k_all = int(np.argmax(group_torque_nm))
+    raw = group_torque_nm if raw_group_torque_nm is None else raw_group_torque_nm
+    k_all = int(np.argmax(raw))
     work = _work_j(group_torque_nm, position_deg)
 
     at_angle = None
@@ -220,7 +229,8 @@ def measure_repetition(
         lr_torque = group_torque_nm[a:b] if load_range_torque_nm is None else load_range_torque_nm
         j = int(np.argmax(lr_torque))
         k = a + j
-        peak, angle, ttp = float(lr_torque[j]), float(position_deg[k]), float(time_s[k]) - t0
+        peak = min(float(lr_torque[j]), float(np.max(raw[a:b])))
+        angle, ttp = float(position_deg[k]), float(time_s[k]) - t0
         lr_work = _work_j(lr_torque, position_deg[a:b])
         peak_power = float(np.max(lr_torque * np.radians(speed_dps[a:b])))
         lr_start, lr_end = float(time_s[a]), float(time_s[b - 1])
@@ -234,7 +244,7 @@ def measure_repetition(
         peak_torque_nm=peak,
         angle_at_peak_deg=angle,
         time_to_peak_s=ttp,
-        peak_torque_unwindowed_nm=float(group_torque_nm[k_all]),
+        peak_torque_unwindowed_nm=float(raw[k_all]),
         angle_at_peak_unwindowed_deg=float(position_deg[k_all]),
         time_to_peak_unwindowed_s=float(time_s[k_all]) - t0,
         torque_at_angle_nm=at_angle,
