@@ -50,6 +50,7 @@ class AsciiDriver(Driver):
         self._ignored = 0
         self._counter_seen = False
         self._last_arrival_s = 0.0
+        self._discard_partial = False
 
     def configure(self, sample_rate_hz: int) -> None:
         """Set the board's rate: sends ``rate <hz>`` (if commands are on) and uses it for timestamps."""
@@ -61,7 +62,20 @@ class AsciiDriver(Driver):
         self._rate_sent = True
 
     def _start(self) -> None:
-        """Accept sample lines from now on (and send ``start``)."""
+        """Accept sample lines from now on (and send ``start``).
+
+        A board that streams from power-up may have lines on the way, or in the port's
+        buffer, sent before it handles ``start``; with commands on, the board is first told
+        to ``stop`` and the link drained until quiet (lines meanwhile are ignored, and a
+        partial line is discarded), so the first line accepted is the first of the new
+        stream: a board that restarts its counter on ``start`` is neither duplicated nor
+        shown a gap.
+        """
+        if self.send_commands:
+            self._streaming = False
+            self._write(encode_command("stop"))
+            self._drain()
+            self._discard_partial = True
         self._indexer.restart(None)
         self._break_clock()
         self._streaming = True
@@ -72,10 +86,19 @@ class AsciiDriver(Driver):
         """Send ``stop`` and wait until the link is quiet (at most ``command_timeout_s``), then drop further lines."""
         if self.send_commands:
             self._write(encode_command("stop"))
-            deadline = time.monotonic() + self.command_timeout_s
-            while time.monotonic() < deadline and time.monotonic() - self._last_arrival_s < QUIET_S:
-                time.sleep(QUIET_S / 4)
+            self._drain()
         self._streaming = False
+
+    def _drain(self) -> None:
+        """Wait (at most ``command_timeout_s``) until nothing has arrived for a quiet spell since now."""
+        quiet = max(QUIET_S, 3.0 / self.sample_rate_hz)
+        since = time.monotonic()
+        deadline = since + self.command_timeout_s
+        while True:
+            now = time.monotonic()
+            if now >= deadline or now - max(self._last_arrival_s, since) >= quiet:
+                return
+            time.sleep(quiet / 4)
 
     # --- template methods ----------------------------------------------------------------------
 
@@ -105,6 +128,9 @@ class AsciiDriver(Driver):
 
     def _feed(self, chunk: bytes, arrival_s: float) -> None:
         self._last_arrival_s = arrival_s
+        if self._discard_partial:  # a line begun before the drain belongs to the old stream
+            self._discard_partial = False
+            self._decoder.flush()
         samples: list[AsciiSample] = []
         for msg in self._decoder.feed(chunk):
             if type(msg) is AsciiSample:

@@ -64,7 +64,8 @@ def test_commands_are_sent_only_when_enabled(make_device, profile):
         drv.configure(200)
         drv.start()
         drv.stop()
-    assert talking.wait_for(tuple, 3) == [("rate", 200), ("start", None), ("stop", None)]
+    # stop before start: a board streaming from power-up is quieted and drained first
+    assert talking.wait_for(tuple, 4) == [("rate", 200), ("stop", None), ("start", None), ("stop", None)]
     mute = make_device(protocol="ascii")
     with open_driver(mute.url, protocol="ascii", calibration=profile, send_commands=False) as drv:
         drv.configure(200)
@@ -95,8 +96,62 @@ def test_loop_url_carries_bytes_through_the_reader(profile):
         drv.configure(1000)
         drv.start()
         deadline = time.monotonic() + 2
-        while drv.stats().malformed < 2 and time.monotonic() < deadline:
+        while drv.stats().malformed < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
         stats = drv.stats()
-    assert stats.bytes_received == len(b"rate 1000\nstart\n")
-    assert (stats.malformed, stats.samples) == (2, 0)
+    assert stats.bytes_received == len(b"rate 1000\nstop\nstart\n")  # stop first: the board is drained before start
+    assert (stats.malformed, stats.samples) == (3, 0)
+
+
+def test_a_board_streaming_from_power_up_is_recorded_from_its_start_only(tmp_path):
+    # The simulated board streams from power-up and restarts its counter on `start`: samples it
+    # sent before handling `start` must not be recorded (no duplicates, no invented gap).
+    from daq.calibration import load_profile
+    from simulators import register_url_handler
+    from simulators.urlhandler import find_session
+
+    register_url_handler()
+    sim = load_profile("simulator")
+    for seed in range(12):
+        url = f"sim://?protocol=ascii&seed={seed}&speed=5"
+        with open_driver(url, protocol="ascii", calibration=sim) as drv:
+            time.sleep(0.02 * (seed % 4))  # the board has been streaming a while
+            sub = drv.subscribe()
+            drv.start()
+            items = collect(sub, 40)
+            emitted = find_session(url).emitted_log()
+        assert not [i for i in items if isinstance(i, Gap)], f"seed {seed}: {items[:3]}"
+        blocks = [i for i in items if isinstance(i, SampleBlock)]
+        torque = np.concatenate([b.torque_nm for b in blocks])[:40]
+        index = np.concatenate([b.index for b in blocks])[:40]
+        assert index.tolist() == list(range(40))
+        run = emitted.run(len(emitted.sample_rates_hz) - 1)  # the run the last `start` began
+        np.testing.assert_array_equal(torque, sim.torque.apply(run["torque"][:40]), err_msg=f"seed {seed}")
+
+
+def test_a_board_streaming_from_power_up_through_a_pty_is_recorded_from_its_start_only(tmp_path):
+    from daq.calibration import load_profile
+    from simulators.session import SimSession, SimSettings
+    from simulators.transports import PtyEndpoint
+
+    sim = load_profile("simulator")
+    for attempt in range(6):
+        session = SimSession(SimSettings(protocol="ascii", seed=attempt, speed=5.0),
+                             PtyEndpoint(link_path=str(tmp_path / f"dev{attempt}")))
+        session.endpoint.link_up()
+        session.start()
+        try:
+            time.sleep(0.05)  # the board streams from power-up into the pty's buffer
+            with open_driver(session.url, protocol="ascii", calibration=sim) as drv:
+                sub = drv.subscribe()
+                drv.start()
+                items = collect(sub, 40)
+        finally:
+            session.stop()
+        emitted = session.emitted_log()
+        assert not [i for i in items if isinstance(i, Gap)], f"attempt {attempt}: {items[:3]}"
+        blocks = [i for i in items if isinstance(i, SampleBlock)]
+        assert np.concatenate([b.index for b in blocks])[:40].tolist() == list(range(40))
+        run = emitted.run(len(emitted.sample_rates_hz) - 1)
+        np.testing.assert_array_equal(np.concatenate([b.torque_nm for b in blocks])[:40],
+                                      sim.torque.apply(run["torque"][:40]), err_msg=f"attempt {attempt}")
