@@ -7,9 +7,18 @@ server that is down fails the PostgreSQL tests loudly with the command that star
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
@@ -96,3 +105,86 @@ def headers(client: TestClient, database: Database) -> dict[str, dict[str, str]]
             out[role.value] = {"Authorization": f"Bearer {token}"}
         session.commit()
     return out
+
+
+class IsokinServer:
+    """Real ``isokin serve`` subprocesses (one at a time) on this test's database and a fresh data dir.
+
+    ``env`` is what every ``isokin`` command of the test sees; tests may add to it
+    (``ISOKIN_DEVICE``, ``ISOKIN_STATION_ID``) before :meth:`start`.
+    """
+
+    def __init__(self, database_url: str, data_dir: Path) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ISOKIN_")}
+        self.env["ISOKIN_DATA_DIR"] = str(data_dir)
+        if not database_url.startswith("sqlite"):
+            self.env["ISOKIN_DATABASE_URL"] = database_url
+        self.log_path = data_dir / "serve.log"
+        self.proc: subprocess.Popen[str] | None = None
+        self.base = ""
+
+    @staticmethod
+    def command() -> str:
+        script = shutil.which("isokin", path=str(Path(sys.executable).parent)) or shutil.which("isokin")
+        if script is None:
+            pytest.fail("the isokin console script is not installed: run pip install -e '.[test]'")
+        return script
+
+    def create_token(self, role: str, name: str = "test") -> str:
+        """``isokin token create``: the token is the last word it prints."""
+        done = subprocess.run(
+            [self.command(), "token", "create", "--role", role, "--name", name],
+            env=self.env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()[-1]
+
+    def start(self, *args: str, wait_for_device: bool = False) -> str:
+        """Start ``isokin serve --port <free> ARGS``; its base URL once health answers (and the device is connected)."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        self.base = f"http://127.0.0.1:{port}"
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                [self.command(), "serve", "--port", str(port), "--log-level", "warning", *args],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{self.base}/api/v1/health", timeout=2)
+                if health.status_code == 200 and (not wait_for_device or health.json()["device"]["state"] == "connected"):
+                    return self.base
+            except (httpx.TransportError, ValueError, KeyError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"isokin serve did not come up (exit {self.proc.poll()}):\n{self.log_path.read_text()}")
+            time.sleep(0.1)
+
+    def kill(self) -> float:
+        """SIGKILL the server; the wall time of the kill (s since the epoch)."""
+        assert self.proc is not None
+        killed_at = time.time()
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        return killed_at
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture()
+def isokin_server(database_url: str, tmp_path: Path) -> Iterator[IsokinServer]:
+    """A real ``isokin serve`` for this test (not started yet), stopped at the end."""
+    server = IsokinServer(database_url, tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()

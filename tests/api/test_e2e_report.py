@@ -11,15 +11,7 @@ report. The expected figures are the simulator's ground truth for the very sets 
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -32,60 +24,12 @@ DEVICE = f"sim://?speed=20&seed={SEED}"
 TRIAL = {"joint": "knee", "mode": "con/con", "velocity_dps": 60, "repetitions": 3}
 
 
-def _isokin() -> list[str]:
-    script = shutil.which("isokin", path=str(Path(sys.executable).parent)) or shutil.which("isokin")
-    if script is None:
-        pytest.fail("the isokin console script is not installed: run pip install -e '.[test]'")
-    return [script]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
-def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+def server(isokin_server) -> tuple[str, str]:
     """(base URL, operator token) of ``isokin serve --device sim://...`` on this test's database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOKIN_")}
-    env["ISOKIN_DATA_DIR"] = str(tmp_path)
-    if not database_url.startswith("sqlite"):
-        env["ISOKIN_DATABASE_URL"] = database_url
-    created = subprocess.run(
-        _isokin() + ["token", "create", "--role", "operator", "--name", "e2e report"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    port = _free_port()
-    log = open(tmp_path / "serve.log", "w+")
-    proc = subprocess.Popen(
-        _isokin() + ["serve", "--port", str(port), "--device", DEVICE, "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{base}/health", timeout=2)
-                if health.status_code == 200 and health.json()["device"]["state"] == "connected":
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"isokin serve did not come up with its device (exit {proc.poll()}):\n{log.read()}")
-            time.sleep(0.1)
-        yield base, created.stdout.split()[-1]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    token = isokin_server.create_token("operator", "e2e report")
+    base = isokin_server.start("--device", DEVICE, wait_for_device=True)
+    return f"{base}/api/v1", token
 
 
 def _played(side: str, rom_deg: tuple[float, float]) -> SimulatedSet:

@@ -7,16 +7,8 @@ The server records from the in-process simulator at real-time speed, so a sample
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -30,99 +22,30 @@ from api.storage.samples import read_samples
 RECORD_S = 4.5
 
 
-def _isokin() -> str:
-    script = shutil.which("isokin", path=str(Path(sys.executable).parent)) or shutil.which("isokin")
-    if script is None:
-        pytest.fail("the isokin console script is not installed: run pip install -e '.[test]'")
-    return script
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``isokin serve`` subprocesses sharing one environment (database, data dir, station, device)."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log_path = env, log
-        self.proc: subprocess.Popen[str] | None = None
-        self.base = ""
-
-    def start(self) -> httpx.Client:
-        port = _free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(
-            [_isokin(), "serve", "--port", str(port), "--log-level", "warning"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True,
-        )
-        log.close()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{self.base}/api/v1/health", timeout=2).json()
-                if health["device"]["state"] == "connected":
-                    break
-            except (httpx.TransportError, ValueError, KeyError):
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"isokin serve did not come up (exit {self.proc.poll()}):\n{self.log_path.read_text()}")
-            time.sleep(0.1)
-        return httpx.Client(base_url=f"{self.base}/api/v1", timeout=10, headers={"Authorization": f"Bearer {self.env['TOKEN']}"})
-
-    def kill(self) -> float:
-        """SIGKILL the server; the wall time of the kill (s since the epoch)."""
-        assert self.proc is not None
-        killed_at = time.time()
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        return killed_at
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.fixture()
-def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOKIN_")}
-    env |= {
-        "ISOKIN_DATA_DIR": str(tmp_path),
-        "ISOKIN_DEVICE": "sim://?speed=1&seed=21",
-        "ISOKIN_STATION_ID": f"sigkill-{uuid.uuid4().hex[:8]}",
-    }
-    if not database_url.startswith("sqlite"):
-        env["ISOKIN_DATABASE_URL"] = database_url
-    created = subprocess.run(
-        [_isokin(), "token", "create", "--role", "operator"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert created.returncode == 0, created.stderr
-    env["TOKEN"] = created.stdout.split()[-1]
-    server = Server(env, tmp_path / "serve.log")
-    try:
-        yield server
-    finally:
-        server.stop()
+def server(isokin_server):
+    """The real server's environment: the simulator at real time, a station of its own, an operator token."""
+    isokin_server.env["ISOKIN_DEVICE"] = "sim://?speed=1&seed=21"
+    isokin_server.env["ISOKIN_STATION_ID"] = f"sigkill-{uuid.uuid4().hex[:8]}"
+    isokin_server.env["TOKEN"] = isokin_server.create_token("operator")
+    return isokin_server
 
 
-def _database_url(server: Server, database_url: str) -> str:
+def _client(server) -> httpx.Client:  # type: ignore[no-untyped-def]
+    base = server.start(wait_for_device=True)
+    return httpx.Client(base_url=f"{base}/api/v1", timeout=10, headers={"Authorization": f"Bearer {server.env['TOKEN']}"})
+
+
+def _database_url(server, database_url: str) -> str:
     if database_url.startswith("sqlite"):
         return f"sqlite:///{server.env['ISOKIN_DATA_DIR']}/isokin.db"
     return database_url
 
 
 def test_sigkill_loses_at_most_250_ms_and_the_trial_is_interrupted_on_restart(
-    server: Server, database_url: str
+    server, database_url: str
 ) -> None:
-    with server.start() as http:
+    with _client(server) as http:
         subject = http.post("/subjects", json={"code": "K-1", "sex": "female", "birth_year": 1985, "body_mass_kg": 62})
         session = http.post("/sessions", json={"subject_id": subject.json()["id"]}).json()
         body = {"joint": "knee", "side": "left", "mode": "con/con", "velocity_dps": 60, "repetitions": 20}
@@ -149,7 +72,7 @@ def test_sigkill_loses_at_most_250_ms_and_the_trial_is_interrupted_on_restart(
     finally:
         database.close()
 
-    with server.start() as http:
+    with _client(server) as http:
         trial = http.get(f"/trials/{trial_id}").json()
         assert trial["state"] == "interrupted", trial
         assert f"station {server.env['ISOKIN_STATION_ID']} stopped while the trial was recording" in trial["interrupted_reason"]
