@@ -201,6 +201,7 @@ class FrameDecoder:
             if version != version_1:
                 stats.unsupported_versions += 1
                 continue
+            message: Message | UnknownMessage | MalformedMessage
             try:
                 if type_code == data_type:  # the hot path: no intermediate payload copy
                     message = unpack_data(buf, start + header_size, length)

@@ -502,6 +502,6 @@ DeviceMessage = Union[Info, Data, Event, Ack, Nak, Pong]
 Message = Union[HostMessage, DeviceMessage]
 
 #: type code -> message class, for every message of version 1.
-MESSAGE_TYPES: dict[int, type] = {
+MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.TYPE: cls for cls in (Hello, Configure, Start, Stop, Ping, Marker, Info, Data, Event, Ack, Nak, Pong)
 }

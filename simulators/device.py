@@ -410,10 +410,10 @@ class SimulatedDevice:
         if isinstance(message, UnknownMessage):
             self._send(Nak(message.type_code, sequence, ErrorCode.UNKNOWN_TYPE))
         elif isinstance(message, MalformedMessage):
-            error = ErrorCode.BAD_LENGTH if message.bad_length else ErrorCode.BAD_VALUE
+            reason = ErrorCode.BAD_LENGTH if message.bad_length else ErrorCode.BAD_VALUE
             if message.type_code >= 0x80:  # a device-to-host type: not a command at all
-                error = ErrorCode.UNKNOWN_TYPE
-            self._send(Nak(message.type_code, sequence, error))
+                reason = ErrorCode.UNKNOWN_TYPE
+            self._send(Nak(message.type_code, sequence, reason))
         elif isinstance(message, Hello):
             if message.max_protocol_version < PROTOCOL_VERSION:
                 self._send(Nak(Hello.TYPE, sequence, ErrorCode.UNSUPPORTED_VERSION))

@@ -12,6 +12,7 @@ report. The expected figures are the simulator's ground truth for the very sets 
 from __future__ import annotations
 
 import time
+import uuid
 
 import httpx
 import pytest
@@ -64,7 +65,8 @@ def _record(http: httpx.Client, session_id: int, side: str) -> dict:
 def test_both_knees_through_the_api_give_the_simulated_subjects_hq_and_deficit(server: tuple[str, str]) -> None:
     base, token = server
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-        subject = http.post("/subjects", json={"code": "S-01", "sex": "male", "birth_year": 1990, "body_mass_kg": 75})
+        code = f"S-{uuid.uuid4().hex[:8]}"  # the schema is shared with this worker's other tests
+        subject = http.post("/subjects", json={"code": code, "sex": "male", "birth_year": 1990, "body_mass_kg": 75})
         assert subject.status_code == 201, subject.text
         session = http.post("/sessions", json={"subject_id": subject.json()["id"]})
         assert session.status_code == 201, session.text
