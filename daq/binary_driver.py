@@ -123,7 +123,9 @@ class BinaryDriver(Driver):
         """START streaming (CONFIGUREs the driver's ``sample_rate_hz`` first if not configured yet)."""
         if self._config is None:
             self.configure(Configure(self.sample_rate_hz))
-        self._command(Start(), on_ack=self._started)
+        # A lost ACK is retried: a repeated START restarts the index at 0, harmless before recording
+        # begins (DATA before the ACK that counts is ignored, as not yet streaming).
+        self._command(Start(), retries=2, on_ack=self._started)
 
     def stop(self) -> None:
         """STOP; when it returns, every sample the device sent before its ACK has been handed out."""
@@ -221,7 +223,7 @@ class BinaryDriver(Driver):
             if err.code == ErrorCode.NOT_ALLOWED_NOW:
                 return "streaming"  # it kept streaming: DATA's first_sample counts the gap
             raise
-        self._command(Start(), on_ack=self._restarted)
+        self._command(Start(), retries=2, on_ack=self._restarted)
         return "restarted"
 
     def _link_lost(self) -> None:

@@ -181,3 +181,21 @@ def test_driving_options_reach_the_simulator_and_the_recording_stops_at_set_comp
         "event: SET_COMPLETE 2"]
     # 2 movements each way over 90 deg at 120 deg/s: 3 s of the 60 asked for, plus the servo's ramps
     assert 3000 < len(seq) < 6000
+
+
+def test_a_lost_start_ack_is_retried_and_the_recording_is_exact(tmp_path):
+    # Seed 12 at this corrupt rate corrupts START's ACK; the device streams regardless.
+    register_url_handler()
+    url = "sim://?fault_corrupt_rate=0.003&seed=12&speed=10"
+    csv = tmp_path / "start-ack.csv"
+    with open_driver(url, calibration=SIM) as drv:
+        summary = Recorder(drv, csv, {}).run(duration_s=0.3)
+        session = find_session(url)
+        lost_acks = [f for f in session.runner.fault_log.frames if f.kind == "ACK" and f.fate == "corrupted"]
+        emitted = session.emitted_log()
+    assert lost_acks, "the scenario must lose an ACK (START's)"
+    assert summary.samples > 500 and summary.stopped_by == "duration"
+    rec = read_recording(csv)
+    last = emitted.run(len(emitted.sample_rates_hz) - 1)  # the run of the START that was acknowledged
+    at = np.searchsorted(last["sample_index"], rec.extra["sequence"])
+    np.testing.assert_array_equal(rec.torque_nm, as_written(SIM.torque.apply(last["torque"][at])))
