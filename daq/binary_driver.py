@@ -67,6 +67,7 @@ class _Pending:
     command: Hello | Configure | Start | Stop | Ping | Marker
     sequence: int = -1
     on_ack: Callable[[], None] | None = None
+    attempt: int = 0
     reply: Ack | Nak | Info | Pong | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -96,6 +97,7 @@ class BinaryDriver(Driver):
         self._frame_next: int | None = None
         self._frames_lost = 0
         self._frames_ignored = 0
+        self._frames_lost_since_data = 0  # frames lost since the last DATA received: a loss at the very end
         self._after_link_loss = False
         self._derive_next_gap = False
         self._last_first_index = 0
@@ -150,6 +152,19 @@ class BinaryDriver(Driver):
         self._break_clock()
 
     def _stopped(self) -> None:  # reader thread, on STOP's ACK, after the last DATA
+        if self._streaming:
+            # Frames lost between the last frame received and this ACK: DATA lost at the very end
+            # shows no later index jump, so say so here (an earlier attempt's ACK may be one of them).
+            pending = self._pending
+            frames = self._frames_lost_since_data - (pending.attempt if pending is not None else 0)
+            if frames > 0:
+                self._publish_gap(
+                    self._indexer.last_index,
+                    0,
+                    derived_from_time=False,
+                    reason=f"{frames} frame{'s' if frames > 1 else ''} lost before STOP's ACK; sample count unknown",
+                    frames_lost=frames,
+                )
         self._streaming = False
 
     def _restarted(self) -> None:  # reader thread: the device was idle after a reconnect
@@ -165,8 +180,8 @@ class BinaryDriver(Driver):
     ) -> Ack | Info | Pong:
         name = type(message).__name__.upper()
         with self._command_lock:
-            for _ in range(retries + 1):
-                pending = _Pending(message, on_ack=on_ack)
+            for attempt in range(retries + 1):
+                pending = _Pending(message, on_ack=on_ack, attempt=attempt)
                 with self._write_lock:
                     pending.sequence = self._encoder.sequence
                     self._pending = pending
@@ -237,9 +252,11 @@ class BinaryDriver(Driver):
                 lost = (sequence - expected) % _SEQ_MOD
                 if lost < _SEQ_MOD // 2:
                     self._frames_lost += lost
+                    self._frames_lost_since_data += lost
             self._frame_next = (sequence + 1) % _SEQ_MOD
             kind = type(msg)
             if kind is Data:
+                self._frames_lost_since_data = 0  # a loss before it shows as its index jump
                 self._on_data(msg, arrival_s)  # type: ignore[arg-type]
             elif kind is Event:
                 self._on_event(msg)  # type: ignore[arg-type]
@@ -301,7 +318,13 @@ class BinaryDriver(Driver):
         delta = (msg.sample_index - self._last_first_sample) % _SEQ_MOD
         if delta >= _SEQ_MOD // 2:
             delta -= _SEQ_MOD
-        if msg.code == EventCode.SET_COMPLETE:
+        if msg.code == EventCode.SET_COMPLETE and self._streaming:
+            # Its sample_index is the set's last sample: samples lost at the very end are counted here.
+            last = self._last_first_index + delta
+            after = self._indexer.last_index
+            if last > after:
+                self._publish_gap(after, last - after, derived_from_time=False, reason="end of set")
+                self._indexer.next_index = last + 1
             self._streaming = False  # the device stops as if it had received STOP
         self._emit(DeviceEvent(self._last_first_index + delta, msg.timestamp_us, int(msg.code), msg.code.name, msg.value))
 

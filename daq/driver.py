@@ -378,8 +378,11 @@ class Driver(ABC):
             )
         )
 
-    def _publish_gap(self, after_index: int, missing: int, *, derived_from_time: bool, reason: str) -> None:
-        gap = Gap(after_index, missing, derived_from_time, reason, time.monotonic())
+    def _publish_gap(
+        self, after_index: int, missing: int, *, derived_from_time: bool, reason: str, frames_lost: int = 0
+    ) -> None:
+        """Publish a gap; ``frames_lost`` > 0 means the sample count is unknown (``missing`` is 0)."""
+        gap = Gap(after_index, missing, derived_from_time, reason, time.monotonic(), frames_lost == 0, frames_lost)
         with self._stats_lock:
             self._gaps.append(gap)
             self._lost += missing

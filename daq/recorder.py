@@ -58,6 +58,9 @@ class RecordingSummary:
         The driver's counters over the recording.
     drift_ppm
         Fitted device clock drift against the host clock, ppm (``None`` if too short to fit).
+    frames_lost_uncounted
+        Frames lost at the very end (before STOP's ACK) whose samples cannot be counted:
+        ``lost_samples`` does not include them; a gap note in the file says so.
     stopped_by
         ``"duration"``, ``"set complete"``, ``"stop requested"``, ``"interrupted"``, or why the stream ended
         (``"device lost"``, ``"different device"``, ...).
@@ -75,6 +78,7 @@ class RecordingSummary:
     overflow_drops: int
     drift_ppm: float | None
     stopped_by: str
+    frames_lost_uncounted: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -132,6 +136,7 @@ class Recorder:
         self._last_time_s = 0.0
         self._gaps = 0
         self._lost = 0
+        self._tail_frames = 0
 
     @property
     def path(self) -> str:
@@ -198,8 +203,12 @@ class Recorder:
         elif isinstance(item, Gap):
             self._gaps += 1
             self._lost += item.missing
-            how = "derived from time" if item.derived_from_time else "counted from the sample index"
-            w.note(f"gap: {item.missing} samples lost after sequence {item.after_index} ({how}; {item.reason})")
+            if not item.count_known:
+                self._tail_frames += item.frames_lost
+                w.note(f"gap: samples lost after sequence {item.after_index}, count unknown ({item.reason})")
+            else:
+                how = "derived from time" if item.derived_from_time else "counted from the sample index"
+                w.note(f"gap: {item.missing} samples lost after sequence {item.after_index} ({how}; {item.reason})")
         elif isinstance(item, DeviceEvent):
             w.note(f"event: {item.name} {item.value} at sequence {item.index}")
             if stop_on_set_complete and item.code == EventCode.SET_COMPLETE:
@@ -248,6 +257,7 @@ class Recorder:
             overflow_drops=self._subscription.dropped_samples,
             drift_ppm=after.drift_ppm,
             stopped_by=stopped_by,
+            frames_lost_uncounted=self._tail_frames,
         )
 
 

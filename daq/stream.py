@@ -107,9 +107,17 @@ class Gap:
         the index restarted (a device re-started after a reconnect, an ASCII board
         without counter) and the count comes from timestamps.
     reason
-        ``"sequence jump"``, ``"disconnect"`` or ``"index restart"``.
+        ``"sequence jump"``, ``"disconnect"``, ``"index restart"``, ``"end of set"`` (samples
+        lost before SET_COMPLETE, counted from its sample index), or, when the count is
+        unknown, what is known (``"2 frames lost before STOP's ACK; sample count unknown"``).
     host_time_s
         Host monotonic time when the gap was detected, seconds.
+    count_known
+        ``False`` when samples were lost at the end of a stream with nothing after them to
+        count from (frames lost before STOP's ACK): ``missing`` is then 0 and ``reason`` says
+        how many frames were lost.
+    frames_lost
+        Frames known to be lost in the gap when the sample count is unknown, else 0.
     """
 
     after_index: int
@@ -117,6 +125,8 @@ class Gap:
     derived_from_time: bool
     reason: str
     host_time_s: float
+    count_known: bool = True
+    frames_lost: int = 0
 
 
 @dataclass(frozen=True)

@@ -213,9 +213,13 @@ def _print_summary(s: RecordingSummary, *, as_json: bool) -> None:
         drift = f"device clock runs {1 + s.drift_ppm / 1e6:.2f}x the host's (a simulator's speed factor?); time_s follows it"
     else:
         drift = f"{s.drift_ppm:+.1f} ppm"
+    uncounted = (
+        f" (and {s.frames_lost_uncounted} frame{'s' if s.frames_lost_uncounted > 1 else ''} lost at the end, "
+        "sample count unknown)" if s.frames_lost_uncounted else ""
+    )
     print(
         f"recorded {s.samples} samples in {s.duration_s:.2f} s ({s.effective_rate_hz:.1f} Hz) to {s.path}\n"
-        f"gaps: {s.gaps}, lost samples: {s.lost_samples}, CRC errors: {s.crc_errors}, "
+        f"gaps: {s.gaps}, lost samples: {s.lost_samples}{uncounted}, CRC errors: {s.crc_errors}, "
         f"bytes discarded: {s.bytes_discarded}, reconnects: {s.reconnects}, overflow drops: {s.overflow_drops}\n"
         f"clock drift: {drift}; stopped by: {s.stopped_by}"
     )

@@ -12,7 +12,7 @@ from daq.binary_driver import BinaryDriver
 from daq.devices import open_driver
 from daq.errors import DeviceRefused, DeviceTimeout, DeviceUnavailable
 from daq.stream import DeviceEvent, Gap, Overflow, SampleBlock, StreamEnded
-from firmware_protocols import Configure, ErrorCode, Event, EventCode, Marker, Mode, Ping, Start, Stop
+from firmware_protocols import Ack, Configure, ErrorCode, Event, EventCode, Marker, Mode, Ping, Start, Stop
 
 
 def collect(sub, until, timeout_s: float = 2.0) -> list:
@@ -248,3 +248,75 @@ def test_spy_url_hexdumps_the_traffic(make_device, profile, tmp_path):
     lines = log.read_text().splitlines()
     assert any(" TX " in line and "A5 5A 01 01" in line for line in lines)  # HELLO went out
     assert any(" RX " in line for line in lines)  # and INFO came back through the spy
+
+
+def _lose(dev, frame) -> None:
+    """The device sends a frame that never arrives: its sequence number is used up."""
+    with dev._lock:
+        dev.encoder.encode(frame)
+
+
+def _drain(sub) -> list:
+    items = []
+    while (item := sub.get(timeout=0.2)) is not None:
+        items.append(item)
+    return items
+
+
+def test_data_lost_just_before_stops_ack_is_reported_with_its_frame_count(make_device, profile):
+    dev = make_device()
+    with open_driver(dev.url, calibration=profile) as drv:
+        sub = drv.subscribe()
+        drv.start()
+        dev.data(0, 10)
+        _lose(dev, dev.data_frame(10, 10))
+        _lose(dev, dev.data_frame(20, 10))
+        time.sleep(0.1)
+        drv.stop()
+        items = _drain(sub)
+        stats = drv.stats()
+    gaps = [i for i in items if isinstance(i, Gap)]
+    assert len(gaps) == 1, items
+    gap = gaps[0]
+    assert (gap.after_index, gap.missing, gap.count_known, gap.frames_lost) == (9, 0, False, 2)
+    assert gap.reason == "2 frames lost before STOP's ACK; sample count unknown"
+    assert stats.frames_lost == 2
+
+
+def test_a_lost_stop_ack_retried_is_not_a_lost_data_frame(make_device, profile):
+    dev = make_device()
+    with open_driver(dev.url, calibration=profile, command_timeout_s=0.3) as drv:
+        stops = len(dev.commands(Stop))  # the handshake's
+        sub = drv.subscribe()
+        drv.start()
+        dev.data(0, 10)
+        time.sleep(0.1)
+        dev.silent = True
+
+        def lose_first_ack() -> None:
+            dev.wait_for(Stop, stops + 1)
+            _lose(dev, Ack(Stop.TYPE, 0))  # the ACK to the first STOP never arrives
+            dev.silent = False  # the retry is answered
+
+        threading.Thread(target=lose_first_ack, daemon=True).start()
+        drv.stop()
+        items = _drain(sub)
+    assert len(dev.commands(Stop)) == stops + 2
+    assert not [i for i in items if isinstance(i, Gap)], items
+
+
+def test_samples_lost_just_before_set_complete_are_counted_exactly(make_device, profile):
+    dev = make_device()
+    with open_driver(dev.url, calibration=profile) as drv:
+        sub = drv.subscribe()
+        drv.start()
+        dev.data(0, 10)
+        _lose(dev, dev.data_frame(10, 10))
+        _lose(dev, dev.data_frame(20, 5))
+        dev.send(Event(dev.device_time_us + 24_000, 24, EventCode.SET_COMPLETE, 3))
+        items = _drain(sub)
+        assert not drv.streaming
+    gaps = [i for i in items if isinstance(i, Gap)]
+    assert [(g.after_index, g.missing, g.count_known, g.reason) for g in gaps] == [(9, 15, True, "end of set")]
+    event = next(i for i in items if isinstance(i, DeviceEvent))
+    assert event.index == 24 and items.index(gaps[0]) < items.index(event)

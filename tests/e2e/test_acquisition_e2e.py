@@ -94,7 +94,21 @@ def check_against_emitted(csv: Path, emitted: EmittedLog) -> tuple[np.ndarray, i
     assert np.array_equal(rec.extra["device_time_us"], run["timestamp_us"][at])
     inside = (run["sample_index"] >= seq[0]) & (run["sample_index"] <= seq[-1])
     assert np.array_equal(run["sample_index"][inside & run["delivered"]], seq), "recorded = delivered, exactly"
-    return seq, int(np.count_nonzero(inside & ~run["delivered"]))
+    # The whole run, not only the recorded range: nothing delivered is missing at either end ...
+    assert np.array_equal(run["sample_index"][run["delivered"]], seq), "recorded = delivered over the whole run"
+    inside = run["sample_index"] <= seq[-1]  # a loss before the first row is a gap after sequence -1
+    # ... and a loss after the last row is reported: exactly (SET_COMPLETE) or as lost frames, never silently.
+    tail = int(np.count_nonzero(~run["delivered"] & (run["sample_index"] > seq[-1])))
+    tail_notes = [n for n in rec.notes if n.startswith(("gap: ", f"gap: samples lost after sequence {seq[-1]}"))
+                  and (f"after sequence {seq[-1]} " in n or f"after sequence {seq[-1]}," in n)]
+    if tail:
+        assert len(tail_notes) == 1, f"{tail} samples lost after the last row, reported as {tail_notes}"
+        if "count unknown" in tail_notes[0]:
+            return seq, int(np.count_nonzero(inside & ~run["delivered"]))
+        assert tail_notes[0].startswith(f"gap: {tail} samples lost after sequence {seq[-1]} ")
+    else:
+        assert not tail_notes, tail_notes
+    return seq, int(np.count_nonzero(~run["delivered"]))
 
 
 def record(url: str, csv: Path, seconds: float, **options: object) -> RecordingSummary:
@@ -199,3 +213,16 @@ def test_a_lost_start_ack_is_retried_and_the_recording_is_exact(tmp_path):
     last = emitted.run(len(emitted.sample_rates_hz) - 1)  # the run of the START that was acknowledged
     at = np.searchsorted(last["sample_index"], rec.extra["sequence"])
     np.testing.assert_array_equal(rec.torque_nm, as_written(SIM.torque.apply(last["torque"][at])))
+
+
+@pytest.mark.parametrize("seed", [17, 25, 40, 41, 42, 43])
+def test_losses_at_the_very_end_are_reported(seed, tmp_path):
+    # Corrupted DATA just before STOP's ACK has no later index jump to count it from.
+    register_url_handler()
+    url = f"sim://?fault_corrupt_rate=0.001&seed={seed}&speed=10"
+    csv = tmp_path / "tail.csv"
+    with open_driver(url, calibration=SIM) as drv:
+        summary = Recorder(drv, csv, {}).run(duration_s=0.3)
+        emitted = find_session(url).emitted_log()
+    seq, undelivered = check_against_emitted(csv, emitted)
+    assert summary.lost_samples == undelivered
