@@ -186,3 +186,29 @@ def test_ratios_and_bilateral_deficits(joint, pattern, mode, kind, velocity_dps,
         truth = deficit_percent(min(left, right), max(left, right))
         worst.record("bilateral deficit (percentage points)", b.deficit_percent - truth, f"{case} {b.direction}")
         assert b.deficit_percent == pytest.approx(truth, abs=2.0)
+
+
+@pytest.mark.parametrize(("joint", "pattern"), [("knee", "flexion/extension"), ("shoulder", "external/internal rotation")])
+@pytest.mark.parametrize("velocity_dps", [60.0, 180.0])
+def test_functional_ratios_from_two_con_ecc_sets(joint, pattern, velocity_dps, worst):
+    """Hecc/Qcon and Hcon/Qecc (Aagaard 1998) from a flexor con/ecc set and an extensor con/ecc set."""
+    sims = []
+    for seed, group in enumerate(PATTERN_DIRECTIONS[pattern], start=5):
+        proto = model.SetProtocol(joint=joint, pattern=pattern, side="left", mode="con/ecc",
+                                  velocity_dps=velocity_dps, repetitions=3, group=group)  # fmt: skip
+        sims.append(model.simulate_set(PROFILE, proto, sample_rate_hz=1000.0, seed=seed))
+    comparison = compare([_analyse(sim) for sim in sims])
+    best: dict[tuple[str, str], float] = {}
+    for sim in sims:
+        for t in sim.truth.reps:
+            key = (t.group, t.contraction)
+            best[key] = max(best.get(key, 0.0), t.peak_torque_nm)
+    functional = [r for r in comparison.ratios if r.kind == "functional"]
+    assert len(functional) == 2  # numerator eccentric over denominator concentric, and the reverse
+    assert {r.numerator.contraction for r in functional} == {"concentric", "eccentric"}
+    case = _case_id(joint, pattern, "con/ecc", velocity_dps, 1000.0)
+    for r in functional:
+        assert r.numerator.contraction != r.denominator.contraction
+        truth = best[(r.numerator.direction, r.numerator.contraction)] / best[(r.denominator.direction, r.denominator.contraction)]
+        worst.record("ratio (fraction)", r.value - truth, f"{case} functional {r.label}")
+        assert r.value == pytest.approx(truth, abs=0.02)
