@@ -360,7 +360,10 @@ class TrialRecording:
         elif isinstance(item, Gap):
             self._gaps += 1
             self._lost += item.missing
-            how = "derived from time" if item.derived_from_time else "counted from the sample index"
+            if not item.count_known:
+                how = f"{item.frames_lost} frame(s) lost at the end, sample count unknown"
+            else:
+                how = "derived from time" if item.derived_from_time else "counted from the sample index"
             self._event("gap", item.after_index, f"{item.reason}; {how}", item.missing)
         elif isinstance(item, Overflow):
             self._gaps += 1
