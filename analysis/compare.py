@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
-from typing import Any, Sequence
+from typing import Any
 
 from analysis.bilateral import Bilateral, bilateral_comparison
 from analysis.flags import Flag, Thresholds, ardern_flags, bilateral_flags, gap_flags, quality_flags, ratio_flags

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi, sosfiltfilt  # type: ignore[import-untyped]
+from scipy.signal import butter, sosfilt, sosfilt_zi, sosfiltfilt
 
 from analysis.errors import AnalysisError
 
@@ -176,6 +176,7 @@ def gravity_correct(
     torque_nm: np.ndarray, position_deg: np.ndarray, *, gravity_torque_nm: float, horizontal_angle_deg: float = 0.0
 ) -> np.ndarray:
     """Muscle torque (N.m): measured torque minus the limb's gravitational torque (see :func:`gravity_torque`)."""
-    return np.asarray(torque_nm) - gravity_torque(
+    muscle_nm: np.ndarray = np.asarray(torque_nm) - gravity_torque(
         position_deg, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg
     )
+    return muscle_nm

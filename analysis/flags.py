@@ -6,8 +6,9 @@ where the threshold comes from (DOMAIN.md sections 4 and 5), so a reader can dis
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -6,7 +6,7 @@ increases toward a pattern's first-named direction and positive torque acts towa
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from analysis.errors import UnknownJointError
 

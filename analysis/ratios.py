@@ -156,8 +156,7 @@ def angle_ratio(
     )
     crossings: list[float] = []
     crossing = None
-    for k in np.flatnonzero(np.signbit(diff[:-1]) != np.signbit(diff[1:])):
-        k = int(k)
+    for k in map(int, np.flatnonzero(np.signbit(diff[:-1]) != np.signbit(diff[1:]))):
         d0, d1 = diff[k], diff[k + 1]
         at = float(angles[k] + (angles[k + 1] - angles[k]) * (d0 / (d0 - d1))) if d0 != d1 else float(angles[k])
         crossings.append(at)

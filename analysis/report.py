@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from analysis.compare import Comparison
 from analysis.flags import THRESHOLD_SOURCES, Thresholds
@@ -48,7 +49,10 @@ def _num(v: Any, fmt: str = ".1f") -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))
+
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
@@ -61,7 +65,7 @@ def _set_lines(s: Mapping[str, Any]) -> list[str]:
          _num(r["time_to_peak_s"], ".2f"), _num(r["work_j"]), _num(r["mean_power_w"]), _num(r["rom_deg"], ".0f")]
         for r in s["reps"]
     ]
-    out += ["    " + l for l in _table(["rep", "PT N.m", "PT unwin", "angle deg", "TTP s", "work J", "power W", "ROM deg"], rows)]
+    out += ["    " + line for line in _table(["rep", "PT N.m", "PT unwin", "angle deg", "TTP s", "work J", "power W", "ROM deg"], rows)]
     out.append(
         "    best PT {} N.m (rep {}), mean PT {} N.m, PT/BM {} N.m/kg, CV {} %".format(
             _num(s["peak_torque_nm"]), s["peak_torque_rep"] or "-", _num(s["mean_peak_torque_nm"]),

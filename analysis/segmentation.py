@@ -19,8 +19,8 @@ there (a disconnect, a dropped packet). No movement crosses a gap: the movements
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -9,16 +9,17 @@ unfiltered list.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Callable, Iterator
+from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
-from starlette.requests import HTTPConnection
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from api.security import Role, authenticate, require_role
 from api.settings import Settings

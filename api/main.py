@@ -20,10 +20,15 @@ from api.deps import reject_unknown_query_parameters
 from api.errors import install_error_handlers
 from api.library import sync_builtin_protocols
 from api.middleware import BodySizeLimit
+from api.routes import analysis as analysis_routes
 from api.routes import api_router
-from api.routes import analysis as analysis_routes, history as history_routes, imports as import_routes
+from api.routes import device as device_routes
+from api.routes import history as history_routes
+from api.routes import imports as import_routes
+from api.routes import live as live_routes
 from api.routes import reports as report_routes
-from api.routes import device as device_routes, live as live_routes, samples as sample_routes, trials as trial_routes
+from api.routes import samples as sample_routes
+from api.routes import trials as trial_routes
 from api.settings import Settings
 from api.storage.database import Database
 

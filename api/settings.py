@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         return value
 
     @classmethod
-    def from_overrides(cls, **overrides: object) -> "Settings":
+    def from_overrides(cls, **overrides: object) -> Settings:
         """Settings with the given values (``None`` ones ignored) over the environment and defaults."""
         return cls(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 

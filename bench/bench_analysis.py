@@ -24,8 +24,9 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -90,10 +91,10 @@ def _worker(paths: list[str], repeat: int) -> None:
         row = {
             "samples": len(rec),
             "reps": reps,
-            "analysis_s": _best_of(lambda: analyze_recording(*args, joint="knee"), repeat),
-            "load_s": _best_of(lambda: read_recording(path), repeat),
-            "numpy_s": _best_of(lambda: np.loadtxt(path, delimiter=",", comments="#", skiprows=head,
-                                                   dtype=np.float64, ndmin=2), repeat),
+            "analysis_s": _best_of(lambda args=args: analyze_recording(*args, joint="knee"), repeat),
+            "load_s": _best_of(lambda path=path: read_recording(path), repeat),
+            "numpy_s": _best_of(lambda path=path, head=head: np.loadtxt(path, delimiter=",", comments="#", skiprows=head,
+                                                                        dtype=np.float64, ndmin=2), repeat),
         }
         print(json.dumps(row), flush=True)
 

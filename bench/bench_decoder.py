@@ -16,7 +16,7 @@ import random
 import time
 from binascii import crc_hqx
 
-from firmware_protocols import Data, FrameDecoder, FrameEncoder, MAX_SAMPLES_PER_FRAME
+from firmware_protocols import MAX_SAMPLES_PER_FRAME, Data, FrameDecoder, FrameEncoder
 from firmware_protocols.ascii import AsciiDecoder, encode_sample
 
 
@@ -62,8 +62,8 @@ def main() -> None:
     for spf in (10, 50, 100, MAX_SAMPLES_PER_FRAME):
         stream = make_stream(spf, args.samples)
         assert decode_all(stream, args.chunk) == (args.samples + spf - 1) // spf * spf
-        t_crc = best_of(args.repeats, lambda: crc_hqx(stream, 0xFFFF))
-        t_dec = best_of(args.repeats, lambda: decode_all(stream, args.chunk))
+        t_crc = best_of(args.repeats, lambda stream=stream: crc_hqx(stream, 0xFFFF))
+        t_dec = best_of(args.repeats, lambda stream=stream: decode_all(stream, args.chunk))
         n = (args.samples + spf - 1) // spf * spf
         mb = len(stream) / 1e6
         print(f"{spf:>6} {mb:>6.1f} {mb / t_crc:>9.0f} {mb / t_dec:>11.0f} {n / t_dec / 1e6:>10.2f} {t_dec / t_crc:>8.2f}")

@@ -91,7 +91,7 @@ class CalibrationProfile:
         return {"name": self.name, "device": self.device, "description": self.description, "channels": channels}
 
     @classmethod
-    def from_dict(cls, data: object, *, source: str = "profile") -> "CalibrationProfile":
+    def from_dict(cls, data: object, *, source: str = "profile") -> CalibrationProfile:
         """Build a profile from parsed JSON; raises :class:`CalibrationError` naming ``source``."""
         if not isinstance(data, dict):
             raise CalibrationError(f"{source}: a calibration profile must be a JSON object")
@@ -201,7 +201,7 @@ class ChannelFit:
         return ChannelCalibration(self.gain, self.offset, unit)
 
 
-def fit_channel(counts: "np.ndarray | list[float]", values: "np.ndarray | list[float]") -> ChannelFit:
+def fit_channel(counts: np.ndarray | list[float], values: np.ndarray | list[float]) -> ChannelFit:
     """Fit gain and offset from known points: exact through two points, least squares through more.
 
     Parameters

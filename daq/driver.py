@@ -30,11 +30,12 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
-import serial  # type: ignore[import-untyped]
+import serial
 
 from daq.calibration import CalibrationProfile
 from daq.errors import DaqError, DeviceUnavailable

@@ -21,9 +21,9 @@ import math
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Mapping
+from datetime import UTC, datetime
 
 from daq.driver import Driver
 from daq.errors import DaqError
@@ -128,7 +128,7 @@ class Recorder:
             firmware_version=(info.firmware_version if info else "") or None,
             protocol=driver.protocol,
             calibration=driver.calibration.name if driver.calibration else None,
-            started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
         )
         self._writer = RecordingWriter(path, meta, extra_columns=EXTRA_COLUMNS, fsync=fsync)
         self._subscription = driver.subscribe(max_items=10_000)

@@ -34,9 +34,10 @@ import io
 import math
 import os
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Mapping
+from typing import IO
 
 import numpy as np
 
@@ -224,7 +225,7 @@ class RecordingWriter:
             self.flush()
             self._file.close()
 
-    def __enter__(self) -> "RecordingWriter":
+    def __enter__(self) -> RecordingWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -338,12 +339,12 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
     """
     name = source or (str(path) if not hasattr(path, "read") else str(getattr(path, "name", "recording")))
     try:
-        if hasattr(path, "read"):
-            raw = path.read()  # type: ignore[union-attr]
-            data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
-        else:
-            with open(path, "rb") as f:  # type: ignore[arg-type]
+        if isinstance(path, (str, os.PathLike)):
+            with open(path, "rb") as f:
                 data = f.read()
+        else:
+            raw = path.read()
+            data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
     except (OSError, UnicodeEncodeError) as err:
         raise RecordingFormatError(f"{name}: cannot read: {getattr(err, 'strerror', None) or err}") from err
 
@@ -375,7 +376,7 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
     notes: tuple[str, ...] = ()
     if data.find(b"#", end) >= 0:  # a byte search: far quicker than looking for "\n#"
         body = data[end + 1 :].decode("utf-8", errors="replace")
-        notes = tuple(l[1:].strip() for l in body.splitlines() if l.startswith("#"))
+        notes = tuple(line[1:].strip() for line in body.splitlines() if line.startswith("#"))
     if cut:
         notes += (CUT_TAIL_NOTE,)
     try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -167,7 +166,7 @@ class StreamEnded:
     reason: str
 
 
-StreamItem = Union[SampleBlock, DeviceEvent, Gap, Disconnected, Reconnected, Overflow, StreamEnded]
+StreamItem = SampleBlock | DeviceEvent | Gap | Disconnected | Reconnected | Overflow | StreamEnded
 
 
 class Subscription:

@@ -7,7 +7,7 @@ simulator's ``sim://``, registered by whoever imports it; ``daq`` never does).
 
 from __future__ import annotations
 
-import serial  # type: ignore[import-untyped]
+import serial
 
 from daq.errors import DeviceUnavailable
 

@@ -23,7 +23,7 @@ Host to device, optional (boards that stream from power-up ignore them)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 from firmware_protocols.errors import ProtocolError
 
@@ -61,7 +61,7 @@ class AsciiComment:
     text: str
 
 
-AsciiMessage = Union[AsciiSample, AsciiComment]
+AsciiMessage = AsciiSample | AsciiComment
 
 
 @dataclass

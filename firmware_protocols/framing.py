@@ -84,7 +84,7 @@ class Frame(NamedTuple):
     """One decoded frame: the sender's sequence number and its message."""
 
     sequence: int
-    message: "Message | UnknownMessage | MalformedMessage"
+    message: Message | UnknownMessage | MalformedMessage
 
 
 def encode_frame(message: Message, sequence: int) -> bytes:

@@ -14,7 +14,7 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from firmware_protocols.errors import PayloadLengthError, ProtocolError
 
@@ -145,7 +145,7 @@ class Hello:
         return _pack(self._S, "HELLO", self.max_protocol_version)
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Hello":
+    def unpack(cls, payload: bytes) -> Hello:
         return cls(*_unpack(cls._S, payload, "HELLO"))
 
 
@@ -187,7 +187,7 @@ class Configure:
         )
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Configure":
+    def unpack(cls, payload: bytes) -> Configure:
         rate, spf, mode, acting, vp, vm, lo, hi, reps = _unpack(cls._S, payload, "CONFIGURE")
         try:
             mode_ = Mode(mode)
@@ -206,7 +206,7 @@ class Start:
         return b""
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Start":
+    def unpack(cls, payload: bytes) -> Start:
         if payload:
             raise PayloadLengthError(f"START payload must be empty, got {len(payload)} bytes")
         return cls()
@@ -222,7 +222,7 @@ class Stop:
         return b""
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Stop":
+    def unpack(cls, payload: bytes) -> Stop:
         if payload:
             raise PayloadLengthError(f"STOP payload must be empty, got {len(payload)} bytes")
         return cls()
@@ -240,7 +240,7 @@ class Ping:
         return _pack(self._S, "PING", self.host_time_us)
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Ping":
+    def unpack(cls, payload: bytes) -> Ping:
         return cls(*_unpack(cls._S, payload, "PING"))
 
 
@@ -256,7 +256,7 @@ class Marker:
         return _pack(self._S, "MARKER", self.marker_id)
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Marker":
+    def unpack(cls, payload: bytes) -> Marker:
         return cls(*_unpack(cls._S, payload, "MARKER"))
 
 
@@ -304,7 +304,7 @@ class Info:
         return bytes(out)
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Info":
+    def unpack(cls, payload: bytes) -> Info:
         try:
             version, caps, max_spf, n_ch = struct.unpack_from("<BBHB", payload, 0)
             pos = 5
@@ -372,11 +372,11 @@ class Data:
         cls,
         timestamp_us: int,
         first_sample: int,
-        torque: "list[int] | array",  # type: ignore[type-arg]
-        position: "list[int] | array",  # type: ignore[type-arg]
-        velocity: "list[int] | array",  # type: ignore[type-arg]
-        status: "bytes | list[int] | None" = None,
-    ) -> "Data":
+        torque: list[int] | array,  # type: ignore[type-arg]
+        position: list[int] | array,  # type: ignore[type-arg]
+        velocity: list[int] | array,  # type: ignore[type-arg]
+        status: bytes | list[int] | None = None,
+    ) -> Data:
         n = len(torque)
         _require(len(position) == n and len(velocity) == n, "DATA columns differ in length")
         status_b = bytes(n) if status is None else bytes(status)
@@ -399,11 +399,11 @@ class Data:
         return b"".join([head, cols[0].tobytes(), cols[1].tobytes(), cols[2].tobytes(), bytes(self.status)])
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Data":
+    def unpack(cls, payload: bytes) -> Data:
         return cls.unpack_from(payload, 0, len(payload))
 
     @classmethod
-    def unpack_from(cls, buffer: "bytes | bytearray", offset: int, length: int) -> "Data":
+    def unpack_from(cls, buffer: bytes | bytearray, offset: int, length: int) -> Data:
         """Parse a DATA payload of ``length`` bytes at ``offset`` of ``buffer`` without copying it first."""
         if length < 14:
             raise PayloadLengthError(f"DATA payload is {length} bytes, shorter than its header")
@@ -433,7 +433,7 @@ class Event:
         return _pack(self._S, "EVENT", self.timestamp_us, self.sample_index, int(self.code), self.value)
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Event":
+    def unpack(cls, payload: bytes) -> Event:
         ts, idx, code, value = _unpack(cls._S, payload, "EVENT")
         try:
             return cls(ts, idx, EventCode(code), value)
@@ -454,7 +454,7 @@ class Ack:
         return _pack(self._S, "ACK", self.acked_type, self.acked_sequence)
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Ack":
+    def unpack(cls, payload: bytes) -> Ack:
         return cls(*_unpack(cls._S, payload, "ACK"))
 
 
@@ -472,7 +472,7 @@ class Nak:
         return _pack(self._S, "NAK", self.refused_type, self.refused_sequence, int(self.error))
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Nak":
+    def unpack(cls, payload: bytes) -> Nak:
         t, seq, err = _unpack(cls._S, payload, "NAK")
         try:
             return cls(t, seq, ErrorCode(err))
@@ -493,13 +493,13 @@ class Pong:
         return _pack(self._S, "PONG", self.host_time_us, self.device_time_us)
 
     @classmethod
-    def unpack(cls, payload: bytes) -> "Pong":
+    def unpack(cls, payload: bytes) -> Pong:
         return cls(*_unpack(cls._S, payload, "PONG"))
 
 
-HostMessage = Union[Hello, Configure, Start, Stop, Ping, Marker]
-DeviceMessage = Union[Info, Data, Event, Ack, Nak, Pong]
-Message = Union[HostMessage, DeviceMessage]
+HostMessage = Hello | Configure | Start | Stop | Ping | Marker
+DeviceMessage = Info | Data | Event | Ack | Nak | Pong
+Message = HostMessage | DeviceMessage
 
 #: type code -> message class, for every message of version 1.
 MESSAGE_TYPES: dict[int, type[Message]] = {

@@ -11,7 +11,7 @@ acts toward ``A`` (DOMAIN.md section 2); a joint's first pattern is its default.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["CONTRACTIONS", "JOINT_PATTERNS", "MODES", "PATTERN_DIRECTIONS", "SIDES"]
 

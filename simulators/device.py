@@ -47,6 +47,7 @@ from firmware_protocols.messages import (
     Hello,
     Info,
     Marker,
+    Message,
     Mode,
     Nak,
     Ping,
@@ -406,7 +407,7 @@ class SimulatedDevice:
 
     # --- binary commands ------------------------------------------------------------
 
-    def _handle(self, sequence: int, message: object) -> None:
+    def _handle(self, sequence: int, message: Message | UnknownMessage | MalformedMessage) -> None:
         if isinstance(message, UnknownMessage):
             self._send(Nak(message.type_code, sequence, ErrorCode.UNKNOWN_TYPE))
         elif isinstance(message, MalformedMessage):
@@ -437,7 +438,7 @@ class SimulatedDevice:
             index = 0 if run is None else run.taken_by(self._now_us)  # the next sample to be taken
             self._send(Event(self._now_us, index % (1 << 32), EventCode.MARKER_HOST, message.marker_id), run)
         else:  # a device-to-host message sent by the host
-            self._send(Nak(getattr(message, "TYPE"), sequence, ErrorCode.UNKNOWN_TYPE))
+            self._send(Nak(message.TYPE, sequence, ErrorCode.UNKNOWN_TYPE))
 
     def _configure(self, msg: Configure) -> ErrorCode | None:
         """Apply a CONFIGURE; the NAK reason when refused (checks in PROTOCOL.md's order)."""

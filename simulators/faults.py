@@ -22,8 +22,8 @@ sample with wrong values, so exact loss accounting needs the binary protocol.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -30,7 +30,7 @@ range opposite its first movement.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from firmware_protocols.vocabulary import CONTRACTIONS, JOINT_PATTERNS, MODES, PATTERN_DIRECTIONS, SIDES
 

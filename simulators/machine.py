@@ -32,8 +32,8 @@ few vectorised numpy operations.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Sequence
 
 import numpy as np
 
@@ -166,7 +166,7 @@ class Trajectory:
         at_limit[ends[ends < t.size]] = True
         return Kinematics(position, velocity, acceleration, self.braking[piece], at_limit)
 
-    def stopped(self, stop_s: float, *, deceleration_dps2: float) -> "Trajectory":
+    def stopped(self, stop_s: float, *, deceleration_dps2: float) -> Trajectory:
         """This trajectory with a safety stop at ``stop_s``: the lever decelerates to rest
         and stays there; movements not finished by ``stop_s`` are dropped."""
         state = self.evaluate(np.array([stop_s]))

@@ -48,8 +48,8 @@ a second to generate (``bench/bench_simulate_set.py``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 

@@ -25,6 +25,7 @@ import select
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from simulators.device import OutFrame, SimulatedDevice
 from simulators.faults import FaultConfig, FaultInjector, FaultLog
@@ -112,7 +113,7 @@ class DeviceRunner:
         self._injector = FaultInjector(
             corrupt_rate=faults.corrupt_rate, drop_rate=faults.drop_rate, seed=faults.seed, log=self.fault_log
         )
-        self._pending: deque[list] = deque()  # [remaining bytes (memoryview), frame, bytes sent]
+        self._pending: deque[list[Any]] = deque()  # [remaining bytes (memoryview), frame, bytes sent]
         self._pending_bytes = 0
         self._recent: deque[tuple[OutFrame, int]] = deque()  # fully written frames, newest last
         self._recent_bytes = 0

@@ -25,7 +25,7 @@ The torque a muscle group exerts about the joint is modelled as::
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -27,10 +27,11 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -85,11 +86,12 @@ class MuscleGroup:
         self, angle_deg: np.ndarray, shortening_dps: np.ndarray, *, reference_velocity_dps: float
     ) -> np.ndarray:
         """Torque magnitude (N.m) at full activation for each angle (deg) and shortening velocity (deg/s)."""
-        return (
+        capacity_nm: np.ndarray = (
             self.isometric_torque_nm(reference_velocity_dps)
             * torque_angle_factor(angle_deg, optimal_angle_deg=self.optimal_angle_deg, width_deg=self.angle_width_deg)
             * self.velocity_factor(shortening_dps)
         )
+        return capacity_nm
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ class SubjectProfile:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SubjectProfile":
+    def from_dict(cls, data: Mapping[str, Any]) -> SubjectProfile:
         """Build and validate a profile; ``ValueError`` names the offending field."""
         _check_keys(data, "profile", ("description",) + _SUBJECT_FIELDS + ("joints",))
         if not isinstance(data["description"], str):
@@ -256,7 +258,7 @@ class SubjectProfile:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike[str]) -> "SubjectProfile":
+    def from_json(cls, path: str | os.PathLike[str]) -> SubjectProfile:
         """Read a profile from a JSON file; ``ValueError`` names the file and the field."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))

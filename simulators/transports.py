@@ -31,7 +31,7 @@ import threading
 import time
 import tty
 from abc import ABC, abstractmethod
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["Endpoint", "PairEndpoint", "PtyEndpoint", "TcpEndpoint", "default_link_path"]
 
@@ -73,7 +73,7 @@ class Endpoint(ABC):
         """Further descriptors to watch for readability (e.g. a listening socket)."""
         return []
 
-    def accept(self, fd: int) -> None:
+    def accept(self, fd: int) -> None:  # noqa: B027 - optional hook: most endpoints listen on nothing
         """One of :meth:`listen_fds` is readable."""
 
     @abstractmethod

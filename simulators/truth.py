@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class RepTruth:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RepTruth":
+    def from_dict(cls, data: Mapping[str, Any]) -> RepTruth:
         """Inverse of :meth:`to_dict`."""
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
@@ -135,7 +136,7 @@ class SetTruth:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SetTruth":
+    def from_dict(cls, data: Mapping[str, Any]) -> SetTruth:
         """Inverse of :meth:`to_dict`; ``ValueError`` on a missing field."""
         missing = [f.name for f in fields(cls) if f.name not in data]
         if missing:
@@ -159,7 +160,7 @@ class SetTruth:
         return text
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike[str]) -> "SetTruth":
+    def from_json(cls, path: str | os.PathLike[str]) -> SetTruth:
         """Read a truth file written by :meth:`to_json`."""
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 

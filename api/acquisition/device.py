@@ -242,7 +242,7 @@ class DeviceManager:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _exclusive(self) -> "_Held":
+    def _exclusive(self) -> _Held:
         if not self._connecting.acquire(timeout=CONNECT_WAIT_S):
             raise ConflictError("the device is busy connecting; try again in a moment")
         return _Held(self._connecting)
@@ -304,7 +304,7 @@ class DeviceManager:
         )
         with self._lock:
             self._driver, self._watcher, self._url = driver, watcher, url
-            self._state, self._connected_at = "connected", dt.datetime.now(dt.timezone.utc)
+            self._state, self._connected_at = "connected", dt.datetime.now(dt.UTC)
         watcher.start()
         info = driver.info
         log.info("device %s connected: %s %s", url, info.model if info else "?", info.serial_number if info else "?")

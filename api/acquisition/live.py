@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 

@@ -49,7 +49,7 @@ class TrialPlan:
     sample_rate_hz: int
 
     @classmethod
-    def of(cls, trial: Trial, *, rom_deg: tuple[float, float]) -> "TrialPlan":
+    def of(cls, trial: Trial, *, rom_deg: tuple[float, float]) -> TrialPlan:
         """The plan of a stored trial; ``rom_deg`` (deg) stands in for a range it leaves open."""
         return cls(
             trial_id=trial.id,

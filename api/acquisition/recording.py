@@ -21,8 +21,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from sqlalchemy import update
@@ -123,7 +123,7 @@ class TrialRecording:
         station_id: str,
         device_url: str,
         flush_interval_s: float,
-        on_end: Callable[["TrialRecording"], None] = lambda _: None,
+        on_end: Callable[[TrialRecording], None] = lambda _: None,
     ) -> None:
         self.database = database
         self.driver = driver
@@ -249,7 +249,7 @@ class TrialRecording:
                     calibration=calibration.name[:100] if calibration else None,
                     metadata_json=json.dumps(metadata),
                     sample_rate_hz=float(self.plan.sample_rate_hz),
-                    started_at=dt.datetime.now(dt.timezone.utc),
+                    started_at=dt.datetime.now(dt.UTC),
                     ended_at=None,
                     end_reason=None,
                     interrupted_reason=None,
@@ -282,7 +282,7 @@ class TrialRecording:
             "crc_errors": figures.crc_errors,
             "reconnects": figures.reconnects,
             "duration_s": figures.duration_s,
-            "flushed_at": dt.datetime.now(dt.timezone.utc),
+            "flushed_at": dt.datetime.now(dt.UTC),
         }
         if self._started_at is not None:
             values["started_at"] = self._started_at
@@ -351,7 +351,7 @@ class TrialRecording:
             if self._t0 is None:
                 self._t0 = float(item.host_time_s[0])
                 lead_s = (len(item) - 1) / self.plan.sample_rate_hz
-                self._started_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=lead_s)
+                self._started_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=lead_s)
             self._pending.append(item)
             self._live_pending.append(item)
             self._last_time_s = float(item.host_time_s[-1]) - self._t0

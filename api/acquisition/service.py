@@ -84,7 +84,7 @@ class AcquisitionService:
         """Mark the trials this station left ``recording`` as ``interrupted`` (``weighing`` ones back to ``created``)."""
         with self._lock:
             active = {self._weighing, self._recording.trial_id if self._recording else None}
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         recovered = []
         with self.database.session() as session:
             query = select(Trial).where(Trial.station_id == self.station_id, Trial.state.in_(("recording", "weighing")))

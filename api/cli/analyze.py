@@ -12,16 +12,17 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from analysis import (
+    THRESHOLD_SOURCES,
     AnalysisError,
     AnalysisOptions,
     RecordingAnalysis,
-    THRESHOLD_SOURCES,
     Thresholds,
     analyze_recording,
     build_report,
@@ -149,7 +150,7 @@ def _option_name(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def add_parser(subparsers: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0],
                                    formatter_class=_HelpFormatter)
     parser.add_argument("files", nargs="+", metavar="FILE", help="recording CSV or vendor export")

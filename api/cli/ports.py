@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from serial.tools import list_ports  # type: ignore[import-untyped]
+from serial.tools import list_ports
 
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(name, help=help_text, description=help_text + ".")
     parser.add_argument("--json", action="store_true", help="print a JSON list of {device, description, hwid}")
     parser.set_defaults(run=run)

@@ -33,7 +33,7 @@ MODES = {"con/con": Mode.CON_CON, "con/ecc": Mode.CON_ECC, "ecc/con": Mode.ECC_C
 NORMAL_ENDS = ("duration", "set complete", "interrupted", "stop requested")
 
 
-def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         name,
         help=help_text,

@@ -8,7 +8,7 @@ import ipaddress
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> None:
     parser = subparsers.add_parser(
         name,
         help=help_text,
@@ -51,10 +51,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.settings import Settings
     import uvicorn
 
     from api.main import create_app
+    from api.settings import Settings
 
     settings = Settings.from_overrides(
         host=args.host,

@@ -24,7 +24,7 @@ from simulators.transports import Endpoint, PtyEndpoint, TcpEndpoint
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         name,
         help=help_text,

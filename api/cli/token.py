@@ -9,7 +9,7 @@ __all__ = ["add_parser", "run"]
 ROLES = ("viewer", "operator", "admin")
 
 
-def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> None:
     parser = subparsers.add_parser(
         name,
         help=help_text,
@@ -32,10 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.settings import Settings
     from sqlalchemy import select
 
     from api.security import Role, create_token, revoke_token
+    from api.settings import Settings
     from api.storage.database import Database
     from api.storage.models import ApiToken
 

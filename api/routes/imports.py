@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from api.deps import IdPath, OperatorDep, SessionDep
 from api.analysis_service import IMPORT_OVERRIDES_KEY
+from api.deps import IdPath, OperatorDep, SessionDep
 from api.import_service import ImportOverrides, import_file, safe_file_name
 from api.routes.common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, get_or_404
 from api.schemas.common import Direction, Joint, Mode, Pattern, Side, ValidationErrorPublic

@@ -38,7 +38,7 @@ def create_session(body: SessionCreate, session: SessionDep, _: OperatorDep) -> 
     get_or_404(session, Subject, body.subject_id, "subject")
     row = LabSession(
         subject_id=body.subject_id,
-        date=body.date or dt.datetime.now(dt.timezone.utc).date(),
+        date=body.date or dt.datetime.now(dt.UTC).date(),
         notes=body.notes,
     )
     session.add(row)

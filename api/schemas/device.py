@@ -107,7 +107,7 @@ class DevicePublic(BaseModel):
     recording_trial_id: int | None = Field(description="the trial recording or weighing now, if any", examples=[None])
 
     @classmethod
-    def of(cls, snapshot: DeviceSnapshot, *, busy_with: int | None) -> "DevicePublic":
+    def of(cls, snapshot: DeviceSnapshot, *, busy_with: int | None) -> DevicePublic:
         info, cal, stats = snapshot.info, snapshot.calibration, snapshot.stats
         return cls(
             state=snapshot.state,

@@ -69,7 +69,7 @@ class TrialTemplateCreate(_TrialTemplateFields):
     )
 
     @model_validator(mode="after")
-    def _resolve(self) -> "TrialTemplateCreate":
+    def _resolve(self) -> TrialTemplateCreate:
         try:
             _, self.pattern = resolve_pattern(self.joint, self.pattern)  # type: ignore[assignment]
         except UnknownJointError as err:

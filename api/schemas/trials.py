@@ -61,7 +61,7 @@ class TrialCreate(BaseModel):
     protocol_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="protocol this set belongs to, if any")
 
     @model_validator(mode="after")
-    def _resolve(self) -> "TrialCreate":
+    def _resolve(self) -> TrialCreate:
         try:
             _, self.pattern = resolve_pattern(self.joint, self.pattern)  # type: ignore[assignment]
         except UnknownJointError as err:
@@ -136,7 +136,7 @@ class TrialPublic(BaseModel):
     acquisition: AcquisitionFiguresPublic
 
     @classmethod
-    def of(cls, trial: Trial) -> "TrialPublic":
+    def of(cls, trial: Trial) -> TrialPublic:
         samples, duration = trial.sample_count, trial.duration_s
         rate = (samples - 1) / duration if duration and samples > 1 else None
         metadata = None
@@ -213,7 +213,7 @@ class TrialEventPublic(BaseModel):
     created_at: dt.datetime = Field(description="when it was stored (UTC)")
 
     @classmethod
-    def of(cls, event: TrialEvent) -> "TrialEventPublic":
+    def of(cls, event: TrialEvent) -> TrialEventPublic:
         return cls.model_validate(event)
 
 

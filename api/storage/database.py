@@ -87,7 +87,7 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str) -> "Database":
+    def open(cls, url: str) -> Database:
         """Connect and bring the schema to the latest migration."""
         database = cls(url)
         database.upgrade()

@@ -31,9 +31,10 @@ import dataclasses
 import importlib
 import io
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from daq.errors import RecordingFormatError
 from daq.importers._common import decode_text

@@ -39,7 +39,6 @@ Conversion to our conventions (DOMAIN.md section 2)
 
 from __future__ import annotations
 
-
 from daq.errors import RecordingFormatError
 from daq.importers._common import (
     check_time,

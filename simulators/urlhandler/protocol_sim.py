@@ -31,7 +31,7 @@ import threading
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from serial.serialutil import (  # type: ignore[import-untyped]
+from serial.serialutil import (
     PortNotOpenError,
     SerialBase,
     SerialException,
@@ -101,7 +101,7 @@ def find_session(url: str) -> SimSession | None:
         return _SESSIONS.get(key)
 
 
-class Serial(SerialBase):
+class Serial(SerialBase):  # type: ignore[misc]  # SerialBase is untyped
     """A pyserial port on an in-process simulated device (line settings are accepted and ignored)."""
 
     simulator: SimSession | None = None

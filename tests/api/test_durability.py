@@ -51,7 +51,7 @@ def test_samples_reach_the_database_within_250_ms(
             assert trial is not None
             if trial.duration_s is not None and trial.started_at is not None:
                 newest = trial.started_at + dt.timedelta(seconds=trial.duration_s)
-                lags.append((dt.datetime.now(dt.timezone.utc) - newest).total_seconds())
+                lags.append((dt.datetime.now(dt.UTC) - newest).total_seconds())
         time.sleep(0.01)
     live = client.get(f"/api/v1/trials/{trial_id}/live", headers=op).json()
     stopped = client.post(f"/api/v1/trials/{trial_id}/stop", headers=op).json()
@@ -97,7 +97,7 @@ def test_unfinished_trials_of_this_station_are_marked_interrupted(
             trial = Trial(
                 session_id=session_id, joint="knee", pattern="flexion/extension", side="left", mode="con/con",
                 velocity_plus_dps=60, velocity_minus_dps=60, repetitions=3, state=state, station_id=owner,
-                sample_count=500, duration_s=0.499, started_at=dt.datetime.now(dt.timezone.utc),
+                sample_count=500, duration_s=0.499, started_at=dt.datetime.now(dt.UTC),
             )
             s.add(trial)
             s.flush()

@@ -14,7 +14,6 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-
 from schemathesis.checks import positive_data_acceptance
 
 from api.security import Role, create_token

@@ -19,7 +19,7 @@ def test_minimal_body_creates_a_session_dated_today(client: TestClient, headers:
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["subject_id"] == sid and body["notes"] == ""
-    assert body["date"] == dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert body["date"] == dt.datetime.now(dt.UTC).date().isoformat()
     dated = client.post(URL, json={"subject_id": sid, "date": "2025-03-01", "notes": "pre-op"}, headers=headers["operator"])
     assert dated.json()["date"] == "2025-03-01" and dated.json()["notes"] == "pre-op"
 

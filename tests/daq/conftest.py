@@ -14,8 +14,8 @@ import socket
 import threading
 import time
 import tty
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -49,7 +49,7 @@ def test_recording_holds_calibrated_samples_metadata_and_notes_in_place(make_dev
     assert rec.notes[1] == "event: SET_COMPLETE 3 at sequence 29"
     assert rec.notes[2].startswith("clock: segment 0 sequence 0..29: host_s = ")
     lines = path.read_text().splitlines()
-    assert lines.index("# " + rec.notes[0]) == lines.index(next(l for l in lines if l.endswith(",9,5009000"))) + 1
+    assert lines.index("# " + rec.notes[0]) == lines.index(next(line for line in lines if line.endswith(",9,5009000"))) + 1
 
 
 def test_rows_reach_the_disk_while_recording(make_device, profile, tmp_path):

@@ -4,7 +4,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_protocols import AsciiComment, AsciiDecoder, AsciiSample, ProtocolError, encode_command, encode_sample, parse_command
+from firmware_protocols import (
+    AsciiComment,
+    AsciiDecoder,
+    AsciiSample,
+    ProtocolError,
+    encode_command,
+    encode_sample,
+    parse_command,
+)
 
 
 def test_golden_lines():

@@ -18,6 +18,7 @@ from firmware_protocols import (
     FrameEncoder,
     Hello,
     Info,
+    MalformedMessage,
     Marker,
     Mode,
     Nak,
@@ -26,7 +27,6 @@ from firmware_protocols import (
     ProtocolError,
     Start,
     Stop,
-    MalformedMessage,
     UnknownMessage,
     encode_frame,
 )
