@@ -41,7 +41,8 @@ analysis and ratio reports.
 
 A test: create a subject and a session, create a trial in the session, `start` it; it ends
 by itself after its repetitions. Follow it live on the WebSocket
-`ws://HOST/api/v1/trials/{id}/live?token=TOKEN` (or poll `GET` on the same path).
+`ws://HOST/api/v1/trials/{id}/live` with an `Authorization: Bearer` header, or from a browser
+with the subprotocols `isokin.live` and `bearer.<token>` (or poll `GET` on the same path).
 
 Every route but `/api/v1/health` needs `Authorization: Bearer <token>`. Create the first
 token with `isokin token create --role admin`, then click **Authorize** above.

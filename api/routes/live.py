@@ -1,14 +1,17 @@
 """``/trials/{id}/live``: the running trial decimated for display, by WebSocket (pushed) or GET (polled).
 
-The WebSocket at ``/api/v1/trials/{id}/live`` takes the token as ``?token=`` (browsers
-cannot set headers on a WebSocket) or as an ``Authorization: Bearer`` header, and sends
-a :class:`~api.schemas.samples.LivePublic` message about ten times a second: the bins
-(50 per second of device time: mean torque with its min and max, mean position and
-velocity) since the previous message, the acquisition figures and the device state.
-It waits while the trial is ``created``, and closes (code 1000) after the message
-that shows the trial's final state. A bad token closes it before it opens (code 1008),
-an unknown trial right after (code 4404). ``GET`` on the same path returns the same
-message once, for clients that poll (pass the returned ``cursor`` as ``since``).
+The WebSocket at ``/api/v1/trials/{id}/live`` takes the token in an ``Authorization: Bearer``
+header or, from a browser (which cannot set headers on a WebSocket), as the subprotocol
+pair ``["isokin.live", "bearer.<token>"]``; the server answers with ``isokin.live``. The
+token never travels in the URL, so it cannot reach an access log. The socket sends a
+:class:`~api.schemas.samples.LivePublic` message about ten times a second: the bins (50 per
+second of device time: mean torque with its min and max, mean position and velocity) since
+the previous message, the acquisition figures and the device state. It waits while the
+trial is ``created``, and closes (code 1000) after the message that shows the trial's final
+state. A missing or bad token closes it at once with code 4401, a role too low with 4403,
+an unknown trial with 4404 (the reason says why), so a browser can tell them apart.
+``GET`` on the same path returns the same message once, for clients that poll (pass the
+returned ``cursor`` as ``since``).
 """
 
 from __future__ import annotations
@@ -101,6 +104,22 @@ def read_live(
     return live_message(service, database, trial_id, since)
 
 
+#: The subprotocol the live socket speaks; a browser offers it with ``bearer.<token>`` beside it.
+SUBPROTOCOL = "isokin.live"
+_BEARER_PROTOCOL = "bearer."
+
+
+def _socket_token(websocket: WebSocket) -> str | None:
+    """The bearer token of a WebSocket handshake: the ``Authorization`` header, else the subprotocol pair."""
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    for protocol in websocket.scope.get("subprotocols", []):
+        if protocol.startswith(_BEARER_PROTOCOL):
+            return str(protocol[len(_BEARER_PROTOCOL) :])
+    return None
+
+
 def _check_token(database: Database, token: str | None) -> None:
     with database.session() as session:
         require_role(authenticate(session, token), Role.viewer)
@@ -108,20 +127,20 @@ def _check_token(database: Database, token: str | None) -> None:
 
 
 @router.websocket("/trials/{trial_id}/live")
-async def live_socket(websocket: WebSocket, trial_id: int, token: str | None = None, since: int = 0) -> None:
+async def live_socket(websocket: WebSocket, trial_id: int, since: int = 0) -> None:
     """Push the live view of a trial until it ends (see the module docstring for the protocol)."""
     app = websocket.app
     service: AcquisitionService = app.state.acquisition
     database: Database = app.state.database
-    header = websocket.headers.get("authorization", "")
-    if token is None and header.lower().startswith("bearer "):
-        token = header[7:].strip()
+    offered = websocket.scope.get("subprotocols", [])
+    subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
     try:
-        await run_in_threadpool(_check_token, database, token)
+        await run_in_threadpool(_check_token, database, _socket_token(websocket))
     except (AuthenticationError, PermissionDeniedError) as err:
-        await websocket.close(code=1008, reason=str(err)[:120])
+        await websocket.accept(subprotocol=subprotocol)
+        await websocket.close(code=4401 if isinstance(err, AuthenticationError) else 4403, reason=str(err)[:120])
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=subprotocol)
     cursor, last_state, last_sent = max(0, since), "", 0.0
     loop = asyncio.get_running_loop()
     try:

@@ -32,7 +32,9 @@ def test_websocket_streams_decimated_samples_until_the_trial_ends(
     client: TestClient, headers: dict, op: dict, trial_id: int
 ) -> None:
     messages = []
-    with client.websocket_connect(f"/api/v1/trials/{trial_id}/live?token={_token(headers, 'viewer')}") as ws:
+    protocols = ["isokin.live", f"bearer.{_token(headers, 'viewer')}"]  # as a browser authenticates
+    with client.websocket_connect(f"/api/v1/trials/{trial_id}/live", subprotocols=protocols) as ws:
+        assert ws.accepted_subprotocol == "isokin.live"
         messages.append(ws.receive_json())
         assert messages[0]["state"] == "created" and messages[0]["bins"]["time_s"] == []
         assert client.post(f"/api/v1/trials/{trial_id}/start", headers=op).status_code == 200
@@ -59,14 +61,15 @@ def test_websocket_streams_decimated_samples_until_the_trial_ends(
 
 
 def test_websocket_needs_a_token_and_a_trial(client: TestClient, headers: dict, trial_id: int) -> None:
-    for url in (f"/api/v1/trials/{trial_id}/live", f"/api/v1/trials/{trial_id}/live?token=isk_1_wrong"):
-        with pytest.raises(WebSocketDisconnect) as refused:
-            with client.websocket_connect(url):
-                pass
-        assert refused.value.code == 1008
-    with client.websocket_connect(f"/api/v1/trials/{trial_id}/live", headers=headers["viewer"]) as ws:
+    url = f"/api/v1/trials/{trial_id}/live"
+    for protocols in ([], ["isokin.live", "bearer.isk_1_wrong"]):
+        with client.websocket_connect(url, subprotocols=protocols) as ws:
+            with pytest.raises(WebSocketDisconnect) as refused:
+                ws.receive_json()
+        assert refused.value.code == 4401
+    with client.websocket_connect(url, headers=headers["viewer"]) as ws:
         assert ws.receive_json()["state"] == "created"  # the header works too
-    with client.websocket_connect(f"/api/v1/trials/999999/live?token={_token(headers, 'viewer')}") as ws:
+    with client.websocket_connect("/api/v1/trials/999999/live", headers=headers["viewer"]) as ws:
         with pytest.raises(WebSocketDisconnect) as missing:
             ws.receive_json()
     assert missing.value.code == 4404
