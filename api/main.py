@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     """
     settings = settings or Settings()
     owned = database is None
-    db = Database.open(settings.resolved_database_url) if database is None else database
+    db = Database.open(settings.resolved_database_url, pool_size=settings.db_pool_size) if database is None else database
     with db.session() as session:
         sync_builtin_protocols(session)
 

@@ -12,6 +12,8 @@ variable                    meaning
 ``ISOKIN_MAX_BODY_BYTES``   largest request body accepted, bytes (default 64 MiB)
 ``ISOKIN_STATION_ID``       name of this server instance (default: the host name)
 ``ISOKIN_FLUSH_INTERVAL_S`` longest wait of recorded samples before the database, s (0.1)
+``ISOKIN_DB_POOL_SIZE``     database connections kept for requests (10; as many more
+                            under load); the recorder has a connection of its own
 ==========================  ============================================================
 
 The station id tells which trials this instance runs: at start it marks as interrupted
@@ -68,6 +70,9 @@ class Settings(BaseSettings):
     )
     flush_interval_s: float = Field(
         default=0.1, gt=0, le=0.25, description="longest time recorded samples wait before reaching the database, s"
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, le=1000, description="database connections kept for requests (the recorder has its own)"
     )
 
     @field_validator("cors_origins", mode="before")

@@ -21,7 +21,7 @@ from bench_pty_throughput import drain, start_streamer
 
 from daq.binary_driver import BinaryDriver
 from daq.calibration import load_profile
-from firmware_protocols import Configure
+from daq.plan import SetPlan
 
 TARGET_PCT = 5.0
 
@@ -45,7 +45,7 @@ def main() -> None:
         consumer = threading.Thread(target=drain, args=(driver.subscribe(), counts))
         consumer.start()
         with driver:
-            driver.configure(Configure(args.rate))
+            driver.configure(SetPlan(args.rate))
             idle = cpu_pct(args.seconds / 2)
             driver.start()
             streaming = cpu_pct(args.seconds)

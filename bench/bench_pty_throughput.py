@@ -26,8 +26,8 @@ from pathlib import Path
 
 from daq.binary_driver import BinaryDriver
 from daq.calibration import load_profile
+from daq.plan import SetPlan
 from daq.stream import SampleBlock, StreamEnded
-from firmware_protocols import Configure
 
 TARGET_HZ = 20_000
 STREAMER = Path(__file__).with_name("pty_streamer.py")
@@ -59,7 +59,7 @@ def run_step(proc: subprocess.Popen[str], url: str, rate_hz: int, seconds: float
     consumer = threading.Thread(target=drain, args=(sub, counts))
     consumer.start()
     try:
-        driver.configure(Configure(rate_hz))
+        driver.configure(SetPlan(rate_hz))
         cpu0, wall0 = time.process_time(), time.monotonic()
         driver.start()
         time.sleep(seconds)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Any
 
 import numpy as np
 
 from daq.driver import DeviceInfo, Driver
+from daq.plan import SetPlan
 from firmware_protocols import AsciiComment, AsciiDecoder, AsciiSample, encode_command
 
 __all__ = ["AsciiDriver"]
@@ -51,14 +53,15 @@ class AsciiDriver(Driver):
         self._counter_seen = False
         self._last_arrival_s = 0.0
         self._discard_partial = False
+        self._repeated = 0
+        #: the newest lines with a counter: the same line again is a repeat, not a restart
+        self._recent: deque[AsciiSample] = deque(maxlen=16)
+        self._recent_set: set[AsciiSample] = set()
 
-    def configure(self, sample_rate_hz: int) -> None:
+    def _configure(self, plan: SetPlan) -> None:
         """Set the board's rate: sends ``rate <hz>`` (if commands are on) and uses it for timestamps."""
-        if sample_rate_hz <= 0:
-            raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
-        self.sample_rate_hz = int(sample_rate_hz)
         if self.send_commands:
-            self._write(encode_command("rate", self.sample_rate_hz))
+            self._write(encode_command("rate", plan.sample_rate_hz))
         self._rate_sent = True
 
     def _start(self) -> None:
@@ -145,7 +148,16 @@ class AsciiDriver(Driver):
         indexer = self._indexer
         run_first = -1
         run: list[AsciiSample] = []
+        recent, recent_set = self._recent, self._recent_set
         for k, s in enumerate(samples):
+            if s.counter is not None:
+                if s in recent_set:  # the board sent this line again: keep the first copy
+                    self._repeated += 1
+                    continue
+                if len(recent) == recent.maxlen:
+                    recent_set.discard(recent[0])
+                recent.append(s)
+                recent_set.add(s)
             after = indexer.last_index
             counter = s.counter
             if counter is None:
@@ -196,5 +208,6 @@ class AsciiDriver(Driver):
             "malformed": s.bad_lines,
             "frames_lost": 0,
             "frames_ignored": self._ignored,
+            "frames_repeated": self._repeated,
             "loss_detection": "line counter" if self._counter_seen else "none",
         }

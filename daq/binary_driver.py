@@ -9,14 +9,19 @@ from the frame sequence.
 Reconnect (agreed with the simulator): after reopening, HELLO must return the same
 serial number. Then CONFIGURE is sent again: a device that kept streaming refuses it
 (``NOT_ALLOWED_NOW``) and the stream simply continues, the gap counted from
-``first_sample``; an idle device accepts it, is STARTed again, and the gap is
-derived from the device timestamps (``round((t_first_new - t_last_old) * rate / 1e6) - 1``).
+``first_sample``; an idle device accepts it. A board that only samples is then STARTed
+again, and the gap is derived from the device timestamps
+(``round((t_first_new - t_last_old) * rate / 1e6) - 1``); a device that was driving a set
+is not (its set ended, or it reset, while the link was down: restarting would run a new
+set from wherever the lever is), and the reconnect reports :data:`SET_ENDED`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +30,12 @@ import numpy as np
 
 from daq.driver import DeviceInfo, Driver, WrongDevice
 from daq.errors import DeviceRefused, DeviceTimeout
-from daq.stream import DeviceEvent
+from daq.plan import SetPlan
+from daq.stream import SET_ENDED, DeviceEvent
 from firmware_protocols import (
     Ack,
     Capability,
+    ChannelKind,
     Configure,
     Data,
     ErrorCode,
@@ -46,9 +53,24 @@ from firmware_protocols import (
     Stop,
 )
 
-__all__ = ["BinaryDriver", "PingResult"]
+__all__ = ["BinaryDriver", "PingResult", "count_range"]
+
+log = logging.getLogger(__name__)
 
 _SEQ_MOD = 1 << 32
+#: DATA frames remembered to recognise a repeat.
+RECENT_FRAMES = 64
+
+
+def count_range(adc_bits: int) -> tuple[int, int]:
+    """The counts a channel of ``adc_bits`` bits can send: signed, centred or unipolar raw counts.
+
+    A count outside ``-2**(bits-1) .. 2**bits - 1`` cannot come from the ADC (PROTOCOL.md, DATA):
+    the frame is damaged despite its CRC. 32 bits or more (or 0: unknown) admit every int32.
+    """
+    if adc_bits <= 0 or adc_bits >= 32:
+        return -(1 << 31), (1 << 31) - 1
+    return -(1 << (adc_bits - 1)), (1 << adc_bits) - 1
 
 
 @dataclass(frozen=True)
@@ -104,28 +126,33 @@ class BinaryDriver(Driver):
         self._last_first_index = 0
         self._last_first_sample = 0
         self._time_offsets: dict[int, np.ndarray] = {}
+        self._frames_repeated = 0
+        self._frames_malformed = 0
+        self._malformed_logged = False
+        self._dropped_malformed = False
+        #: (first_sample, timestamp_us) of the newest DATA frames: a repeat is dropped
+        self._recent: deque[tuple[int, int]] = deque(maxlen=RECENT_FRAMES)
+        self._recent_keys: set[tuple[int, int]] = set()
+        #: per channel (torque, position, velocity): the counts its ADC can produce
+        self._count_ranges: tuple[tuple[int, int], ...] = ((-(1 << 31), (1 << 31) - 1),) * 3
 
     # --- commands -------------------------------------------------------------------------
 
-    def configure(self, config: Configure) -> None:
-        """Send CONFIGURE (rate, batch size, and for a driving device mode/velocities/range/repetitions).
+    def _configure(self, plan: SetPlan) -> None:
+        """Send CONFIGURE: rate and batch size, and when driving the mode, velocities, range and repetitions.
 
-        Raises
-        ------
-        DeviceRefused
-            NAK, e.g. ``UNSUPPORTED_RATE``, ``NOT_SUPPORTED`` or ``NOT_ALLOWED_NOW`` (while streaming).
-        DeviceTimeout
-            No answer within ``command_timeout_s``.
+        A NAK (``UNSUPPORTED_RATE``, ``BAD_VALUE``, ``NOT_ALLOWED_NOW`` while streaming) is
+        :class:`~daq.errors.DeviceRefused`.
         """
+        config = plan.configure_message()
         self._command(config, retries=1)
         self._config = config
-        self.sample_rate_hz = config.sample_rate_hz
         self._time_offsets.clear()
 
     def _start(self) -> None:
         """START streaming (CONFIGUREs the driver's ``sample_rate_hz`` first if not configured yet)."""
         if self._config is None:
-            self.configure(Configure(self.sample_rate_hz))
+            self.configure(SetPlan(self.sample_rate_hz))
         # A lost ACK is retried: a repeated START restarts the index at 0, harmless before recording
         # begins (DATA before the ACK that counts is ignored, as not yet streaming).
         self._command(Start(), retries=2, on_ack=self._started)
@@ -212,6 +239,10 @@ class BinaryDriver(Driver):
         info = self._command(Hello(), retries=1)
         assert isinstance(info, Info)
         self._command(Stop(), retries=2)  # a stream left running by an earlier session would refuse CONFIGURE
+        bits = {int(ch.kind): ch.adc_bits for ch in info.channels}
+        self._count_ranges = tuple(
+            count_range(bits.get(int(kind), 32)) for kind in (ChannelKind.TORQUE, ChannelKind.POSITION, ChannelKind.VELOCITY)
+        )
         return DeviceInfo(
             protocol=self.protocol,
             model=info.model,
@@ -239,6 +270,11 @@ class BinaryDriver(Driver):
             if err.code == ErrorCode.NOT_ALLOWED_NOW:
                 return "streaming"  # it kept streaming: DATA's first_sample counts the gap
             raise
+        if self.plan is not None and self.plan.drive:
+            # Idle: the set it drove ended (or it reset) while the link was down. A set is never
+            # restarted behind the operator's back (the lever could be anywhere): the stream ends here.
+            self._streaming = False
+            return SET_ENDED
         self._command(Start(), retries=2, on_ack=self._restarted)
         return "restarted"
 
@@ -256,23 +292,44 @@ class BinaryDriver(Driver):
                     self._frames_lost_since_data += lost
             self._frame_next = (sequence + 1) % _SEQ_MOD
             kind = type(msg)
-            if kind is Data:
-                self._frames_lost_since_data = 0  # a loss before it shows as its index jump
-                self._on_data(msg, arrival_s)  # type: ignore[arg-type]
-            elif kind is Event:
-                self._on_event(msg)  # type: ignore[arg-type]
-            elif kind in (Ack, Nak, Info, Pong):
-                pending = self._pending
-                if pending is not None and pending.matches(msg):  # type: ignore[arg-type]
-                    if kind is Ack and pending.on_ack is not None:
-                        pending.on_ack()
-                    pending.reply = msg  # type: ignore[assignment]
-                    pending.done.set()
+            try:
+                if kind is Data:
+                    self._frames_lost_since_data = 0  # a loss before it shows as its index jump
+                    self._on_data(msg, arrival_s)  # type: ignore[arg-type]
+                elif kind is Event:
+                    self._on_event(msg)  # type: ignore[arg-type]
+                elif kind in (Ack, Nak, Info, Pong):
+                    pending = self._pending
+                    if pending is not None and pending.matches(msg):  # type: ignore[arg-type]
+                        if kind is Ack and pending.on_ack is not None:
+                            pending.on_ack()
+                        pending.reply = msg  # type: ignore[assignment]
+                        pending.done.set()
+            except Exception:  # hostile or broken input must not end the stream: count it and go on
+                self._frames_malformed += 1
+                self._dropped_malformed = True
+                if not self._malformed_logged:
+                    self._malformed_logged = True
+                    log.exception("%s: a frame could not be handled; it is counted as malformed (logged once)", self.url)
 
     def _on_data(self, msg: Data, arrival_s: float) -> None:
         if not self._streaming:
             self._frames_ignored += 1  # a stream left running by an earlier session
             return
+        key = (msg.first_sample, msg.timestamp_us)
+        if key in self._recent_keys:  # the device sent this frame again: keep the first copy
+            self._frames_repeated += 1
+            return
+        counts = (
+            np.frombuffer(msg.torque, dtype=np.int32),
+            np.frombuffer(msg.position, dtype=np.int32),
+            np.frombuffer(msg.velocity, dtype=np.int32),
+        )
+        for column, (low, high) in zip(counts, self._count_ranges):
+            if column.min() < low or column.max() > high:  # impossible for the channel's ADC: a damaged frame
+                self._frames_malformed += 1
+                self._dropped_malformed = True
+                return
         n = len(msg.torque)
         offsets = self._time_offsets.get(n)
         if offsets is None:
@@ -291,15 +348,21 @@ class BinaryDriver(Driver):
             else:
                 first_index, missing = placed
                 if missing:
-                    reason = "disconnect" if self._after_link_loss else "sequence jump"
+                    if self._after_link_loss:
+                        reason = "disconnect"
+                    elif self._dropped_malformed:
+                        reason = "malformed frame dropped"
+                    else:
+                        reason = "sequence jump"
                     self._publish_gap(after, missing, derived_from_time=False, reason=reason)
         self._after_link_loss = False
+        self._dropped_malformed = False
         self._last_first_index, self._last_first_sample = first_index, msg.first_sample
-        counts = (
-            np.frombuffer(msg.torque, dtype=np.int32),
-            np.frombuffer(msg.position, dtype=np.int32),
-            np.frombuffer(msg.velocity, dtype=np.int32),
-        )
+        recent = self._recent
+        if len(recent) == recent.maxlen:
+            self._recent_keys.discard(recent[0])
+        recent.append(key)
+        self._recent_keys.add(key)
         self._publish(first_index, device_time_us, counts, np.frombuffer(msg.status, dtype=np.uint8), arrival_s)
 
     def _resume_after_restart(self, msg: Data, n: int, arrival_s: float, reason: str) -> int:
@@ -337,8 +400,9 @@ class BinaryDriver(Driver):
             "bytes_discarded": s.bytes_discarded,
             "crc_errors": s.crc_errors,
             "bad_headers": s.bad_headers,
-            "malformed": s.malformed_payloads + s.unknown_types + s.unsupported_versions,
+            "malformed": s.malformed_payloads + s.unknown_types + s.unsupported_versions + self._frames_malformed,
             "frames_lost": self._frames_lost,
             "frames_ignored": self._frames_ignored,
+            "frames_repeated": self._frames_repeated,
             "loss_detection": "sample index",
         }

@@ -38,12 +38,14 @@ import numpy as np
 import serial
 
 from daq.calibration import CalibrationProfile
-from daq.errors import DaqError, DeviceUnavailable
+from daq.errors import DaqError, DeviceRefused, DeviceUnavailable
 from daq.indexing import SampleIndexer
+from daq.plan import SetPlan
 from daq.stats import AcquisitionStats
 from daq.stream import Disconnected, Gap, Reconnected, SampleBlock, StreamEnded, StreamItem, Subscription
 from daq.timing import ClockFit, ClockSegment
 from daq.transport import describe_error, open_port
+from firmware_protocols import ErrorCode
 
 __all__ = ["DeviceInfo", "Driver", "RECONNECT_PERIOD_S", "WrongDevice"]
 
@@ -112,6 +114,8 @@ class Driver(ABC):
         self.command_timeout_s = command_timeout_s
         self.baudrate = baudrate
         self.info: DeviceInfo | None = None
+        #: The plan of the last :meth:`configure` (``None`` before the first).
+        self.plan: SetPlan | None = None
         self._port: serial.SerialBase | None = None
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
@@ -188,6 +192,36 @@ class Driver(ABC):
         return self._streaming
 
     # --- protocol commands -----------------------------------------------------------------
+
+    def configure(self, plan: SetPlan) -> None:
+        """Prepare the next acquisition: the sample rate, and the set when ``plan.drive``.
+
+        A device that only samples (no ``drives_machine`` capability, every ASCII board)
+        refuses a plan that asks it to drive; give it ``plan.sampling_only()`` and run the
+        set from the dynamometer's own console.
+
+        Raises
+        ------
+        DeviceRefused
+            The device cannot drive the machine, or refused the plan (NAK: unsupported rate,
+            a value out of range, or while streaming).
+        DeviceTimeout
+            No answer within ``command_timeout_s``.
+        """
+        if plan.drive and not (self.info is not None and self.info.drives_machine):
+            what = f"{self.info.model} " if self.info is not None and self.info.model else ""
+            raise DeviceRefused(
+                f"{self.url}: the {what}{self.protocol} device only samples: it cannot drive {plan.describe_drive()}; "
+                "run the set from the dynamometer's console and record it without driving",
+                int(ErrorCode.NOT_SUPPORTED),
+            )
+        self._configure(plan)
+        self.plan = plan
+        self.sample_rate_hz = plan.sample_rate_hz
+
+    @abstractmethod
+    def _configure(self, plan: SetPlan) -> None:
+        """The protocol's part of :meth:`configure` (the plan is one this device can run)."""
 
     def start(self) -> None:
         """Start streaming; indices continue from the previous stream without a gap.

@@ -1,69 +1,178 @@
-"""Record a driver's stream to the recording CSV (``daq.recording``), incrementally.
+"""The one recording loop: a driver's stream, through stop conditions, into sinks.
 
-Rows are flushed to disk at least every ``flush_interval_s`` (0.5 s by default), so a
-crash loses at most that much. Columns: ``time_s`` (device time mapped to host
-seconds, 0 at the first sample), the three calibrated channels, then ``status``,
-``sequence`` (the sample index: a loss shows as a jump) and ``device_time_us`` (the
-raw device clock). Acquisition events become ``# ...`` note lines at their place::
+:class:`Recorder` STARTs a configured driver and hands everything it streams to its
+sinks (:class:`RecordingSink`) until a stop condition (:class:`StopConditions`): a duration,
+the device's SET_COMPLETE, a number of movements counted from the velocity (a board that
+only samples), a number of samples, a stop request, or the end of the stream. The loop
+does, once for every sink:
 
-    # gap: 12 samples lost after sequence 4711 (counted from the sample index; sequence jump)
-    # disconnected after sequence 9000: read failed: [Errno 5] Input/output error
-    # reconnected after 3 attempts (streaming)
-    # event: SET_COMPLETE 5 at sequence 29999
+- the time axis: ``time_s`` is the device clock in seconds from the first sample, so its
+  steps are as even as the device's; after a reconnect the device clock places the new
+  clock segment when it ran on, the host clock when it restarted;
+- loss accounting: gaps (counted from the sample index), overflows of the loop's own
+  queue, reconnects, the frames lost at the very end; every one an
+  :class:`~daq.events.AcquisitionEvent` with the same wording in every sink;
+- flushes on a fixed grid of ``flush_interval_s`` (a slow flush does not push the next back);
+- the end: STOP, the last samples drained, the clock segments, a :class:`RecordingSummary`.
 
-and at the end one ``# clock: ...`` line per clock segment with its fit, so the
-host-time mapping can be redone afterwards from ``device_time_us``.
+``isokin record`` runs it with a :class:`~daq.csv_sink.CsvSink`; the service records a
+trial with its database sink and a live-view sink (``api.acquisition``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import math
-import os
 import threading
 import time
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+
+import numpy as np
 
 from daq.driver import Driver
 from daq.errors import DaqError
-from daq.recording import RecordingWriter
+from daq.events import STOP_FAILED, AcquisitionEvent, event_of
+from daq.movements import MovementCounter
 from daq.stats import AcquisitionStats
-from daq.stream import DeviceEvent, Disconnected, Gap, Overflow, Reconnected, SampleBlock, StreamEnded, StreamItem
+from daq.stream import SET_ENDED, DeviceEvent, Gap, Overflow, Reconnected, SampleBlock, StreamEnded, StreamItem
 from daq.timing import ClockSegment
 from firmware_protocols import EventCode
 
-__all__ = ["EXTRA_COLUMNS", "Recorder", "RecordingSummary"]
+__all__ = [
+    "COMPLETE",
+    "End",
+    "FAILED",
+    "INTERRUPTED",
+    "Progress",
+    "RecordedBlock",
+    "Recorder",
+    "RecordingStart",
+    "RecordingSink",
+    "RecordingSummary",
+    "StopConditions",
+]
 
-EXTRA_COLUMNS = ("status", "sequence", "device_time_us")
+log = logging.getLogger(__name__)
+
+COMPLETE, INTERRUPTED, FAILED = "complete", "interrupted", "failed"
+
+#: Stream ends that interrupt a recording (the rest fail it).
+_INTERRUPTING_ENDS = ("device lost", "closed")
+
+
+@dataclass(frozen=True)
+class End:
+    """How a recording ended: ``state`` (``complete``, ``interrupted`` or ``failed``) and why."""
+
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StopConditions:
+    """When the loop stops (the first condition met; a stop request and the stream's end always stop it).
+
+    Attributes
+    ----------
+    duration_s
+        Host seconds after START, or ``None``.
+    set_complete
+        Stop at the device's SET_COMPLETE event.
+    movements
+        Stop after this many movements, counted from the velocity (for a board that only
+        samples; the driver's plan gives the set velocity), or ``None``.
+    samples
+        Stop once this many samples arrived, or ``None``.
+    """
+
+    duration_s: float | None = None
+    set_complete: bool = True
+    movements: int | None = None
+    samples: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordingStart:
+    """What sinks learn when the device has started.
+
+    Attributes
+    ----------
+    driver
+        The driver (its ``url``, ``info``, ``calibration``, ``plan``, ``protocol``).
+    started_at
+        Wall-clock time (UTC) of START's answer; the first sample's time is in :class:`Progress`.
+    """
+
+    driver: Driver
+    started_at: dt.datetime
+
+
+@dataclass(frozen=True, eq=False)
+class RecordedBlock:
+    """Samples as the sinks get them: the driver's block and the recording's time axis.
+
+    ``time_s`` (s, float64) is the recording time of each sample of ``block`` (see the module docstring).
+    """
+
+    time_s: np.ndarray
+    block: SampleBlock
+
+    def __len__(self) -> int:
+        return len(self.block)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The recording's figures so far (handed to every flush and to the end).
+
+    Attributes
+    ----------
+    samples, gaps, lost_samples
+        Samples received, gaps (device losses and overflows) and the samples they lost.
+    frames_lost_uncounted
+        Frames lost at the very end whose samples cannot be counted (not in ``lost_samples``).
+    crc_errors, malformed, bytes_discarded, reconnects, repeated_frames
+        The driver's counters since START.
+    duration_s
+        ``time_s`` of the newest sample, s (``None`` before the first).
+    effective_rate_hz
+        Samples per second of recording time over the gap-free stretches: the device's rate
+        as its own clock shows it (``None`` before two samples).
+    first_sample_at
+        Wall-clock time (UTC) of the first sample, ``None`` before it.
+    segments
+        The device/host clock fit of each segment so far.
+    drift_ppm
+        Fitted drift of the device clock against the host's, ppm (``None`` until fitted).
+    """
+
+    samples: int
+    gaps: int
+    lost_samples: int
+    frames_lost_uncounted: int
+    crc_errors: int
+    malformed: int
+    bytes_discarded: int
+    reconnects: int
+    repeated_frames: int
+    duration_s: float | None
+    effective_rate_hz: float | None
+    first_sample_at: dt.datetime | None
+    segments: tuple[ClockSegment, ...]
+    drift_ppm: float | None
 
 
 @dataclass(frozen=True)
 class RecordingSummary:
-    """What a recording holds and what went wrong on the way.
+    """What a recording holds and what went wrong on the way (:class:`Progress` at the end, and the end).
 
-    Attributes
-    ----------
-    path
-        The CSV written.
-    samples
-        Rows written.
-    duration_s
-        ``time_s`` of the last row (host seconds from the first sample).
-    effective_rate_hz
-        Rows per second of ``duration_s``.
-    gaps, lost_samples
-        Gaps during the recording and the samples they lost (exact unless derived from time).
-    crc_errors, bytes_discarded, reconnects, overflow_drops
-        The driver's counters over the recording.
-    drift_ppm
-        Fitted device clock drift against the host clock, ppm (``None`` if too short to fit).
-    frames_lost_uncounted
-        Frames lost at the very end (before STOP's ACK) whose samples cannot be counted:
-        ``lost_samples`` does not include them; a gap note in the file says so.
-    stopped_by
-        ``"duration"``, ``"set complete"``, ``"stop requested"``, ``"interrupted"``, or why the stream ended
-        (``"device lost"``, ``"different device"``, ...).
+    ``path`` is where the CSV sink wrote (empty without one); ``stopped_by`` the end's reason
+    (``"duration"``, ``"set complete"``, ``"10 movements counted"``, ``"stop requested"``,
+    ``"interrupted"``, or why the stream ended: ``"device lost"``, ``"different device"``, ...),
+    ``state`` the end's state.
     """
 
     path: str
@@ -78,193 +187,321 @@ class RecordingSummary:
     overflow_drops: int
     drift_ppm: float | None
     stopped_by: str
+    state: str = COMPLETE
     frames_lost_uncounted: int = 0
+    malformed: int = 0
+    repeated_frames: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
+class RecordingSink(ABC):
+    """Where a recording goes. Called from the loop's thread only, in this order:
+    :meth:`begin`, then :meth:`add_samples` / :meth:`add_event` as they come with
+    :meth:`flush` at least every flush interval, then :meth:`finish` once."""
+
+    def begin(self, start: RecordingStart) -> None:  # noqa: B027 - optional hook
+        """The device started."""
+
+    @abstractmethod
+    def add_samples(self, samples: RecordedBlock) -> None:
+        """Take consecutive samples (keep them until :meth:`flush`)."""
+
+    @abstractmethod
+    def add_event(self, event: AcquisitionEvent) -> None:
+        """Take an event, at its place among the samples."""
+
+    def flush(self, progress: Progress) -> End | None:
+        """Make what was taken durable; an :class:`End` if the recording cannot go on (e.g. its trial vanished)."""
+        return None
+
+    def finish(self, end: End, progress: Progress) -> None:  # noqa: B027 - optional hook
+        """The recording is over: write the last of it (the clock segments are in ``progress``)."""
+
+
 class Recorder:
-    """Write everything a driver streams to one CSV until a stop condition.
+    """Record what ``driver`` streams into ``sinks``.
 
     Parameters
     ----------
     driver
-        An opened (and, for a driving device, configured) driver.
-    path
-        The CSV file to create.
-    metadata
-        Recording metadata (joint, pattern, side, mode, velocity_dps, body_mass_kg, ...);
-        the device's identity, calibration, rate and start time are added.
+        An opened, calibrated and configured driver (:meth:`daq.driver.Driver.configure`).
+    sinks
+        Where the recording goes, in order.
     flush_interval_s
-        Longest time rows stay in memory, seconds.
-    fsync
-        Push each flush to the disk (``os.fsync``).
-
-    Raises
-    ------
-    RecordingFormatError
-        When the file cannot be created.
+        Longest time samples stay in the sinks before :meth:`RecordingSink.flush`, s.
+    queue_items
+        Capacity of the loop's subscription, in stream items (a slower loop drops and marks).
     """
 
     def __init__(
         self,
         driver: Driver,
-        path: str | os.PathLike[str],
-        metadata: Mapping[str, object],
+        sinks: Sequence[RecordingSink],
         *,
         flush_interval_s: float = 0.5,
-        fsync: bool = True,
+        queue_items: int = 100_000,
     ) -> None:
+        if not flush_interval_s > 0:
+            raise ValueError(f"flush_interval_s must be positive, got {flush_interval_s}")
         self.driver = driver
+        self.sinks = tuple(sinks)
         self.flush_interval_s = flush_interval_s
-        info = driver.info
-        meta: dict[str, object] = dict(metadata)
-        meta.setdefault("sample_rate_hz", driver.sample_rate_hz)
-        meta.update(
-            device=driver.url,
-            device_model=(info.model if info else "") or None,
-            device_serial=(info.serial_number if info else "") or None,
-            firmware_version=(info.firmware_version if info else "") or None,
-            protocol=driver.protocol,
-            calibration=driver.calibration.name if driver.calibration else None,
-            started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-        )
-        self._writer = RecordingWriter(path, meta, extra_columns=EXTRA_COLUMNS, fsync=fsync)
-        self._subscription = driver.subscribe(max_items=10_000)
-        self._t0: float | None = None
-        self._last_time_s = 0.0
+        self._subscription = driver.subscribe(max_items=queue_items)
+        self._stop_request: End | None = None
+        self._before: AcquisitionStats | None = None
+        self._started_at: dt.datetime | None = None
+        self._first_sample_at: dt.datetime | None = None
+        self._counter: MovementCounter | None = None
+        self._conditions = StopConditions()
+        self._started_mono = 0.0
+        # time axis
+        self._segment: int | None = None
+        self._origin_device_us = 0
+        self._origin_time_s = 0.0
+        self._t0_host: float | None = None
+        self._last_device_us: int | None = None
+        self._last_time_s: float | None = None
+        self._last_index = -1
+        # accounting
+        self._samples = 0
         self._gaps = 0
         self._lost = 0
         self._tail_frames = 0
+        self._covered_s = 0.0  # recording time spanned by the closed gap-free stretches
+        self._stretch_start_s: float | None = None
+        self._stretches = 0
 
-    @property
-    def path(self) -> str:
-        return str(self._writer.path)
+    # --- control ---------------------------------------------------------------------------
 
-    def run(
-        self,
-        *,
-        duration_s: float | None = None,
-        stop: threading.Event | None = None,
-        stop_on_set_complete: bool = True,
-    ) -> RecordingSummary:
-        """START the device, write until a stop condition, STOP it, close the file.
+    def start(self, conditions: StopConditions = StopConditions()) -> None:
+        """START the device (in the caller's thread, so a refusal reaches the caller) and tell the sinks.
 
-        Stops after ``duration_s`` seconds of host time, when ``stop`` is set, at
-        SET_COMPLETE (if ``stop_on_set_complete``), when the stream ends (device lost),
-        or on Ctrl-C; the file is complete and closed in every case.
+        Raises
+        ------
+        DaqError
+            The device refuses or does not answer; nothing was recorded and the sinks were not begun.
+        ValueError
+            No calibration, or counting movements without a plan's velocity.
         """
         driver = self.driver
-        before = driver.stats()
-        stopped_by = "stop requested"
+        plan = driver.plan
+        if conditions.movements:
+            if plan is None or not plan.slower_velocity_dps > 0:
+                raise ValueError("counting movements needs the set velocity: configure the driver with the set's plan")
+            self._counter = MovementCounter(plan.slower_velocity_dps, driver.sample_rate_hz)
+        self._conditions = conditions
+        self._before = driver.stats()
         try:
             driver.start()
-            started = time.monotonic()
-            last_flush = started
-            while True:
-                if stop is not None and stop.is_set():
-                    break
-                if duration_s is not None and time.monotonic() - started >= duration_s:
-                    stopped_by = "duration"
-                    break
-                item = self._subscription.get(timeout=0.05)
+        except BaseException:
+            driver.unsubscribe(self._subscription)
+            raise
+        self._started_mono = time.monotonic()
+        self._started_at = dt.datetime.now(dt.UTC)
+        start = RecordingStart(driver, self._started_at)
+        for sink in self.sinks:
+            sink.begin(start)
+
+    def record(self, conditions: StopConditions = StopConditions(), stop: threading.Event | None = None) -> RecordingSummary:
+        """:meth:`start`, then :meth:`run` in this thread: a whole recording."""
+        self.start(conditions)
+        return self.run(stop)
+
+    def request_stop(self, end: End = End(COMPLETE, "stop requested")) -> None:
+        """Ask the loop to stop and end as ``end`` (thread-safe; the first request wins)."""
+        if self._stop_request is None:
+            self._stop_request = end
+
+    def run(self, stop: threading.Event | None = None) -> RecordingSummary:
+        """Record until a stop condition, then STOP the device, drain it and finish the sinks.
+
+        Call after :meth:`start`, in the thread that owns the recording. ``stop`` (optional)
+        is an event another thread may set, as :meth:`request_stop`. Ctrl-C ends the recording
+        as ``interrupted``; a bug ends it as ``failed``; the sinks are finished in every case.
+        """
+        end: End | None = None
+        interval = self.flush_interval_s
+        next_flush = time.monotonic() + interval
+        deadline = (
+            self._started_mono + self._conditions.duration_s if self._conditions.duration_s is not None else math.inf
+        )
+        try:
+            while end is None:
+                now = time.monotonic()
+                wait = max(0.0, min(next_flush, deadline) - now)
+                item = self._subscription.get(timeout=wait)
                 if item is not None:
-                    end = self._write(item, stop_on_set_complete)
-                    if end:
-                        stopped_by = end
-                        break
-                if time.monotonic() - last_flush >= self.flush_interval_s:
-                    self._writer.flush()
-                    last_flush = time.monotonic()
+                    end = self._take(item)
+                if end is None and stop is not None and stop.is_set():
+                    self.request_stop()
+                end = end or self._stop_request
+                now = time.monotonic()
+                if end is None and now >= deadline:
+                    end = End(COMPLETE, "duration")
+                if now >= next_flush:
+                    end = self._flush() or end
+                    next_flush = max(next_flush + interval, now)  # a fixed grid: no drift
         except KeyboardInterrupt:
-            stopped_by = "interrupted"
-        finally:
-            self._finish()
-        return self._summary(before, stopped_by)
+            end = End(INTERRUPTED, "interrupted")
+        except Exception as err:  # a bug must not leave a recording open forever
+            log.exception("recording from %s failed", self.driver.url)
+            end = End(FAILED, f"internal error: {err!r}")
+        return self._finish(end)
 
-    def _write(self, item: StreamItem, stop_on_set_complete: bool) -> str:
-        """Write one item; return why recording ends, or ``""``."""
-        w = self._writer
+    # --- the loop's work ---------------------------------------------------------------------
+
+    def _take(self, item: StreamItem) -> End | None:
+        """Account for one stream item and hand it to the sinks; an :class:`End` when recording is over."""
         if isinstance(item, SampleBlock):
-            if self._t0 is None:
-                self._t0 = float(item.host_time_s[0])
-            time_s = item.host_time_s - self._t0
-            self._last_time_s = float(time_s[-1])
-            w.write_rows(
-                time_s.tolist(),
-                item.torque_nm.tolist(),
-                item.position_deg.tolist(),
-                item.velocity_dps.tolist(),
-                status=item.status.tolist(),
-                sequence=item.index.tolist(),
-                device_time_us=item.device_time_us.tolist(),
-            )
-        elif isinstance(item, Gap):
-            self._gaps += 1
-            self._lost += item.missing
-            if not item.count_known:
-                self._tail_frames += item.frames_lost
-                w.note(f"gap: samples lost after sequence {item.after_index}, count unknown ({item.reason})")
+            return self._take_samples(item)
+        if isinstance(item, Gap):
+            if item.count_known:
+                self._gaps += 1
+                self._lost += item.missing
             else:
-                how = "derived from time" if item.derived_from_time else "counted from the sample index"
-                w.note(f"gap: {item.missing} samples lost after sequence {item.after_index} ({how}; {item.reason})")
-        elif isinstance(item, DeviceEvent):
-            w.note(f"event: {item.name} {item.value} at sequence {item.index}")
-            if stop_on_set_complete and item.code == EventCode.SET_COMPLETE:
-                return "set complete"
-        elif isinstance(item, Disconnected):
-            w.note(f"disconnected after sequence {item.after_index}: {item.reason}")
-        elif isinstance(item, Reconnected):
-            w.note(f"reconnected after {item.attempts} attempts ({item.resumed})")
+                self._tail_frames += item.frames_lost
+            self._close_stretch()
         elif isinstance(item, Overflow):
-            w.note(f"overflow: the recorder fell behind; {item.samples} samples from sequence {item.first_index} dropped")
-        elif isinstance(item, StreamEnded):
-            w.note(f"stream ended: {item.reason}")
-            return item.reason
-        return ""
+            self._gaps += 1
+            self._lost += item.samples
+            self._close_stretch()
+        event = event_of(item, self._last_time_s)
+        for sink in self.sinks:
+            sink.add_event(event)
+        if isinstance(item, DeviceEvent) and item.code == EventCode.SET_COMPLETE and self._conditions.set_complete:
+            return End(COMPLETE, "set complete")
+        if isinstance(item, StreamEnded):
+            state = INTERRUPTED if item.reason in _INTERRUPTING_ENDS else FAILED
+            return End(state, item.reason)
+        if isinstance(item, Reconnected) and item.resumed == SET_ENDED:
+            return End(
+                INTERRUPTED,
+                f"the link was down when the device's set ended: samples after sequence {self._last_index} were lost",
+            )
+        return None
 
-    def _finish(self) -> None:
+    def _take_samples(self, block: SampleBlock) -> End | None:
+        time_s = self._time_axis(block)
+        if self._first_sample_at is None:
+            lead_s = float(time_s[-1] - time_s[0])
+            self._first_sample_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=lead_s)
+        n = len(block)
+        self._samples += n
+        if self._stretch_start_s is None:
+            self._stretch_start_s = float(time_s[0])
+            self._stretches += 1
+        self._last_time_s = float(time_s[-1])
+        self._last_index = int(block.index[-1])
+        recorded = RecordedBlock(time_s, block)
+        for sink in self.sinks:
+            sink.add_samples(recorded)
+        conditions = self._conditions
+        if self._counter is not None and conditions.movements and self._counter.feed(block.velocity_dps) >= conditions.movements:
+            return End(COMPLETE, f"{conditions.movements} movements counted")
+        if conditions.samples is not None and self._samples >= conditions.samples:
+            return End(COMPLETE, f"{conditions.samples} samples recorded")
+        return None
+
+    def _time_axis(self, block: SampleBlock) -> np.ndarray:
+        """Recording time (s) of a block's samples: the device clock from the first sample, placed per segment."""
+        device_us = block.device_time_us
+        first_us = int(device_us[0])
+        if block.segment != self._segment:
+            if self._t0_host is None:  # the first block
+                self._t0_host = float(block.host_time_s[0])
+                origin_s = 0.0
+            elif self._last_device_us is not None and first_us > self._last_device_us:
+                # the device clock ran on (a reconnect, a restarted stream): it measures the gap
+                origin_s = self._last_time_s_or_zero() + (first_us - self._last_device_us) / 1e6
+            else:  # the device clock restarted: only the host clock can place this segment
+                step = 1.0 / self.driver.sample_rate_hz
+                origin_s = max(float(block.host_time_s[0]) - self._t0_host, self._last_time_s_or_zero() + step)
+            self._segment, self._origin_device_us, self._origin_time_s = block.segment, first_us, origin_s
+            self._close_stretch()
+        self._last_device_us = int(device_us[-1])
+        return self._origin_time_s + (device_us - self._origin_device_us) / 1e6
+
+    def _last_time_s_or_zero(self) -> float:
+        return self._last_time_s if self._last_time_s is not None else 0.0
+
+    def _close_stretch(self) -> None:
+        """A gap or a new clock segment ends a gap-free stretch (for the effective rate)."""
+        if self._stretch_start_s is not None and self._last_time_s is not None:
+            self._covered_s += self._last_time_s - self._stretch_start_s
+        self._stretch_start_s = None
+
+    def progress(self) -> Progress:
+        """The figures so far (thread-safe enough for display: plain reads of counters)."""
+        stats = self.driver.stats()
+        before = self._before or stats
+        covered = self._covered_s
+        if self._stretch_start_s is not None and self._last_time_s is not None:
+            covered += self._last_time_s - self._stretch_start_s
+        intervals = self._samples - self._stretches  # sample intervals inside the stretches
+        rate = intervals / covered if covered > 0 and intervals > 0 else None
+        return Progress(
+            samples=self._samples,
+            gaps=self._gaps,
+            lost_samples=self._lost,
+            frames_lost_uncounted=self._tail_frames,
+            crc_errors=stats.crc_errors - before.crc_errors,
+            malformed=stats.malformed - before.malformed,
+            bytes_discarded=stats.bytes_discarded - before.bytes_discarded,
+            reconnects=stats.reconnects - before.reconnects,
+            repeated_frames=stats.frames_repeated - before.frames_repeated,
+            duration_s=self._last_time_s,
+            effective_rate_hz=rate,
+            first_sample_at=self._first_sample_at,
+            segments=stats.segments,
+            drift_ppm=stats.drift_ppm,
+        )
+
+    def _flush(self) -> End | None:
+        progress = self.progress()
+        end: End | None = None
+        for sink in self.sinks:
+            end = sink.flush(progress) or end
+        return end
+
+    def _finish(self, end: End) -> RecordingSummary:
         driver = self.driver
         try:
             if driver.streaming:
                 driver.stop()
         except DaqError as err:
-            self._writer.note(f"stop failed: {err}")
-        finally:
-            while (item := self._subscription.get(timeout=0)) is not None:
-                if self._write(item, False):
-                    break
-            driver.unsubscribe(self._subscription)
-            for seg in driver.clock_segments():
-                self._writer.note(_clock_note(seg))
-            self._writer.close()
-
-    def _summary(self, before: AcquisitionStats, stopped_by: str) -> RecordingSummary:
-        after = self.driver.stats()
-        rows = self._writer.rows_written
-        duration = self._last_time_s
+            log.warning("%s: STOP failed: %s", driver.url, err)
+            failed = AcquisitionEvent(STOP_FAILED, None, self._last_time_s, 0, str(err))
+            for sink in self.sinks:
+                sink.add_event(failed)
+        while (item := self._subscription.get(timeout=0)) is not None:  # what arrived before STOP's answer
+            if isinstance(item, (SampleBlock, Gap, Overflow)):
+                self._take(item)
+        driver.unsubscribe(self._subscription)
+        dropped = self._subscription.dropped_samples
+        progress = self.progress()
+        for sink in self.sinks:
+            try:
+                sink.finish(end, progress)
+            except Exception:  # one sink's failure must not keep the others from finishing
+                log.exception("recording from %s: a sink failed to finish", driver.url)
+        path = next((str(p) for s in self.sinks if (p := getattr(s, "path", None)) is not None), "")
         return RecordingSummary(
-            path=self.path,
-            samples=rows,
-            duration_s=duration,
-            effective_rate_hz=(rows - 1) / duration if duration > 0 else float("nan"),
-            gaps=self._gaps,
-            lost_samples=self._lost,
-            crc_errors=after.crc_errors - before.crc_errors,
-            bytes_discarded=after.bytes_discarded - before.bytes_discarded,
-            reconnects=after.reconnects - before.reconnects,
-            overflow_drops=self._subscription.dropped_samples,
-            drift_ppm=after.drift_ppm,
-            stopped_by=stopped_by,
-            frames_lost_uncounted=self._tail_frames,
+            path=path,
+            samples=progress.samples,
+            duration_s=progress.duration_s or 0.0,
+            effective_rate_hz=progress.effective_rate_hz if progress.effective_rate_hz is not None else math.nan,
+            gaps=progress.gaps,
+            lost_samples=progress.lost_samples,
+            crc_errors=progress.crc_errors,
+            bytes_discarded=progress.bytes_discarded,
+            reconnects=progress.reconnects,
+            overflow_drops=dropped,
+            drift_ppm=progress.drift_ppm,
+            stopped_by=end.reason,
+            state=end.state,
+            frames_lost_uncounted=progress.frames_lost_uncounted,
+            malformed=progress.malformed,
+            repeated_frames=progress.repeated_frames,
         )
-
-
-def _clock_note(seg: ClockSegment) -> str:
-    drift = f"{seg.drift_ppm:+.1f} ppm" if seg.drift_ppm is not None else "drift not fitted"
-    jitter = "n/a" if math.isnan(seg.residual_rms_s) else f"{seg.residual_rms_s * 1e6:.0f} us"
-    return (
-        f"clock: segment {seg.segment} sequence {seg.first_index}..{seg.last_index}: "
-        f"host_s = {seg.offset_s:.6f} + {seg.slope:.9f} * device_us / 1e6 ({drift}, jitter {jitter}, {seg.points} points)"
-    )

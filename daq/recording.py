@@ -49,7 +49,10 @@ __all__ = [
     "KNOWN_METADATA",
     "Recording",
     "RecordingWriter",
+    "header_text",
+    "note_text",
     "read_recording",
+    "rows_text",
     "write_recording",
 ]
 
@@ -134,16 +137,60 @@ class Recording:
             raise RecordingFormatError(f"{self.source or 'recording'}: metadata {key}={text!r} is not a number") from err
 
 
-def _format_row(values: Iterable[float | int]) -> str:
-    return ",".join(v if isinstance(v, str) else _fmt(v) for v in values)
-
-
-def _fmt(v: float | int) -> str:
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
+def _fmt_float(v: float) -> str:
     if math.isnan(v):
         return "nan"
     return f"{v:.6f}".rstrip("0").rstrip(".") if v != 0 else "0"
+
+
+def _column_text(values: Iterable[float | int] | np.ndarray) -> list[str]:
+    array = np.asarray(values)
+    if array.dtype.kind in "iub":
+        return list(map(str, array.astype(np.int64).tolist()))
+    return [_fmt_float(v) for v in array.astype(np.float64).tolist()]
+
+
+def header_text(metadata: Mapping[str, object], columns: tuple[str, ...]) -> str:
+    """The first lines of a recording CSV: the format line, ``# key: value`` metadata, the column header.
+
+    ``None`` values are left out; a value's line breaks become spaces.
+
+    Raises
+    ------
+    ValueError
+        A key holds ``:`` or a line break.
+    """
+    head = [f"# isokin recording: {FORMAT_VERSION}"]
+    for key, value in metadata.items():
+        if value is None:
+            continue
+        if ":" in key or "\n" in key or "\r" in key:
+            raise ValueError(f"bad metadata key {key!r}")
+        head.append(f"# {key}: {' '.join(str(value).split())}")
+    head.append(",".join(columns))
+    return "\n".join(head) + "\n"
+
+
+def rows_text(columns: Iterable[Iterable[float | int] | np.ndarray]) -> str:
+    """Data rows of a recording CSV, one per sample, from equal-length columns in header order.
+
+    Integer columns (status, sequence, device time) are written as integers; floats with
+    six decimals at most and no trailing zeros (``0.5``, ``-12.345678``, ``0``, ``nan``).
+
+    Raises
+    ------
+    ValueError
+        The columns differ in length.
+    """
+    texts = [_column_text(c) for c in columns]
+    if len({len(t) for t in texts}) > 1:
+        raise ValueError(f"columns differ in length: {[len(t) for t in texts]}")
+    return "".join(",".join(row) + "\n" for row in zip(*texts))
+
+
+def note_text(text: str) -> str:
+    """A ``# ...`` note line (an acquisition event, a clock fit), with its line break."""
+    return "# " + " ".join(text.split()) + "\n"
 
 
 class RecordingWriter:
@@ -173,20 +220,12 @@ class RecordingWriter:
         self._fsync = fsync
         self._pending: list[str] = []
         self.rows_written = 0
+        head = header_text(metadata, BASE_COLUMNS + self.extra_columns)
         try:
             self._file: IO[str] = open(self.path, "w", encoding="utf-8", newline="\n")
         except OSError as err:
             raise RecordingFormatError(f"cannot write {self.path}: {err.strerror}") from err
-        head = [f"# isokin recording: {FORMAT_VERSION}"]
-        for key, value in metadata.items():
-            if value is None:
-                continue
-            text = str(value).replace("\n", " ")
-            if ":" in key or "\n" in key:
-                raise ValueError(f"bad metadata key {key!r}")
-            head.append(f"# {key}: {text}")
-        head.append(",".join(BASE_COLUMNS + self.extra_columns))
-        self._file.write("\n".join(head) + "\n")
+        self._file.write(head)
         self.flush()
 
     def write_rows(
@@ -202,19 +241,18 @@ class RecordingWriter:
         if missing or set(extra) - set(self.extra_columns):
             raise ValueError(f"extra columns must be exactly {self.extra_columns}")
         columns = [time_s, torque_nm, position_deg, velocity_dps] + [extra[c] for c in self.extra_columns]
-        before = len(self._pending)
-        self._pending.extend(_format_row(row) for row in zip(*columns, strict=True))
-        self.rows_written += len(self._pending) - before
+        text = rows_text(columns)
+        self._pending.append(text)
+        self.rows_written += text.count("\n")
 
     def note(self, text: str) -> None:
         """Queue a ``# text`` comment line (acquisition events: gaps, reconnects, markers)."""
-        self._pending.append("# " + text.replace("\n", " "))
+        self._pending.append(note_text(text))
 
     def flush(self) -> None:
         """Write queued rows and push them to the disk."""
         if self._pending:
-            self._pending.append("")
-            self._file.write("\n".join(self._pending))
+            self._file.write("".join(self._pending))
             self._pending.clear()
         self._file.flush()
         if self._fsync:

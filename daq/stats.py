@@ -24,12 +24,16 @@ class AcquisitionStats:
         Bytes read from the port, and bytes that belonged to no good frame or line.
     crc_errors, bad_headers, malformed
         Frames failing their CRC, impossible headers, and frames or lines whose
-        content did not fit their type (ASCII: bad lines).
+        content breaks the protocol (a DATA frame of 0 samples, a count outside the
+        channel's ADC range, an ASCII value beyond 32 bits, a bad line): dropped and
+        counted, and the samples they held show as a gap.
     frames_lost
         Device frames of any type that never arrived, from the frame sequence (binary).
     frames_ignored
         DATA frames that arrived while no stream was started (left over from an
         earlier session), dropped on purpose.
+    frames_repeated
+        Frames (binary) or lines (ASCII) the device sent twice: the repeat is not stored again.
     gaps
         Every gap in order: position (last good index), exact missing count, whether
         the count was derived from time.
@@ -61,6 +65,7 @@ class AcquisitionStats:
     malformed: int
     frames_lost: int
     frames_ignored: int
+    frames_repeated: int
     gaps: tuple[Gap, ...]
     lost_samples: int
     loss_detection: str

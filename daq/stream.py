@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "SET_ENDED",
     "DeviceEvent",
     "Disconnected",
     "Gap",
@@ -137,9 +138,15 @@ class Disconnected:
     host_time_s: float
 
 
+#: ``Reconnected.resumed`` when the device was driving a set and is found idle: the set ended while the link was down.
+SET_ENDED = "set ended"
+
+
 @dataclass(frozen=True)
 class Reconnected:
-    """The same device answered again; ``resumed`` is ``"streaming"`` or ``"restarted"`` or ``"idle"``."""
+    """The same device answered again; ``resumed`` is ``"streaming"`` (it kept streaming), ``"restarted"``
+    (a board that only samples was STARTed again), ``"idle"`` (nothing was streaming) or ``"set ended"``
+    (the device was driving a set and is idle: the set ended while the link was down; streaming is over)."""
 
     attempts: int
     resumed: str

@@ -33,6 +33,8 @@ __all__ = [
     "AsciiDecoderStats",
     "AsciiSample",
     "COUNTER_MODULUS",
+    "COUNT_MAX",
+    "COUNT_MIN",
     "MAX_LINE",
     "encode_command",
     "encode_sample",
@@ -42,6 +44,8 @@ __all__ = [
 #: Longest line accepted, in bytes, without its terminator.
 MAX_LINE = 96
 COUNTER_MODULUS = 1 << 32
+#: The range of a count: a signed 32-bit integer, as on the binary protocol.
+COUNT_MIN, COUNT_MAX = -(1 << 31), (1 << 31) - 1
 COMMANDS = ("start", "stop", "rate")
 
 
@@ -167,8 +171,12 @@ def _parse(line: bytes) -> AsciiMessage | None:
         values = [int(p) for p in line.split(b",")]
     except ValueError:
         return None
-    if len(values) == 3:
-        return AsciiSample(None, values[0], values[1], values[2])
     if len(values) == 4 and 0 <= values[0] < COUNTER_MODULUS:
-        return AsciiSample(values[0], values[1], values[2], values[3])
-    return None
+        counter, counts = values[0], values[1:]
+    elif len(values) == 3:
+        counter, counts = None, values
+    else:
+        return None
+    if not all(COUNT_MIN <= v <= COUNT_MAX for v in counts):  # an ADC count is a 32-bit integer at most
+        return None
+    return AsciiSample(counter, counts[0], counts[1], counts[2])

@@ -389,7 +389,7 @@ class Data:
 
     def pack(self) -> bytes:
         n = len(self.torque)
-        _require(n <= MAX_SAMPLES_PER_FRAME, f"DATA: {n} samples, at most {MAX_SAMPLES_PER_FRAME} fit a frame")
+        _require(1 <= n <= MAX_SAMPLES_PER_FRAME, f"DATA: {n} samples, 1 to {MAX_SAMPLES_PER_FRAME} fit a frame")
         head = _pack(_DATA_HEADER, "DATA", self.timestamp_us, self.first_sample, n)
         cols = [self.torque, self.position, self.velocity]
         if _BIG_ENDIAN_HOST:  # pragma: no cover - the wire is little-endian
@@ -408,6 +408,8 @@ class Data:
         if length < 14:
             raise PayloadLengthError(f"DATA payload is {length} bytes, shorter than its header")
         ts, first, n = _DATA_HEADER.unpack_from(buffer, offset)
+        if not 1 <= n <= MAX_SAMPLES_PER_FRAME:
+            raise ProtocolError(f"DATA: count {n} outside 1..{MAX_SAMPLES_PER_FRAME}")
         if length != 14 + 13 * n:
             raise PayloadLengthError(f"DATA payload is {length} bytes, {n} samples need {14 + 13 * n}")
         a = offset + 14

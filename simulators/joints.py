@@ -5,7 +5,8 @@ Names are the project's canonical strings (DOMAIN.md section 2), defined in
 ``"A/B"``, ``position_deg`` increases toward direction ``A`` and a torque > 0 acts
 toward ``A``; the default pattern of a joint is the first listed.
 
-Per-pattern defaults used by the simulator when a protocol leaves them open:
+Per-pattern defaults used when a protocol leaves them open (the ranges are
+:data:`firmware_protocols.vocabulary.DEFAULT_ROM_DEG`, shared with the driver side):
 
 ============  ==========================  ==============  ===================
 joint         pattern                     range (deg)     first movement
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from firmware_protocols.vocabulary import CONTRACTIONS, JOINT_PATTERNS, MODES, PATTERN_DIRECTIONS, SIDES
+from firmware_protocols.vocabulary import CONTRACTIONS, DEFAULT_ROM_DEG, JOINT_PATTERNS, MODES, PATTERN_DIRECTIONS, SIDES
 
 __all__ = [
     "CONTRACTIONS",
@@ -46,20 +47,6 @@ __all__ = [
     "direction_sign",
     "opposite_direction",
 ]
-
-#: (joint, pattern) -> (min_deg, max_deg), the range of motion used when a protocol gives none.
-DEFAULT_ROM_DEG: Mapping[tuple[str, str], tuple[float, float]] = {
-    ("knee", "flexion/extension"): (0.0, 90.0),
-    ("shoulder", "external/internal rotation"): (-45.0, 90.0),
-    ("shoulder", "flexion/extension"): (0.0, 150.0),
-    ("shoulder", "abduction/adduction"): (0.0, 120.0),
-    ("elbow", "flexion/extension"): (0.0, 130.0),
-    ("wrist", "flexion/extension"): (-60.0, 60.0),
-    ("hip", "flexion/extension"): (0.0, 90.0),
-    ("hip", "abduction/adduction"): (-10.0, 40.0),
-    ("ankle", "plantarflexion/dorsiflexion"): (-20.0, 40.0),
-    ("ankle", "inversion/eversion"): (-20.0, 30.0),
-}
 
 #: (joint, pattern) -> direction of the first movement of con/con and ecc/ecc sets.
 DEFAULT_FIRST_MOVEMENT: Mapping[tuple[str, str], str] = {

@@ -1,15 +1,18 @@
-"""A stored trial as the recording CSV (``daq/recording.py``'s layout), streamed.
+"""A stored trial as the recording CSV, streamed: the same writer, columns and notes as ``isokin record``.
 
 The metadata lines carry the trial's set, the subject's code, body mass and involved
-side, the gravity correction, the device and calibration, and the acquisition figures;
-events (gaps, disconnections, device events) become ``# ...`` note lines at their
-place, as ``isokin record`` writes them. So a trial downloaded as CSV reads back with
+side, the gravity correction, the device and calibration (in ``isokin record``'s order,
+:data:`daq.csv_sink.METADATA_ORDER`), then the service's own keys (trial, session, state
+and figures). Rows are written by :func:`daq.recording.rows_text`, events as the notes of
+:func:`daq.events.event_note` at their place, and the clock segments as ``# clock:`` notes
+at the end, so a trial recorded by the service and the same run recorded by ``isokin
+record`` differ only in metadata. A trial stored before the device clock was kept, or
+imported, has no ``device_time_us`` column. The file reads back with
 :func:`daq.recording.read_recording` and analyses with ``isokin analyze``.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator, Sequence
 
@@ -18,15 +21,14 @@ from sqlalchemy import select
 
 from api.errors import NotFoundError
 from api.storage.database import Database
-from api.storage.models import LabSession, Subject, Trial, TrialEvent
-from api.storage.samples import SampleBlock, iter_samples
-from daq.recording import BASE_COLUMNS, FORMAT_VERSION
+from api.storage.models import LabSession, SampleChunk, Subject, Trial, TrialEvent
+from api.storage.samples import LAYOUT, SampleBlock, iter_samples
+from daq.csv_sink import EXTRA_COLUMNS, clock_note, ordered_metadata
+from daq.events import event_note
+from daq.recording import BASE_COLUMNS, header_text, note_text, rows_text
+from daq.timing import ClockSegment
 
-__all__ = ["CSV_COLUMNS", "event_note", "iter_trial_csv", "trial_metadata"]
-
-#: Columns of a trial's CSV: the recording layout's four, then the device status bits and sample index.
-CSV_COLUMNS = BASE_COLUMNS + ("status", "sequence")
-_ROW_FORMAT = "%.6f,%.6f,%.6f,%.6f,%d,%d"
+__all__ = ["iter_trial_csv", "trial_event_note", "trial_metadata"]
 
 
 def _clean(text: object) -> str:
@@ -34,7 +36,7 @@ def _clean(text: object) -> str:
 
 
 def trial_metadata(trial: Trial, subject: Subject | None) -> dict[str, str]:
-    """The ``key: value`` metadata of a trial's recording (keys of ``daq.recording.KNOWN_METADATA`` first).
+    """The ``key: value`` metadata of a trial's recording (in ``isokin record``'s order, then the service's keys).
 
     Keys from the trial's ``metadata_json`` (vendor metadata of an import, device details
     of a recording) follow when they do not clash.
@@ -79,30 +81,42 @@ def trial_metadata(trial: Trial, subject: Subject | None) -> dict[str, str]:
                 name = _clean(key).replace(":", "_")
                 if name and name not in values and value is not None:
                     values[name] = value if not isinstance(value, (dict, list)) else json.dumps(value)
-    return {key: _clean(value) for key, value in values.items() if value is not None and _clean(value) != ""}
+    ordered = ordered_metadata(values)
+    return {key: _clean(value) for key, value in ordered.items() if _clean(value) != ""}
 
 
-def event_note(event: TrialEvent) -> str:
-    """An event as the text of a ``# ...`` note line (the wording of ``isokin record``)."""
-    at = f" after sequence {event.sequence}" if event.sequence is not None else ""
-    if event.kind == "gap":
-        return _clean(f"gap: {event.lost_samples} samples lost{at} ({event.detail})")
-    if event.kind == "overflow":
-        return _clean(f"overflow: {event.lost_samples} samples dropped from sequence {event.sequence} ({event.detail})")
-    if event.kind in ("disconnected", "reconnected", "stream ended", "stop failed"):
-        return _clean(f"{event.kind}{at}: {event.detail}")
-    return _clean(f"event: {event.kind.upper()} {event.detail} at sequence {event.sequence}")
+def trial_event_note(event: TrialEvent) -> str:
+    """A stored event as the text of its ``# ...`` note line (:func:`daq.events.event_note`)."""
+    return event_note(event.kind, event.sequence, event.lost_samples, event.detail)
 
 
-def _load(database: Database, trial_id: int) -> tuple[Trial, Subject | None, list[TrialEvent]]:
+def _clock_notes(trial: Trial) -> list[str]:
+    """The ``clock:`` notes of the trial's stored clock segments."""
+    try:
+        segments = json.loads(trial.clock_segments or "[]")
+        notes = []
+        for seg in segments:
+            seg["residual_rms_s"] = float("nan") if seg.get("residual_rms_s") is None else seg["residual_rms_s"]
+            notes.append(clock_note(ClockSegment(**seg)))
+        return notes
+    except (ValueError, TypeError, KeyError):
+        return []
+
+
+def _load(database: Database, trial_id: int) -> tuple[Trial, Subject | None, list[TrialEvent], bool]:
+    """The trial, its subject, its events in order, and whether all its samples carry the device clock."""
     with database.session() as session:
         trial = session.get(Trial, trial_id)
         if trial is None:
             raise NotFoundError("trial", trial_id)
         subject = session.scalar(select(Subject).join(LabSession).where(LabSession.id == trial.session_id))
         events = list(session.scalars(select(TrialEvent).where(TrialEvent.trial_id == trial_id).order_by(TrialEvent.id)))
+        older = session.scalar(
+            select(SampleChunk.id).where(SampleChunk.trial_id == trial_id, SampleChunk.layout < LAYOUT).limit(1)
+        )
         session.expunge_all()
-        return trial, subject, events
+        device_clock = older is None and trial.source_format == "isokin" and trial.device_url is not None
+        return trial, subject, events, device_clock
 
 
 def _place(events: Sequence[TrialEvent], block: SampleBlock) -> np.ndarray:
@@ -126,40 +140,42 @@ def iter_trial_csv(
     NotFoundError
         The trial does not exist (raised at once, before any text).
     """
-    trial, subject, events = _load(database, trial_id)
+    trial, subject, events, device_clock = _load(database, trial_id)
+    columns = BASE_COLUMNS + (EXTRA_COLUMNS if device_clock else EXTRA_COLUMNS[:2])
+    metadata: dict[str, object] = dict(trial_metadata(trial, subject))
+    if start_s is not None or end_s is not None:
+        metadata["time_range_s"] = f"{'' if start_s is None else start_s}..{'' if end_s is None else end_s}"
+    head = header_text(metadata, columns)
 
     def generate() -> Iterator[str]:
-        head = [f"# isokin recording: {FORMAT_VERSION}"]
-        head += [f"# {key}: {value}" for key, value in trial_metadata(trial, subject).items()]
-        if start_s is not None or end_s is not None:
-            head.append(f"# time_range_s: {'' if start_s is None else start_s}..{'' if end_s is None else end_s}")
-        yield "\n".join(head + [",".join(CSV_COLUMNS)]) + "\n"
+        yield head
         pending = list(events)
         with database.session() as session:
             for block in iter_samples(session, trial_id, start_s=start_s, end_s=end_s):
-                yield _block_text(block, pending)
-        if pending and start_s is None and end_s is None:
-            yield "".join(f"# {event_note(e)}\n" for e in pending)
+                yield _block_text(block, pending, device_clock)
+        if start_s is None and end_s is None:
+            yield "".join(note_text(trial_event_note(e)) for e in pending)
+            yield "".join(note_text(note) for note in _clock_notes(trial))
 
     return generate()
 
 
-def _block_text(block: SampleBlock, pending: list[TrialEvent]) -> str:
+def _block_text(block: SampleBlock, pending: list[TrialEvent], device_clock: bool) -> str:
     """Rows of a block with the notes of the events that fall inside it (removed from ``pending``)."""
-    table = np.column_stack(
-        (block.time_s, block.torque_nm, block.position_deg, block.velocity_dps, block.status, block.sequence)
-    )
+    columns = [block.time_s, block.torque_nm, block.position_deg, block.velocity_dps, block.status, block.sequence]
+    if device_clock:
+        columns.append(block.device_time_us)
     places = _place(pending, block)
     inside = places < len(block)
-    buffer = io.StringIO()
+    parts: list[str] = []
     start = 0
     for k in np.argsort(places, kind="stable"):
         if not inside[k]:
             continue
-        np.savetxt(buffer, table[start : places[k]], fmt=_ROW_FORMAT)
-        buffer.write(f"# {event_note(pending[k])}\n")
+        parts.append(rows_text([c[start : places[k]] for c in columns]))
+        parts.append(note_text(trial_event_note(pending[k])))
         start = int(places[k])
-    np.savetxt(buffer, table[start:], fmt=_ROW_FORMAT)
+    parts.append(rows_text([c[start:] for c in columns]))
     pending[:] = [e for e, keep in zip(pending, inside) if not keep]
-    return buffer.getvalue()
+    return "".join(parts)
 

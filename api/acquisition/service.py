@@ -13,20 +13,25 @@ import datetime as dt
 import logging
 import threading
 
+import numpy as np
 from sqlalchemy import select
 
+from analysis.weighing import MIN_SAMPLES, Weighing, weigh_limb
 from api.acquisition.device import DeviceManager, DeviceSnapshot
-from api.acquisition.plan import TrialPlan
 from api.acquisition.recording import SHUTDOWN, STOPPED, TrialRecording
 from api.acquisition.simulator import SimulatorProfiles
-from api.acquisition.weighing import Weighing, record_weighing, weigh_limb
 from api.errors import ConflictError, NotFoundError
 from api.settings import Settings
 from api.storage.database import Database
 from api.storage.models import Trial
-from simulators.joints import DEFAULT_ROM_DEG
+from daq.driver import Driver
+from daq.errors import DaqError, DeviceTimeout
+from daq.events import AcquisitionEvent
+from daq.plan import SetPlan
+from daq.recorder import COMPLETE, RecordedBlock, Recorder, RecordingSink, StopConditions
+from firmware_protocols.vocabulary import DEFAULT_ROM_DEG
 
-__all__ = ["AcquisitionService", "default_rom_deg"]
+__all__ = ["AcquisitionService", "default_rom_deg", "record_weighing", "trial_plan"]
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +40,72 @@ STOP_TIMEOUT_S = 15.0
 
 
 def default_rom_deg(joint: str, pattern: str) -> tuple[float, float]:
-    """The usual range of motion of a joint's pattern, deg (``simulators.joints.DEFAULT_ROM_DEG``)."""
+    """The usual range of motion of a joint's pattern, deg (``firmware_protocols.vocabulary.DEFAULT_ROM_DEG``)."""
     return DEFAULT_ROM_DEG.get((joint, pattern), (0.0, 90.0))
+
+
+def trial_plan(trial: Trial, *, drive: bool) -> SetPlan:
+    """The set a stored trial asks of the device (``drive``: the device runs it; else it only samples)."""
+    lo, hi = default_rom_deg(trial.joint, trial.pattern)
+    return SetPlan(
+        sample_rate_hz=round(trial.sample_rate_hz or 1000),
+        drive=drive,
+        joint=trial.joint,
+        pattern=trial.pattern,
+        mode=trial.mode,
+        group=trial.group,
+        velocity_plus_dps=trial.velocity_plus_dps,
+        velocity_minus_dps=trial.velocity_minus_dps,
+        rom_min_deg=lo if trial.rom_min_deg is None else trial.rom_min_deg,
+        rom_max_deg=hi if trial.rom_max_deg is None else trial.rom_max_deg,
+        repetitions=trial.repetitions,
+    )
+
+
+class _Collect(RecordingSink):
+    """Keep torque and position in memory (a limb weighing)."""
+
+    def __init__(self) -> None:
+        self.torque: list[np.ndarray] = []
+        self.position: list[np.ndarray] = []
+
+    def add_samples(self, samples: RecordedBlock) -> None:
+        self.torque.append(samples.block.torque_nm)
+        self.position.append(samples.block.position_deg)
+
+    def add_event(self, event: AcquisitionEvent) -> None:
+        return None
+
+
+def record_weighing(
+    driver: Driver, *, duration_s: float, sample_rate_hz: int, hold_angle_deg: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample the relaxed limb for ``duration_s`` seconds of device time; torque (N.m) and position (deg).
+
+    A device that drives the machine moves the lever to ``hold_angle_deg`` (deg) and holds the
+    relaxed limb there (PASSIVE mode; Keating & Matyas 1996 weigh the knee near 50 deg); a board
+    that only samples, or a driving one given no angle, samples while the technician holds the
+    relaxed limb still.
+
+    Raises
+    ------
+    DaqError
+        The device refuses, stops or does not stream enough in time.
+    """
+    wanted = max(MIN_SAMPLES, round(duration_s * sample_rate_hz))
+    drives = driver.info is not None and driver.info.drives_machine
+    plan = SetPlan.hold(hold_angle_deg, sample_rate_hz=sample_rate_hz) if drives and hold_angle_deg is not None else SetPlan(sample_rate_hz)
+    driver.configure(plan)
+    collect = _Collect()
+    recorder = Recorder(driver, [collect], flush_interval_s=0.1)
+    recorder.start(StopConditions(duration_s=duration_s + 5.0, set_complete=False, samples=wanted))
+    summary = recorder.run()
+    got = sum(len(t) for t in collect.torque)
+    if summary.state != COMPLETE:
+        raise DaqError(f"the device stream ended during the weighing: {summary.stopped_by}")
+    if got < wanted:
+        raise DeviceTimeout(f"weighing: the device sent {got} of {wanted} samples in {duration_s + 5.0:g} s")
+    return np.concatenate(collect.torque)[:wanted], np.concatenate(collect.position)[:wanted]
 
 
 class AcquisitionService:
@@ -179,10 +248,12 @@ class AcquisitionService:
             self._check_idle(f"start trial {trial_id}")
             trial = self._created_trial(trial_id, "start")
             driver = self.device.driver_for(trial.joint, trial.side)
+            drives = driver.info is not None and driver.info.drives_machine
+            driver.configure(trial_plan(trial, drive=drives))
             recording = TrialRecording(
                 self.database,
                 driver,
-                TrialPlan.of(trial, rom_deg=default_rom_deg(trial.joint, trial.pattern)),
+                trial_id,
                 station_id=self.station_id,
                 device_url=self.device.snapshot().url or "",
                 flush_interval_s=self.flush_interval_s,

@@ -19,18 +19,15 @@ from types import FrameType
 
 from analysis.joints import PATTERN_DIRECTIONS, resolve_pattern
 from daq.calibration import CalibrationProfile, load_profile, profile_for_model, shipped_profiles
+from daq.csv_sink import CsvSink
 from daq.devices import DRIVERS, open_driver
 from daq.driver import Driver
-from daq.recorder import Recorder, RecordingSummary
+from daq.plan import SetPlan
+from daq.recorder import COMPLETE, Recorder, RecordingSummary, StopConditions
 from daq.timing import MAX_CLOCK_ERROR
-from firmware_protocols import Configure, Mode
-from simulators.joints import DEFAULT_ROM_DEG
+from firmware_protocols.vocabulary import DEFAULT_ROM_DEG, MODES
 
 __all__ = ["add_parser", "run"]
-
-MODES = {"con/con": Mode.CON_CON, "con/ecc": Mode.CON_ECC, "ecc/con": Mode.ECC_CON, "ecc/ecc": Mode.ECC_ECC}
-#: Ends of a recording that are not a failure.
-NORMAL_ENDS = ("duration", "set complete", "interrupted", "stop requested")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> argparse.ArgumentParser:
@@ -74,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--seconds must be positive, got {args.seconds}")
     _check_writable(Path(args.out))
     joint, pattern = resolve_pattern(args.joint, args.pattern) if args.joint else (None, None)
-    configure = _configure(args, pattern)
+    plan = _plan(args, joint, pattern)
     calibration = load_profile(args.calibration) if args.calibration else None
     if args.device.startswith("sim://"):
         _register_sim()
@@ -94,10 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if driver.calibration is None:
             driver.calibration = _default_calibration(driver)
-        if configure is not None:
-            driver.configure(configure)  # type: ignore[attr-defined]
-        elif args.rate:
-            driver.configure(args.rate)  # type: ignore[attr-defined]
+        driver.configure(plan)
         metadata = {
             "joint": joint,
             "pattern": pattern,
@@ -110,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
             "horizontal_angle_deg": args.horizontal_angle_deg,
             "subject": args.subject,
         }
-        summary = Recorder(driver, args.out, metadata).run(duration_s=args.seconds, stop=stop)
+        recorder = Recorder(driver, [CsvSink(args.out, metadata)])
+        recorder.start(StopConditions(duration_s=args.seconds))
+        summary = recorder.run(stop)
         bytes_received = driver.stats().bytes_received
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -121,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"isokin record: error: {_nothing_recorded(args, summary, bytes_received)}", file=sys.stderr)
         return 1
     _print_summary(summary, as_json=args.json)
-    if summary.stopped_by not in NORMAL_ENDS:
+    if summary.state != COMPLETE and summary.stopped_by != "interrupted":
         print(f"isokin record: error: {summary.stopped_by}; the recording up to then is in {summary.path}", file=sys.stderr)
         return 1
     return 0
@@ -166,30 +162,24 @@ def _default_calibration(driver: Driver) -> CalibrationProfile:
     return profile
 
 
-def _configure(args: argparse.Namespace, pattern: str | None) -> Configure | None:
-    """The CONFIGURE for a binary device, from the options (``None`` for ASCII)."""
-    if args.protocol != "binary":
-        if args.mode:
-            raise ValueError("--mode needs a driving device on the binary protocol")
-        return None
+def _plan(args: argparse.Namespace, joint: str | None, pattern: str | None) -> SetPlan:
+    """What the device is asked for: plain sampling at the rate, or (``--mode``) the set it must drive."""
     rate = args.rate or 1000
     if args.mode is None:
-        return Configure(rate, args.samples_per_frame)
+        return SetPlan(rate, args.samples_per_frame)
     plus, minus = _velocities(args.velocity_dps or "60")
-    acting = 0
-    if args.mode in ("con/ecc", "ecc/con"):
-        directions = PATTERN_DIRECTIONS[pattern or resolve_pattern("knee")[1]]
-        if args.group not in directions:
-            raise ValueError(f"--mode {args.mode} needs --group, one of: {', '.join(directions)}")
-        acting = 1 if args.group == directions[0] else -1
+    joint, pattern = resolve_pattern(joint or "knee", pattern)
+    if args.mode in ("con/ecc", "ecc/con") and args.group not in PATTERN_DIRECTIONS[pattern]:
+        raise ValueError(f"--mode {args.mode} needs --group, one of: {', '.join(PATTERN_DIRECTIONS[pattern])}")
     if args.rom_deg is None:
-        joint, default_pattern = resolve_pattern(args.joint or "knee", pattern)
-        lo, hi = DEFAULT_ROM_DEG[(joint, default_pattern)]
+        lo, hi = DEFAULT_ROM_DEG[(joint, pattern)]
         print(f"range of motion {lo:g}..{hi:g} deg, the {joint}'s usual range (--rom-deg MIN MAX to change)",
               file=sys.stderr)
-    else:
-        lo, hi = args.rom_deg
-    return Configure(rate, args.samples_per_frame, MODES[args.mode], acting, plus, minus, lo, hi, args.repetitions)
+    return SetPlan.for_set(
+        joint, args.mode, pattern=pattern, group=args.group, velocity_dps=plus, velocity_minus_dps=minus,
+        rom_deg=tuple(args.rom_deg) if args.rom_deg is not None else None, repetitions=args.repetitions,
+        sample_rate_hz=rate, samples_per_frame=args.samples_per_frame,
+    )
 
 
 def _velocities(text: str) -> tuple[float, float]:

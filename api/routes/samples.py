@@ -64,7 +64,7 @@ def read_samples(
             break
     columns = {
         name: np.concatenate([getattr(b, name) for b in blocks]) if blocks else np.empty(0)
-        for name in ("time_s", "torque_nm", "position_deg", "velocity_dps", "status", "sequence")
+        for name in ("time_s", "torque_nm", "position_deg", "velocity_dps", "status", "sequence", "device_time_us")
     }
     more = len(columns["time_s"]) > limit
     body = {

@@ -76,6 +76,7 @@ class AcquisitionStatsPublic(BaseModel):
     malformed: int = Field(description="frames or lines whose content did not fit their type")
     frames_lost: int = Field(description="device frames that never arrived (binary frame sequence)")
     frames_ignored: int = Field(description="DATA frames received while no stream was started")
+    frames_repeated: int = Field(description="frames (or ASCII lines) the device sent twice, stored once")
     gaps: int = Field(description="gaps in the sample index")
     lost_samples: int = Field(description="samples lost in those gaps")
     loss_detection: str = Field(description="how loss is seen: sample index, line counter or none")
@@ -143,6 +144,7 @@ class DevicePublic(BaseModel):
                 malformed=stats.malformed,
                 frames_lost=stats.frames_lost,
                 frames_ignored=stats.frames_ignored,
+                frames_repeated=stats.frames_repeated,
                 gaps=len(stats.gaps),
                 lost_samples=stats.lost_samples,
                 loss_detection=stats.loss_detection,

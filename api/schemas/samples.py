@@ -22,12 +22,18 @@ class SamplesPublic(BaseModel):
         description="start_s of the next page (the time of the first sample not returned), null when this is the last",
         examples=[None],
     )
-    time_s: list[float] = Field(description="time since the trial's first sample, s", examples=[[0.0, 0.001, 0.002]])
+    time_s: list[float] = Field(
+        description="time since the trial's first sample on the device's clock, s", examples=[[0.0, 0.001, 0.002]]
+    )
     torque_nm: list[float] = Field(description="torque, N.m (> 0 toward the pattern's first-named direction)", examples=[[1.2, 1.3, 1.5]])
     position_deg: list[float] = Field(description="lever position, deg", examples=[[90.0, 89.94, 89.88]])
     velocity_dps: list[float] = Field(description="lever velocity, deg/s", examples=[[-60.0, -60.1, -59.9]])
     status: list[int] = Field(description="device status bits per sample (bit 0 at range limit, bit 1 safety stop)", examples=[[0, 0, 0]])
     sequence: list[int] = Field(description="device sample index (a jump is a gap)", examples=[[0, 1, 2]])
+    device_time_us: list[int] = Field(
+        description="the device's clock at each sample, microseconds (-1: not known, e.g. an import)",
+        examples=[[5000, 6000, 7000]],
+    )
 
 
 class LiveBinsPublic(BaseModel):

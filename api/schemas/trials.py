@@ -88,10 +88,17 @@ class AcquisitionFiguresPublic(BaseModel):
     gaps: int = Field(description="gaps: samples the device sent that never arrived, or the service dropped", examples=[0])
     lost_samples: int = Field(description="samples lost in those gaps", examples=[0])
     crc_errors: int = Field(description="damaged frames received during the trial", examples=[0])
+    malformed: int = Field(
+        default=0, description="frames or lines that broke the protocol (dropped; their samples are a gap)", examples=[0]
+    )
     reconnects: int = Field(description="times the device was reconnected during the trial", examples=[0])
-    duration_s: float | None = Field(description="time of the newest stored sample, s", examples=[9.011])
+    duration_s: float | None = Field(
+        description="time of the newest stored sample on the device clock, s from the first", examples=[9.011]
+    )
     effective_rate_hz: float | None = Field(
-        description="stored samples per second of duration, Hz (below the nominal rate when samples were lost)",
+        description="samples per second of the device clock over the gap-free stretches, Hz: the device's rate as "
+        "its own clock shows it, the nominal rate when its timestamps agree with it (lost samples are counted apart). "
+        "For an import, stored samples per second of duration",
         examples=[1000.0],
     )
     flushed_at: dt.datetime | None = Field(description="when samples last reached the database (UTC)")
@@ -138,7 +145,9 @@ class TrialPublic(BaseModel):
     @classmethod
     def of(cls, trial: Trial) -> TrialPublic:
         samples, duration = trial.sample_count, trial.duration_s
-        rate = (samples - 1) / duration if duration and samples > 1 else None
+        rate = trial.effective_rate_hz
+        if rate is None and duration and samples > 1 and trial.source_format != "isokin":
+            rate = (samples - 1) / duration
         metadata = None
         if trial.metadata_json:
             try:
@@ -159,6 +168,7 @@ class TrialPublic(BaseModel):
                 gaps=trial.gap_count,
                 lost_samples=trial.lost_samples,
                 crc_errors=trial.crc_errors,
+                malformed=trial.malformed,
                 reconnects=trial.reconnects,
                 duration_s=duration,
                 effective_rate_hz=rate,

@@ -59,6 +59,10 @@ class Database:
     url
         SQLAlchemy URL, e.g. ``sqlite:////var/lib/isokin/isokin.db`` or
         ``postgresql+psycopg://user@host:5432/isokin``.
+    pool_size
+        Connections kept for requests (as many again may open under load). The recorder
+        writes on a connection of its own (:meth:`recorder_session`), never one of these, so
+        requests that take every pooled connection cannot hold up a recording.
 
     Raises
     ------
@@ -66,30 +70,40 @@ class Database:
         When the URL is malformed or names a driver that is not installed.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, got {pool_size}")
         try:
             parsed = make_url(url)
             kwargs: dict[str, Any] = {"pool_pre_ping": True}
+            memory = False
             if parsed.get_backend_name() == "sqlite":
                 database = parsed.database or ""
                 kwargs["connect_args"] = {"check_same_thread": False}
                 if database in ("", ":memory:"):
                     kwargs["poolclass"] = StaticPool
+                    memory = True
                 else:
                     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(parsed, **kwargs)
+            pooled = {} if memory else {"pool_size": pool_size, "max_overflow": pool_size}
+            self.engine: Engine = create_engine(parsed, **kwargs, **pooled)
+            # One connection for the recorder alone (an in-memory SQLite has only the one).
+            self._recorder_engine = self.engine if memory else create_engine(parsed, **kwargs, pool_size=1, max_overflow=0)
         except (ArgumentError, NoSuchModuleError, ValueError) as err:
             raise StorageError(f"bad database URL {url!r}: {err}") from err
         except OSError as err:
             raise StorageError(f"cannot create the directory of {url!r}: {err.strerror}") from err
         if self.backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            if self._recorder_engine is not self.engine:
+                event.listen(self._recorder_engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._recorder_sessions = sessionmaker(self._recorder_engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str) -> Database:
+    def open(cls, url: str, *, pool_size: int = 10) -> Database:
         """Connect and bring the schema to the latest migration."""
-        database = cls(url)
+        database = cls(url, pool_size=pool_size)
         database.upgrade()
         return database
 
@@ -146,9 +160,15 @@ class Database:
         """A new ORM session (use as a context manager; the caller commits)."""
         return self._sessions()
 
+    def recorder_session(self) -> Session:
+        """A session on the recorder's own connection (one recording writes at a time)."""
+        return self._recorder_sessions()
+
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self._recorder_engine is not self.engine:
+            self._recorder_engine.dispose()
 
 
 def _first_line(err: BaseException) -> str:

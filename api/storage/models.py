@@ -39,6 +39,7 @@ __all__ = [
     "LabSession",
     "Protocol",
     "SampleChunk",
+    "Station",
     "Subject",
     "Trial",
     "TrialEvent",
@@ -190,6 +191,10 @@ class Trial(Base):
     calibration: Mapped[str | None] = mapped_column(String(100), nullable=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     flushed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # 0003: the device's truth
+    effective_rate_hz: Mapped[float | None] = mapped_column(Float, nullable=True)
+    malformed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clock_segments: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TrialEvent(Base):
@@ -219,4 +224,23 @@ class SampleChunk(Base):
     first_time_s: Mapped[float] = mapped_column(Float)
     last_time_s: Mapped[float] = mapped_column(Float)
     sample_count: Mapped[int] = mapped_column(Integer)
+    # 0003: how ``data`` is packed (``api.storage.samples.LAYOUTS``)
+    layout: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Station(Base):
+    """A server instance that records into this database: who holds the station id now.
+
+    The lock that makes a station id exclusive is held outside the table (a PostgreSQL
+    advisory lock, a file lock next to a SQLite file: ``api.stations``); the row says who
+    took it last, so a second server with the same id can name the first.
+    """
+
+    __tablename__ = "stations"
+
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    address: Mapped[str] = mapped_column(String(255), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -63,7 +63,7 @@ def test_samples_reach_the_database_within_250_ms(
 def test_a_device_that_drops_its_link_is_reconnected_and_the_gap_recorded(
     client: TestClient, op: dict, session_id: int
 ) -> None:
-    _connect(client, op, "sim://?speed=20&seed=12&fault_disconnect_after=2&fault_reconnect_delay=0.5")
+    _connect(client, op, "sim://?speed=5&seed=12&fault_disconnect_after=2&fault_reconnect_delay=0.5")
     trial_id = _trial(client, op, session_id, repetitions=3)
     client.post(f"/api/v1/trials/{trial_id}/start", headers=op)
     deadline = time.monotonic() + 20

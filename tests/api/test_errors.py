@@ -74,7 +74,7 @@ def test_health_needs_no_token_and_reports_database_and_device(client: TestClien
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["version"]
-    assert body["database"] == {"state": "ok", "backend": database.backend, "revision": "0002", "detail": None}
+    assert body["database"] == {"state": "ok", "backend": database.backend, "revision": database.revision(), "detail": None}
     assert body["device"]["url"] == "simulator"  # the default device, connecting in the background
     assert body["device"]["state"] in ("connecting", "connected")
 

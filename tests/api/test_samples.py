@@ -56,7 +56,9 @@ def test_json_and_csv_hold_exactly_what_the_simulator_emitted(client: TestClient
         cal = getattr(SIM, column.split("_")[0])
         np.testing.assert_array_equal(np.array(samples[column]), cal.apply(run[counts]))
     np.testing.assert_array_equal(samples["status"], run["status"])
-    assert np.diff(samples["time_s"]) == pytest.approx(0.001, abs=2e-5)
+    device_us = np.array(samples["device_time_us"])
+    np.testing.assert_array_equal(device_us - device_us[0], run["sample_index"] * 1000)  # the device's own clock
+    assert np.diff(samples["time_s"]) == pytest.approx(0.001, abs=1e-9)  # its steps, not the host's jitter
 
     r = client.get(f"/api/v1/trials/{recorded['id']}/samples", params={"format": "csv"}, headers=op)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
@@ -69,8 +71,11 @@ def test_json_and_csv_hold_exactly_what_the_simulator_emitted(client: TestClient
     for column in ("time_s", "torque_nm", "position_deg", "velocity_dps"):  # the CSV keeps 6 decimals
         np.testing.assert_array_equal(getattr(csv, column), [float(f"{v:.6f}") for v in samples[column]])
     np.testing.assert_array_equal(csv.extra["sequence"], sequence)
+    np.testing.assert_array_equal(csv.extra["device_time_us"], device_us)
     limits = [n for n in csv.notes if n.startswith("event: LIMIT_REACHED")]
-    assert len(limits) >= 5 and csv.notes[-1].startswith("event: SET_COMPLETE value 3")
+    events = [n for n in csv.notes if not n.startswith("clock: ")]
+    assert len(limits) >= 5 and events[-1] == f"event: SET_COMPLETE 3 at sequence {sequence[-1]}"
+    assert csv.notes[-1].startswith("clock: segment 0 sequence ")  # the device/host clock fit, kept
 
 
 def test_time_ranges_pages_and_bad_queries(client: TestClient, op: dict, recorded: dict) -> None:

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from api.main import create_app
 from api.settings import Settings
-from api.storage.database import Database
+from api.storage.database import MIGRATIONS_DIR, Database
 from api.storage.models import Base, LabSession, Subject, Trial
 from api.storage.samples import append_samples, pack_samples, read_samples
 
@@ -22,8 +23,9 @@ def test_migrations_build_exactly_the_models(database: Database) -> None:
     with database.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert database.revision() == "0002"
-    assert database.upgrade() == "0002"
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None and database.revision() == head
+    assert database.upgrade() == head
 
 
 def test_default_database_is_a_wal_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:

@@ -61,6 +61,8 @@ class PtyDevice:
         If set, after START the device streams DATA by itself at this rate (10 ms frames) until STOP.
     tcp
         Listen on 127.0.0.1 instead of making a pty (``url`` is then ``socket://...``).
+    drives_machine
+        Whether INFO announces the ``drives machine`` capability.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class PtyDevice:
         silent: bool = False,
         autostream_hz: int | None = None,
         tcp: bool = False,
+        drives_machine: bool = True,
     ) -> None:
         self.link = link
         self.protocol = protocol
@@ -80,6 +83,7 @@ class PtyDevice:
         self.refuse = dict(refuse or {})
         self.silent = silent
         self.autostream_hz = autostream_hz
+        self.drives_machine = drives_machine
         self.sent_samples = 0
         #: command type code -> messages the device sends just before answering that command
         self.before_answer: dict[int, list[object]] = {}
@@ -245,7 +249,7 @@ class PtyDevice:
         elif isinstance(msg, Hello):
             self.send(Info(1, "scripted", self.serial_number, "0.0.1",
                            tuple(ChannelInfo(k, 16) for k in ChannelKind), RATES, 314,
-                           Capability.DRIVES_MACHINE))
+                           Capability.DRIVES_MACHINE if self.drives_machine else 0))
         elif isinstance(msg, Ping):
             self.send(Pong(msg.host_time_us, self.device_time_us))
         else:

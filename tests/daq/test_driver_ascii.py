@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from daq.devices import open_driver
+from daq.plan import SetPlan
 from daq.stream import Gap, SampleBlock
 from firmware_protocols import encode_sample
 
@@ -61,14 +62,14 @@ def test_lines_without_counter_cannot_show_loss_and_say_so(make_device, profile)
 def test_commands_are_sent_only_when_enabled(make_device, profile):
     talking = make_device(protocol="ascii")
     with open_driver(talking.url, protocol="ascii", calibration=profile) as drv:
-        drv.configure(200)
+        drv.configure(SetPlan(200))
         drv.start()
         drv.stop()
     # stop before start: a board streaming from power-up is quieted and drained first
     assert talking.wait_for(tuple, 4) == [("rate", 200), ("stop", None), ("start", None), ("stop", None)]
     mute = make_device(protocol="ascii")
     with open_driver(mute.url, protocol="ascii", calibration=profile, send_commands=False) as drv:
-        drv.configure(200)
+        drv.configure(SetPlan(200))
         drv.start()
         drv.stop()
         time.sleep(0.1)
@@ -93,7 +94,7 @@ def test_lines_before_start_are_ignored_and_counted(make_device, profile):
 def test_loop_url_carries_bytes_through_the_reader(profile):
     # loop:// returns what the driver writes: its own command lines come back as bad sample lines.
     with open_driver("loop://", protocol="ascii", calibration=profile) as drv:
-        drv.configure(1000)
+        drv.configure(SetPlan(1000))
         drv.start()
         deadline = time.monotonic() + 2
         while drv.stats().malformed < 3 and time.monotonic() < deadline:

@@ -11,6 +11,7 @@ import pytest
 from daq.binary_driver import BinaryDriver
 from daq.devices import open_driver
 from daq.errors import DeviceRefused, DeviceTimeout, DeviceUnavailable
+from daq.plan import SetPlan
 from daq.stream import DeviceEvent, Gap, Overflow, SampleBlock, StreamEnded
 from firmware_protocols import Ack, Configure, ErrorCode, Event, EventCode, Marker, Mode, Ping, Start, Stop
 
@@ -43,11 +44,25 @@ def test_handshake_reports_the_devices_identity(make_device, profile):
 def test_configure_carries_the_fields_and_a_nak_becomes_device_refused(make_device, profile):
     dev = make_device(refuse={Configure.TYPE: ErrorCode.UNSUPPORTED_RATE})
     with open_driver(dev.url, calibration=profile) as drv:
-        config = Configure(5000, 50, Mode.CON_ECC, -1, 60.0, 120.0, 5.0, 95.0, 3)
+        plan = SetPlan.for_set(
+            "knee", "con/ecc", group="extension", velocity_dps=60, velocity_minus_dps=120, rom_deg=(5.0, 95.0),
+            repetitions=3, sample_rate_hz=5000, samples_per_frame=50,
+        )
         with pytest.raises(DeviceRefused, match="UNSUPPORTED_RATE") as info:
-            drv.configure(config)
+            drv.configure(plan)
         assert info.value.code == ErrorCode.UNSUPPORTED_RATE
-    assert dev.commands(Configure) == [config]
+    assert dev.commands(Configure) == [Configure(5000, 50, Mode.CON_ECC, -1, 60.0, 120.0, 5.0, 95.0, 3)]
+
+
+def test_a_board_that_only_samples_refuses_to_drive_a_set(make_device, profile):
+    dev = make_device(drives_machine=False)
+    with open_driver(dev.url, calibration=profile) as drv:
+        plan = SetPlan.for_set("knee", "con/con", repetitions=3)
+        with pytest.raises(DeviceRefused, match="only samples: it cannot drive a con/con set") as info:
+            drv.configure(plan)
+        assert info.value.code == ErrorCode.NOT_SUPPORTED
+        drv.configure(plan.sampling_only())
+    assert dev.commands(Configure) == [Configure(1000)]
 
 
 def test_a_device_that_never_answers_is_a_timeout_and_leaves_no_thread(make_device, profile):

@@ -8,16 +8,22 @@ import time
 import numpy as np
 import pytest
 
+from daq.csv_sink import CsvSink
 from daq.devices import open_driver
 from daq.errors import RecordingFormatError
-from daq.recorder import Recorder
+from daq.recorder import Recorder, StopConditions
 from daq.recording import read_recording
 from firmware_protocols import Event, EventCode, Start
 
 
-def run_in_thread(recorder: Recorder, **kwargs) -> tuple[threading.Thread, dict]:
+def csv_recorder(drv, path, metadata: dict, **kwargs) -> Recorder:
+    return Recorder(drv, [CsvSink(path, metadata)], **kwargs)
+
+
+def run_in_thread(recorder: Recorder, duration_s: float | None = None, stop=None) -> tuple[threading.Thread, dict]:
     out: dict = {}
-    thread = threading.Thread(target=lambda: out.setdefault("summary", recorder.run(**kwargs)), daemon=True)
+    conditions = StopConditions(duration_s=duration_s)
+    thread = threading.Thread(target=lambda: out.setdefault("summary", recorder.record(conditions, stop)), daemon=True)
     thread.start()
     return thread, out
 
@@ -26,7 +32,7 @@ def test_recording_holds_calibrated_samples_metadata_and_notes_in_place(make_dev
     dev = make_device()
     path = tmp_path / "rec.csv"
     with open_driver(dev.url, calibration=profile) as drv:
-        recorder = Recorder(drv, path, {"joint": "knee", "side": "right", "body_mass_kg": 75.0})
+        recorder = csv_recorder(drv, path, {"joint": "knee", "side": "right", "body_mass_kg": 75.0})
         thread, out = run_in_thread(recorder, duration_s=10.0)
         dev.wait_for(Start)
         dev.data(0, 10)
@@ -57,7 +63,7 @@ def test_rows_reach_the_disk_while_recording(make_device, profile, tmp_path):
     path = tmp_path / "live.csv"
     stop = threading.Event()
     with open_driver(dev.url, calibration=profile) as drv:
-        thread, _ = run_in_thread(Recorder(drv, path, {}, flush_interval_s=0.1), stop=stop)
+        thread, _ = run_in_thread(csv_recorder(drv, path, {}, flush_interval_s=0.1), stop=stop)
         deadline = time.monotonic() + 5
         while path.read_text().count("\n") < 30 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -72,7 +78,7 @@ def test_every_sample_sent_before_stop_is_recorded(make_device, profile, tmp_pat
     dev = make_device(autostream_hz=1000)
     path = tmp_path / "all.csv"
     with open_driver(dev.url, calibration=profile) as drv:
-        summary = Recorder(drv, path, {}).run(duration_s=0.5)
+        summary = csv_recorder(drv, path, {}).record(StopConditions(duration_s=0.5))
     rec = read_recording(path)
     assert summary.stopped_by == "duration"
     assert summary.samples == len(rec) == dev.sent_samples > 0
@@ -84,7 +90,7 @@ def test_an_unwritable_path_fails_before_the_device_starts(make_device, profile,
     dev = make_device()
     with open_driver(dev.url, calibration=profile) as drv:
         with pytest.raises(RecordingFormatError, match="cannot write"):
-            Recorder(drv, tmp_path / "missing" / "rec.csv", {})
+            csv_recorder(drv, tmp_path / "missing" / "rec.csv", {})
     assert dev.commands(Start) == []
 
 
@@ -92,7 +98,7 @@ def test_a_lost_device_ends_the_recording_and_keeps_the_file(make_device, profil
     dev = make_device()
     path = tmp_path / "lost.csv"
     with open_driver(dev.url, calibration=profile, reconnect_timeout_s=0.3) as drv:
-        thread, out = run_in_thread(Recorder(drv, path, {}), duration_s=10.0)
+        thread, out = run_in_thread(csv_recorder(drv, path, {}), duration_s=10.0)
         dev.wait_for(Start)
         dev.data(0, 10)
         time.sleep(0.1)

@@ -21,8 +21,9 @@ import pytest
 
 from api.cli import main
 from daq.calibration import load_profile
+from daq.csv_sink import CsvSink
 from daq.devices import open_driver
-from daq.recorder import Recorder, RecordingSummary
+from daq.recorder import Recorder, RecordingSummary, StopConditions
 from daq.recording import read_recording
 from simulators import register_url_handler
 from simulators.emitted import EmittedLog, load_emitted
@@ -113,7 +114,7 @@ def check_against_emitted(csv: Path, emitted: EmittedLog) -> tuple[np.ndarray, i
 
 def record(url: str, csv: Path, seconds: float, **options: object) -> RecordingSummary:
     with open_driver(url, calibration=SIM, **options) as drv:
-        return Recorder(drv, csv, {"joint": "knee", "side": "left"}).run(duration_s=seconds)
+        return Recorder(drv, [CsvSink(csv, {"joint": "knee", "side": "left"})]).record(StopConditions(duration_s=seconds))
 
 
 def test_clean_stream_through_a_pty_is_recorded_exactly_with_zero_loss(sim, tmp_path, capsys):
@@ -165,7 +166,7 @@ def test_in_process_sim_url_records_exactly(tmp_path):
     url = "sim://?seed=3&speed=10"
     csv = tmp_path / "simurl.csv"
     with open_driver(url, calibration=SIM) as drv:
-        summary = Recorder(drv, csv, {}).run(duration_s=1.0)
+        summary = Recorder(drv, [CsvSink(csv, {})]).record(StopConditions(duration_s=1.0))
         emitted = find_session(url).emitted_log()
     seq, undelivered = check_against_emitted(csv, emitted)
     assert summary.lost_samples == undelivered == 0 and len(seq) > 3000
@@ -203,7 +204,7 @@ def test_a_lost_start_ack_is_retried_and_the_recording_is_exact(tmp_path):
     url = "sim://?fault_corrupt_rate=0.003&seed=12&speed=10"
     csv = tmp_path / "start-ack.csv"
     with open_driver(url, calibration=SIM) as drv:
-        summary = Recorder(drv, csv, {}).run(duration_s=0.3)
+        summary = Recorder(drv, [CsvSink(csv, {})]).record(StopConditions(duration_s=0.3))
         session = find_session(url)
         lost_acks = [f for f in session.runner.fault_log.frames if f.kind == "ACK" and f.fate == "corrupted"]
         emitted = session.emitted_log()
@@ -222,7 +223,7 @@ def test_losses_at_the_very_end_are_reported(seed, tmp_path):
     url = f"sim://?fault_corrupt_rate=0.001&seed={seed}&speed=10"
     csv = tmp_path / "tail.csv"
     with open_driver(url, calibration=SIM) as drv:
-        summary = Recorder(drv, csv, {}).run(duration_s=0.3)
+        summary = Recorder(drv, [CsvSink(csv, {})]).record(StopConditions(duration_s=0.3))
         emitted = find_session(url).emitted_log()
     seq, undelivered = check_against_emitted(csv, emitted)
     assert summary.lost_samples == undelivered

@@ -98,7 +98,8 @@ def test_data_sample_timing_and_length():
     "bad, match",
     [
         (lambda: Data.from_samples(0, 0, [2**31], [0], [0]).pack(), "int32"),
-        (lambda: Data.from_samples(0, 0, [0] * 315, [0] * 315, [0] * 315).pack(), "at most 314"),
+        (lambda: Data.from_samples(0, 0, [0] * 315, [0] * 315, [0] * 315).pack(), "1 to 314"),
+        (lambda: Data.from_samples(0, 0, [], [], []).pack(), "1 to 314"),
         (lambda: Data.from_samples(0, 0, [0, 1], [0], [0]), "differ in length"),
         (lambda: Configure(2**32, 0).pack(), "out of range"),
         (lambda: Configure(1000, 0, Mode.CON_CON, 0, 7000.0).pack(), "out of range"),

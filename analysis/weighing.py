@@ -5,25 +5,18 @@ section 3), with W the torque when the segment is horizontal. :func:`weigh_limb`
 fits W to samples by least squares, so a lever resting at one angle and one moved
 slowly through the range both work; samples whose torque does not follow the
 cosine (an active muscle) are refused rather than turned into a wrong correction.
-Keating & Matyas 1996: weigh the knee near 50 deg of flexion.
-:func:`record_weighing` samples the device for that.
+Keating & Matyas 1996: weigh the knee near 50 deg of flexion. Recording the relaxed limb
+is the acquisition side's job (``api.acquisition``); this is the fit alone.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from daq.binary_driver import BinaryDriver
-from daq.driver import Driver
-from daq.errors import DaqError, DeviceTimeout
-from daq.stream import SampleBlock, StreamEnded
-from firmware_protocols import Configure, Mode
-
-__all__ = ["Weighing", "record_weighing", "weigh_limb"]
+__all__ = ["MIN_SAMPLES", "Weighing", "weigh_limb"]
 
 #: Fewest samples a weighing accepts.
 MIN_SAMPLES = 10
@@ -114,52 +107,3 @@ def weigh_limb(
             f"W = {weight:.1f} N.m): the limb must be relaxed; weigh again"
         )
     return Weighing(weight, horizontal_angle_deg, n, mean_position, residual)
-
-
-def record_weighing(
-    driver: Driver, *, duration_s: float, sample_rate_hz: int, hold_angle_deg: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sample the relaxed limb for ``duration_s`` seconds of device time; torque and position.
-
-    A device that drives the machine is configured in PASSIVE mode with both range
-    limits at ``hold_angle_deg`` (deg): it moves the lever there and holds the relaxed
-    limb (Keating & Matyas 1996 weigh the knee near 50 deg). A sampling-only board, or a
-    driving one given no angle, is configured in SAMPLING mode while the technician
-    holds the relaxed limb still.
-
-    Raises
-    ------
-    DaqError
-        The device refuses, stops or does not stream enough in time.
-    """
-    wanted = max(MIN_SAMPLES, round(duration_s * sample_rate_hz))
-    subscription = driver.subscribe(max_items=100_000)
-    torque: list[np.ndarray] = []
-    position: list[np.ndarray] = []
-    got = 0
-    try:
-        if isinstance(driver, BinaryDriver):
-            drives = driver.info is not None and driver.info.drives_machine
-            if drives and hold_angle_deg is not None:
-                driver.configure(Configure(sample_rate_hz, 0, Mode.PASSIVE, 0, 0.0, 0.0, hold_angle_deg, hold_angle_deg))
-            else:
-                driver.configure(Configure(sample_rate_hz))
-        else:
-            driver.configure(sample_rate_hz)  # type: ignore[attr-defined]
-        driver.start()
-        deadline = time.monotonic() + duration_s + 5.0
-        while got < wanted and time.monotonic() < deadline:
-            item = subscription.get(timeout=0.1)
-            if isinstance(item, SampleBlock):
-                torque.append(item.torque_nm)
-                position.append(item.position_deg)
-                got += len(item)
-            elif isinstance(item, StreamEnded):
-                raise DaqError(f"the device stream ended during the weighing: {item.reason}")
-    finally:
-        driver.unsubscribe(subscription)
-        if driver.streaming:
-            driver.stop()
-    if got < wanted:
-        raise DeviceTimeout(f"weighing: the device sent {got} of {wanted} samples in {duration_s + 5.0:g} s")
-    return np.concatenate(torque)[:wanted], np.concatenate(position)[:wanted]
