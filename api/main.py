@@ -28,6 +28,7 @@ from api.routes import imports as import_routes
 from api.routes import live as live_routes
 from api.routes import reports as report_routes
 from api.routes import samples as sample_routes
+from api.routes import stations as station_routes
 from api.routes import trials as trial_routes
 from api.settings import Settings
 from api.storage.database import Database
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             {"name": "protocols", "description": "built-in library and custom protocols"},
             {"name": "tokens", "description": "bearer tokens (admin)"},
             {"name": "device", "description": "the dynamometer's interface (or the simulator): state, connection"},
+            {"name": "stations", "description": "the servers recording into this database; closing a crashed one's trials"},
             {"name": "trials", "description": "sets recorded from the device: create, weigh, start, stop"},
             {"name": "samples", "description": "a trial's samples as JSON or the recording CSV"},
             {"name": "live", "description": "a running trial for display (GET, or WebSocket at the same path)"},
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for module in (import_routes, analysis_routes, report_routes, history_routes):
         app.include_router(module.router, prefix="/api/v1")
     app.state.analysis_cache = AnalysisCache()
-    for module in (device_routes, trial_routes, sample_routes, live_routes):
+    for module in (device_routes, station_routes, trial_routes, sample_routes, live_routes):
         app.include_router(module.router, prefix="/api/v1")
 
     @app.get("/", include_in_schema=False)

@@ -277,6 +277,12 @@ class SimulatedDevice:
         """:meth:`produce_frames` as one byte string."""
         return b"".join(f.data for f in self.produce_frames(until_device_time_s))
 
+    @property
+    def samples_sent(self) -> int:
+        """Samples sent in the newest run (0 before the first START): how far the emitted stream has gone."""
+        run = self._run or (self._runs[-1] if self._runs else None)
+        return 0 if run is None else run.sent
+
     def next_due_s(self) -> float | None:
         """Device time (s) at which there will be something to send, ``None`` when idle."""
         if self._out:

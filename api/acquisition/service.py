@@ -1,20 +1,19 @@
 """The service's acquisition side: the device, the one trial that records, limb weighing, and recovery at start.
 
 One :class:`AcquisitionService` per app (``app.state.acquisition``). At start
-(:meth:`~AcquisitionService.startup`) it marks as ``interrupted`` the trials this
-station left ``recording`` (a crash or SIGKILL: their stored samples stay readable)
-and connects the configured device in the background, so the server starts even when
-the device is absent. Only one trial records or weighs at a time.
+(:meth:`~AcquisitionService.startup`) it takes its station id (:class:`api.stations.StationLock`:
+a second server with the same id on the same database is refused, naming the first), then
+marks as ``interrupted`` the trials this station left ``recording`` (a crash or SIGKILL:
+their stored samples stay readable), and connects the configured device in the background,
+so the server starts even when the device is absent. Only one trial records or weighs at a time.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 
 import numpy as np
-from sqlalchemy import select
 
 from analysis.weighing import MIN_SAMPLES, Weighing, weigh_limb
 from api.acquisition.device import DeviceManager, DeviceSnapshot
@@ -22,6 +21,7 @@ from api.acquisition.recording import SHUTDOWN, STOPPED, TrialRecording
 from api.acquisition.simulator import SimulatorProfiles
 from api.errors import ConflictError, NotFoundError
 from api.settings import Settings
+from api.stations import StationLock, recover_station
 from api.storage.database import Database
 from api.storage.models import Trial
 from daq.driver import Driver
@@ -123,6 +123,7 @@ class AcquisitionService:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.station_id = settings.station_id
+        self.station = StationLock(database, settings.station_id)
         self.flush_interval_s = settings.flush_interval_s
         self.startup_device = settings.device_url
         profiles = SimulatorProfiles(settings.data_dir.expanduser() / "simulator-profiles")
@@ -134,8 +135,19 @@ class AcquisitionService:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    def hold_station(self, *, address: str = "") -> None:
+        """Take this server's station id (no-op when held already; ``isokin serve`` does it before binding its port).
+
+        Raises
+        ------
+        api.stations.StationBusyError
+            Another server holds the id on this database.
+        """
+        self.station.acquire(address=address)
+
     def startup(self) -> list[int]:
-        """Recover this station's unfinished trials and connect the device in the background."""
+        """Hold the station, recover its unfinished trials, and connect the device in the background."""
+        self.hold_station()
         recovered = self.recover_interrupted()
         if self.startup_device != "none" and self.device.state in ("not connected", "failed", "lost"):
             self.device.connect_in_background(self.startup_device)
@@ -148,30 +160,21 @@ class AcquisitionService:
             recording.request_stop(SHUTDOWN)
             recording.join(STOP_TIMEOUT_S)
         self.device.close()
+        self.station.release()
 
     def recover_interrupted(self) -> list[int]:
-        """Mark the trials this station left ``recording`` as ``interrupted`` (``weighing`` ones back to ``created``)."""
+        """Mark the trials this station left ``recording`` as ``interrupted`` (``weighing`` ones back to ``created``).
+
+        Only while this server holds its station: trials another server records are never touched.
+        """
+        if not self.station.held:
+            raise ConflictError(f"station {self.station_id!r} is not held by this server: its trials are not its to close")
         with self._lock:
-            active = {self._weighing, self._recording.trial_id if self._recording else None}
-        now = dt.datetime.now(dt.UTC)
-        recovered = []
-        with self.database.session() as session:
-            query = select(Trial).where(Trial.station_id == self.station_id, Trial.state.in_(("recording", "weighing")))
-            for trial in session.scalars(query):
-                if trial.id in active:
-                    continue
-                if trial.state == "weighing":
-                    trial.state = "created"
-                    continue
-                stored = f"{trial.sample_count} samples ({trial.duration_s or 0:.3f} s)"
-                trial.state = "interrupted"
-                trial.interrupted_reason = (
-                    f"station {self.station_id} stopped while the trial was recording; "
-                    f"{stored} were stored, the last at {trial.flushed_at or trial.started_at}"
-                )
-                trial.ended_at = trial.flushed_at or trial.started_at or now
-                recovered.append(trial.id)
-            session.commit()
+            if self._recording is not None or self._weighing is not None:
+                return []  # this server is using its trials: nothing of its own is left over
+        recovered = recover_station(
+            self.database, self.station_id, reason=f"station {self.station_id} stopped while the trial was recording"
+        )
         if recovered:
             log.warning("trials %s were left recording by this station: marked interrupted", recovered)
         return recovered

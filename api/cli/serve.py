@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 
 __all__ = ["add_parser", "run"]
 
@@ -67,10 +68,41 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings)
     database = app.state.database
     print(f"isokin serve: database {database.display_url} (revision {database.revision()})", flush=True)
+    # Order matters: the station first (a second server with this id stops here, touching nothing),
+    # then the port (one already in use stops here), and only then, in the app's startup, the
+    # recovery of this station's unfinished trials and the device.
+    acquisition = app.state.acquisition
+    acquisition.hold_station(address=f"{settings.host}:{settings.port}")
+    try:
+        sock = _listen(settings.host, settings.port)
+    except OSError as err:
+        acquisition.station.release()
+        raise OSError(f"cannot listen on {settings.host}:{settings.port}: {err.strerror or err}") from err
+    port = sock.getsockname()[1]
     connecting = "not connected" if settings.device_url == "none" else "connecting in the background"
     print(f"isokin serve: station {settings.station_id}, device {settings.device_url}: {connecting}", flush=True)
     if not _is_loopback(settings.host):
         print(f"isokin serve: listening on {settings.host}: reachable from the network, keep tokens secret", flush=True)
-    print(f"isokin serve: API docs at http://{settings.host}:{settings.port}/docs", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    print(f"isokin serve: API docs at http://{settings.host}:{port}/docs", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        acquisition.station.release()
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv4 or IPv6), as uvicorn would bind it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -100,7 +100,8 @@ def read_trial(trial_id: IdPath, session: SessionDep, _: ViewerDep) -> TrialPubl
 def delete_trial(trial_id: IdPath, session: SessionDep, service: AcquisitionDep, _: OperatorDep) -> None:
     trial = _trial(session, trial_id)
     if _in_use(service, trial):
-        raise ConflictError(f"trial {trial_id} is {trial.state}: stop it before deleting it")
+        where = "" if trial.station_id == service.station_id else f" on station {trial.station_id}: stop it there"
+        raise ConflictError(f"trial {trial_id} is {trial.state}{where or ': stop it before deleting it'}")
     session.delete(trial)
     session.commit()
 

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -178,6 +178,27 @@ class IsokinServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+@pytest.fixture()
+def isokin_servers(database_url: str, tmp_path: Path) -> Iterator[Callable[[str], IsokinServer]]:
+    """Factory of real servers sharing this test's database (SQLite file or PostgreSQL schema), each with
+    its own data dir and station id; every one is stopped at the end."""
+    made: list[IsokinServer] = []
+
+    def make(station_id: str) -> IsokinServer:
+        (tmp_path / station_id).mkdir()
+        server = IsokinServer(database_url, tmp_path / station_id)
+        server.env["ISOKIN_DATABASE_URL"] = database_url
+        server.env["ISOKIN_STATION_ID"] = station_id
+        made.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in made:
+            server.stop()
 
 
 @pytest.fixture()

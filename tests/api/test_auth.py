@@ -43,6 +43,8 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("post", "/api/v1/device/disconnect"): "operator",
     ("get", "/api/v1/device/simulator/profiles"): "viewer",
     ("put", "/api/v1/device/simulator/profile"): "operator",
+    ("get", "/api/v1/stations"): "viewer",
+    ("post", "/api/v1/stations/{station_id}/recover"): "admin",
     ("post", "/api/v1/sessions/{session_id}/trials"): "operator",
     ("get", "/api/v1/sessions/{session_id}/trials"): "viewer",
     ("get", "/api/v1/trials/{trial_id}"): "viewer",

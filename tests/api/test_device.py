@@ -98,7 +98,9 @@ def test_simulated_subjects_bundled_and_uploaded(client: TestClient, headers: di
 def test_the_server_starts_without_its_device(
     database: Database, database_url: str, tmp_path: Path, device: str, state: str
 ) -> None:
-    app = create_app(Settings(database_url=database_url, data_dir=tmp_path, device=device), database=database)
+    app = create_app(
+        Settings(database_url=database_url, data_dir=tmp_path, device=device, station_id="second"), database=database
+    )
     with TestClient(app) as client:
         deadline = time.monotonic() + 10
         while (health := client.get("/api/v1/health").json())["device"]["state"] == "connecting":

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.storage.database import Database
-from api.storage.models import Trial
+from api.storage.models import SampleChunk, Trial
 from api.storage.samples import append_samples, pack_samples
 from simulators.urlhandler.protocol_sim import find_session
 
@@ -40,24 +41,38 @@ def _connect(client: TestClient, op: dict, url: str) -> None:
 def test_samples_reach_the_database_within_250_ms(
     client: TestClient, op: dict, session_id: int, database: Database
 ) -> None:
-    _connect(client, op, "sim://?speed=1&seed=11")  # real time: sample time is wall time
+    """Measured on the recording's own clock, so a busy machine does not fail it and a slow flush does.
+
+    The age of the newest stored sample is how many samples the device has emitted beyond it (at
+    1 kHz, a sample is a millisecond), polled while the trial records; the commit grid is the
+    device-time span of each stored chunk (one chunk per commit). A flush interval of 1 s makes the
+    ages around 500 ms and the chunks 1 s long.
+    """
+    _connect(client, op, "sim://?speed=1&seed=11")  # real time: what a lab sees
     trial_id = _trial(client, op, session_id, repetitions=20)
     assert client.post(f"/api/v1/trials/{trial_id}/start", headers=op).status_code == 200
-    lags = []
-    deadline = time.monotonic() + 1.5
+    device = find_session(client.get("/api/v1/device", headers=op).json()["url"]).device  # type: ignore[union-attr]
+    ages_ms = []
+    deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
+        emitted = device.samples_sent
         with database.session() as s:
             trial = s.get(Trial, trial_id)
             assert trial is not None
-            if trial.duration_s is not None and trial.started_at is not None:
-                newest = trial.started_at + dt.timedelta(seconds=trial.duration_s)
-                lags.append((dt.datetime.now(dt.UTC) - newest).total_seconds())
+            stored = trial.sample_count
+        if stored:
+            ages_ms.append(emitted - stored)  # samples at 1 kHz: milliseconds of the device's clock
         time.sleep(0.01)
-    live = client.get(f"/api/v1/trials/{trial_id}/live", headers=op).json()
     stopped = client.post(f"/api/v1/trials/{trial_id}/stop", headers=op).json()
-    assert len(lags) > 50 and max(lags) < 0.25, f"newest stored sample up to {max(lags):.3f} s old"
-    assert live["state"] == "recording" and live["longest_flush_interval_s"] < 0.25
+    with database.session() as s:
+        spans_s = np.diff([0.0] + [c.last_time_s for c in s.scalars(select(SampleChunk).where(SampleChunk.trial_id == trial_id).order_by(SampleChunk.chunk_index))])
+    median_ms, p90_ms = float(np.median(ages_ms)), float(np.percentile(ages_ms, 90))
+    print(f"\nnewest stored sample: median {median_ms:.0f} ms, p90 {p90_ms:.0f} ms behind the device; "
+          f"commits every {np.median(spans_s) * 1000:.0f} ms (p95 {np.percentile(spans_s, 95) * 1000:.0f} ms) of device time")
+    assert len(ages_ms) > 50 and median_ms < 200, f"the newest stored sample is typically {median_ms:.0f} ms old"
+    assert np.percentile(spans_s, 95) <= 0.25, f"commits {np.percentile(spans_s, 95):.3f} s apart on the device clock"
     assert stopped["state"] == "complete" and stopped["acquisition"]["samples"] > 1400
+    assert stopped["acquisition"]["lost_samples"] == 0
 
 
 def test_a_device_that_drops_its_link_is_reconnected_and_the_gap_recorded(

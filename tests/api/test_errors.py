@@ -41,7 +41,9 @@ def test_422_from_the_domain_has_the_validation_shape() -> None:
 
 @pytest.fixture()
 def small_client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path, max_body_bytes=1024, cors_origins="http://lab.example, http://b.example")
+    settings = Settings(
+        data_dir=tmp_path, max_body_bytes=1024, cors_origins="http://lab.example, http://b.example", station_id="small"
+    )
     with TestClient(create_app(settings, database=database)) as client:
         yield client
 

@@ -171,7 +171,9 @@ def test_an_unknown_session_is_a_404(client: TestClient, headers: dict) -> None:
 def test_an_upload_over_the_body_limit_is_a_413_and_stores_nothing(
     database: Database, database_url: str, tmp_path: Path, headers: dict
 ) -> None:
-    small = create_app(Settings(database_url=database_url, data_dir=tmp_path, max_body_bytes=4096), database=database)
+    small = create_app(
+        Settings(database_url=database_url, data_dir=tmp_path, max_body_bytes=4096, station_id="small"), database=database
+    )
     with TestClient(small) as client:
         session_id = _session(client, headers)
         r = _upload(client, headers, session_id, "big.csv", b"0,0,0,0\n" * 2000)

@@ -1,0 +1,113 @@
+"""Several stations on one database: each holds its id, none disturbs another, a crashed one is closed by an admin.
+
+Real ``isokin serve`` subprocesses share the test's database (SQLite file or PostgreSQL schema).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from tests.api.conftest import IsokinServer
+
+    MakeServer = Callable[[str], IsokinServer]
+
+
+def _station(make: MakeServer, station_id: str, device: str = "sim://?speed=10&seed=5") -> IsokinServer:
+    server = make(station_id)
+    server.env["ISOKIN_DEVICE"] = device
+    return server
+
+
+def _api(base: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=f"{base}/api/v1", timeout=20, headers={"Authorization": f"Bearer {token}"})
+
+
+def _serve(server: IsokinServer, port: int) -> subprocess.CompletedProcess[str]:
+    """``isokin serve`` expected to refuse: it must exit by itself."""
+    return subprocess.run(
+        [server.command(), "serve", "--port", str(port), "--log-level", "warning"],
+        env=server.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def _wait_final(http: httpx.Client, trial_id: int, timeout_s: float = 60) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while (trial := http.get(f"/trials/{trial_id}").json())["state"] in ("created", "recording"):
+        assert time.monotonic() < deadline, trial
+        time.sleep(0.1)
+    return trial
+
+
+def test_two_stations_record_at_once_and_a_taken_id_or_port_is_refused(isokin_servers: MakeServer) -> None:
+    a = _station(isokin_servers, "station-a")
+    b = _station(isokin_servers, "station-b", "sim://?speed=10&seed=6")
+    token = a.create_token("admin")
+    base_a, base_b = a.start(wait_for_device=True), b.start(wait_for_device=True)
+    port_a = int(base_a.rsplit(":", 1)[1])
+    with _api(base_a, token) as http_a, _api(base_b, token) as http_b:
+        subject = http_a.post("/subjects", json={"code": "ST-1", "body_mass_kg": 70}).json()
+        session = http_a.post("/sessions", json={"subject_id": subject["id"]}).json()
+        body = {"joint": "knee", "repetitions": 4}
+        left = http_a.post(f"/sessions/{session['id']}/trials", json=body | {"side": "left"}).json()
+        right = http_b.post(f"/sessions/{session['id']}/trials", json=body | {"side": "right"}).json()
+        assert http_a.post(f"/trials/{left['id']}/start").status_code == 200
+        assert http_b.post(f"/trials/{right['id']}/start").status_code == 200
+
+        # From the other station, a running trial is neither stopped nor deleted.
+        for response in (http_a.post(f"/trials/{right['id']}/stop"), http_a.delete(f"/trials/{right['id']}")):
+            assert response.status_code == 409 and "station station-b" in response.json()["detail"], response.text
+
+        # A server with a taken id stops before anything else, even on a taken port; so does one on a taken port.
+        third = _station(isokin_servers, "station-a-again")
+        third.env["ISOKIN_STATION_ID"] = "station-a"
+        refused = _serve(third, port_a)
+        assert refused.returncode == 1, refused.stderr
+        assert "station 'station-a' is already running on this database: isokin serve on host" in refused.stderr
+        assert a.proc is not None and f"pid {a.proc.pid}" in refused.stderr
+        busy = _serve(_station(isokin_servers, "station-d"), port_a)
+        assert busy.returncode == 1 and f"cannot listen on 127.0.0.1:{port_a}" in busy.stderr, busy.stderr
+
+        stations = {s["station_id"]: s for s in http_b.get("/stations").json()["data"]}
+        assert stations["station-a"]["running"] and stations["station-b"]["running"]
+        assert not stations["station-d"]["running"]
+
+        done_left, done_right = _wait_final(http_a, left["id"]), _wait_final(http_b, right["id"])
+    for trial, station in ((done_left, "station-a"), (done_right, "station-b")):
+        assert trial["state"] == "complete" and trial["end_reason"] == "set complete", trial
+        assert trial["station_id"] == station
+        assert trial["acquisition"]["gaps"] == 0 and trial["acquisition"]["lost_samples"] == 0
+
+
+def test_an_admin_closes_the_trials_of_a_crashed_station_once_its_lock_is_gone(isokin_servers: MakeServer) -> None:
+    crashed = _station(isokin_servers, "crashing", "sim://?speed=1&seed=7")
+    other = _station(isokin_servers, "survivor")
+    admin, operator = crashed.create_token("admin", "lab admin"), crashed.create_token("operator")
+    base, base_other = crashed.start(wait_for_device=True), other.start()
+    with _api(base, admin) as http:
+        subject = http.post("/subjects", json={"code": "ST-2"}).json()
+        session = http.post("/sessions", json={"subject_id": subject["id"]}).json()
+        body = {"joint": "knee", "side": "left", "repetitions": 20}
+        trial = http.post(f"/sessions/{session['id']}/trials", json=body).json()
+        assert http.post(f"/trials/{trial['id']}/start").status_code == 200
+        time.sleep(0.5)
+    with _api(base_other, admin) as http:
+        alive = http.post("/stations/crashing/recover")
+        assert alive.status_code == 409 and "is running" in alive.json()["detail"]
+        crashed.kill()
+        listed = {s["station_id"]: s for s in http.get("/stations").json()["data"]}
+        assert listed["crashing"]["running"] is False and listed["crashing"]["trials_recording"] == 1
+        with _api(base_other, operator) as weak:
+            assert weak.post("/stations/crashing/recover").status_code == 403
+        closed = http.post("/stations/crashing/recover")
+        assert closed.status_code == 200 and closed.json()["interrupted"] == [trial["id"]], closed.text
+        stored = http.get(f"/trials/{trial['id']}").json()
+        assert stored["state"] == "interrupted" and stored["acquisition"]["samples"] > 0
+        assert "closed from station survivor by token" in stored["interrupted_reason"]
+        assert "(lab admin)" in stored["interrupted_reason"]
+        assert http.post("/stations/survivor/recover").status_code == 409  # itself: it closes its own at start
