@@ -115,20 +115,25 @@ def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics, th: 
 
 
 def gap_flags(source: str, joint: str, side: str | None, gaps: Sequence[Gap]) -> list[Flag]:
-    """One ``recording_gap`` warning per gap in the recording: where, how long, how many samples were lost.
+    """One ``recording_gap`` warning per gap in the recording: where, why, how many samples were lost.
 
     The movements the gap cut are left out of the analysis (not joined across it), so the
     sets show fewer repetitions than were performed.
     """
     where = f"{side} " if side else ""
-    return [
-        Flag("recording_gap", "warning", f"{source}: {where}{joint}",
-             f"{g.samples_lost} sample(s) lost after {g.after_s:.3f} s (gap of {g.duration_s:.3f} s); "
-             "the movements it cut are left out",
-             {"after_s": g.after_s, "duration_s": g.duration_s, "samples_lost": g.samples_lost},
-             GAP_FACTOR, "", "project rule: a time step over 1.5 sample periods is a gap (lost samples)")
-        for g in gaps
-    ]
+    out: list[Flag] = []
+    for g in gaps:
+        what = f"{g.samples_lost} sample(s) lost" if g.samples_lost else "discontinuity (0 samples lost)"
+        by_time = g.reason.endswith("(no sample index)")
+        out.append(Flag(
+            "recording_gap", "warning", f"{source}: {where}{joint}",
+            f"{what} after {g.after_s:.3f} s ({g.reason}); the movements it cut are left out",
+            {"after_s": g.after_s, "duration_s": g.duration_s, "samples_lost": g.samples_lost},
+            GAP_FACTOR if by_time else 1.0, "",
+            "project rule: a time step over 1.5 sample periods is a gap (recording without a sample index)" if by_time
+            else "project rule: the device's sample index steps by 1; any other step is a gap",
+        ))
+    return out
 
 
 def bilateral_flags(b: Bilateral, th: Thresholds) -> list[Flag]:

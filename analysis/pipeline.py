@@ -178,7 +178,8 @@ class RecordingAnalysis:
             "sample_rate_hz": round(self.sample_rate_hz, 6),
             "segmentation": self.segmentation,
             "gaps": [
-                {"after_s": round(g.after_s, 6), "duration_s": round(g.duration_s, 6), "samples_lost": g.samples_lost}
+                {"after_s": round(g.after_s, 6), "duration_s": round(g.duration_s, 6), "samples_lost": g.samples_lost,
+                 "reason": g.reason}
                 for g in self.gaps
             ],
             "sets": [s.metrics.to_dict() for s in self.sets],
@@ -282,7 +283,7 @@ def analyze_recording(
     gravity_torque_nm: float | None = None,
     horizontal_angle_deg: float | None = None,
     markers: Sequence[int] | None = None,
-    gap_indices: Sequence[int] | None = None,
+    sample_index: np.ndarray | None = None,
     source: str = "",
     options: AnalysisOptions = AnalysisOptions(),
 ) -> RecordingAnalysis:
@@ -303,11 +304,14 @@ def analyze_recording(
         (deg, default 0). ``None`` skips the correction.
     markers
         Device sample indices of direction reversals (vendor exports), or ``None``.
-    gap_indices
-        Sample indices preceded by lost samples when the caller knows them (e.g. from sequence
-        numbers); gaps are also found from ``time_s`` (a step over 1.5 sample periods). No
-        movement, load range or repetition crosses a gap: those cut by one are dropped, and
-        :attr:`RecordingAnalysis.gaps` lists the gaps (the ``recording_gap`` warning).
+    sample_index
+        The device's index of each sample (int64: a recording's ``sequence`` column, a stored
+        trial's ``sequence``, a vendor file's counter or device clock), or ``None``. When
+        given, gaps are exactly where it does not step by 1 and the host-time steps are not
+        looked at; only without it a time step over 1.5 sample periods is a gap
+        (:func:`analysis.segmentation.find_gaps`). No movement, load range or repetition
+        crosses a gap: those cut by one are dropped, and :attr:`RecordingAnalysis.gaps`
+        lists the gaps (the ``recording_gap`` warning).
     source
         Name shown in reports (file name).
     options
@@ -337,7 +341,7 @@ def analyze_recording(
         horizontal_angle_deg = 0.0 if horizontal_angle_deg is None else horizontal_angle_deg
         tq = gravity_correct(tq, pos, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg)
     vel_raw = vel
-    gaps = find_gaps(t, indices=gap_indices)
+    gaps = find_gaps(t, sample_index=sample_index)
     if options.cutoff_hz is not None:
         if gaps:  # each gap-free stretch on its own: the filter must not smear across lost samples
             pieces = lowpass_segments(vel, segments_between(len(vel), gaps), fs, cutoff_hz=options.cutoff_hz,

@@ -12,9 +12,15 @@ each movement (a histogram mode, so the overshoot and the acceleration ramps do 
 count), then movements of one direction are grouped when their plateaus lie within
 ``velocity_tolerance`` of each other.
 
-A *gap* is a time step longer than ``gap_factor`` (1.5) sample periods: samples were lost
-there (a disconnect, a dropped packet). No movement crosses a gap: the movements cut by one
-(moving at either of its edges) are partial and are dropped, never joined across it.
+A *gap* is where the recording is not continuous. With the device's sample index (the
+recording's ``sequence``, a vendor file's sample counter or device clock), gaps are exactly
+where the index does not step by 1: a jump of ``k + 1`` lost ``k`` samples (a disconnect, a
+dropped packet), and an index that repeats or goes back (a frame received twice, a device
+that restarted) is a discontinuity with 0 samples lost. The host's clock is never used then:
+its jitter is not the device's. Only a recording without an index falls back to its time
+steps: a step longer than ``gap_factor`` (1.5) sample periods is a gap. No movement crosses a
+gap: the movements cut by one (moving at either of its edges) are partial and are dropped,
+never joined across it.
 """
 
 from __future__ import annotations
@@ -46,38 +52,80 @@ class Movement:
 
 @dataclass(frozen=True)
 class Gap:
-    """Samples lost between sample ``index - 1`` and sample ``index``.
+    """A discontinuity between sample ``index - 1`` and sample ``index``.
 
-    ``after_s`` is the time (s) of the last sample before the gap, ``duration_s`` the time
-    step across it (s), ``samples_lost`` the samples missing (estimated from the step when
-    the recording does not count them).
+    ``after_s`` is the time (s) of the last sample before it, ``duration_s`` the time step
+    across it (s), ``samples_lost`` the samples missing (from the sample index when the
+    recording has one, else estimated from the time step; 0 for a repeated or restarting
+    index), ``reason`` what happened, in words.
     """
 
     index: int
     after_s: float
     duration_s: float
     samples_lost: int
+    reason: str = ""
 
 
-def find_gaps(time_s: np.ndarray, *, gap_factor: float = GAP_FACTOR, indices: Sequence[int] | None = None) -> list[Gap]:
-    """The gaps of a recording: time steps over ``gap_factor`` times the median step.
+def find_gaps(
+    time_s: np.ndarray, *, sample_index: np.ndarray | None = None, gap_factor: float = GAP_FACTOR
+) -> list[Gap]:
+    """The gaps of a recording: where its sample index does not step by 1, or, without an index, long time steps.
 
-    ``indices`` adds gaps known otherwise (sample indices after which samples are missing,
-    e.g. from the recording's sequence numbers), also where the time step does not show them.
+    Parameters
+    ----------
+    time_s
+        Sample times, s.
+    sample_index
+        The device's index of each sample (integers), or ``None``. When given, gaps are
+        exactly where it does not step by 1 (``time_s`` only dates them): a step of
+        ``k + 1`` is ``k`` lost samples; a step of 0 (a repeated sample) or below (the index
+        went back: the device restarted) is a discontinuity with 0 samples lost.
+    gap_factor
+        Without an index: a time step over ``gap_factor`` times the median step is a gap.
+
+    Example
+    -------
+    Host times jittering by 0.7 ms at 1 kHz make no gap; a jump of the index does:
+
+    >>> t = np.arange(6) / 1000.0 + np.array([0, 7, -7, 7, -7, 0]) * 1e-4
+    >>> [(g.index, g.samples_lost) for g in find_gaps(t, sample_index=np.array([0, 1, 2, 5, 6, 7]))]
+    [(3, 2)]
     """
     t = np.asarray(time_s, dtype=np.float64)
+    if sample_index is not None:
+        return _index_gaps(t, np.asarray(sample_index))
     if len(t) < 3:
         return []
     dt = np.diff(t)
     period = float(np.median(dt))
     if not period > 0:
         return []
-    at = set(int(i) + 1 for i in np.flatnonzero(dt > gap_factor * period))
-    at.update(int(i) for i in (indices or ()) if 0 < int(i) < len(t))
     return [
-        Gap(i, float(t[i - 1]), float(dt[i - 1]), max(1, int(round(float(dt[i - 1]) / period)) - 1))
-        for i in sorted(at)
+        Gap(i, float(t[i - 1]), float(dt[i - 1]), max(1, int(round(float(dt[i - 1]) / period)) - 1),
+            f"time step of {float(dt[i - 1]):.3f} s, {float(dt[i - 1]) / period:.1f} sample periods (no sample index)")
+        for i in (int(k) + 1 for k in np.flatnonzero(dt > gap_factor * period))
     ]
+
+
+def _index_gaps(t: np.ndarray, index: np.ndarray) -> list[Gap]:
+    if len(index) != len(t):
+        raise ValueError(f"sample_index has {len(index)} samples, time_s has {len(t)}")
+    if len(index) and not np.issubdtype(index.dtype, np.integer):
+        if not np.all(np.isfinite(index)) or np.any(index != np.round(index)):
+            raise ValueError("sample_index must hold whole numbers")
+    steps = np.diff(index.astype(np.int64))
+    gaps: list[Gap] = []
+    for k in map(int, np.flatnonzero(steps != 1)):
+        before, after, step = int(index[k]), int(index[k + 1]), int(steps[k])
+        if step > 1:
+            reason = f"sample index jumps from {before} to {after}"
+        elif step == 0:
+            reason = f"sample index {before} repeated"
+        else:
+            reason = f"sample index restarts at {after} after {before}"
+        gaps.append(Gap(k + 1, float(t[k]), float(t[k + 1] - t[k]), max(step - 1, 0), reason))
+    return gaps
 
 
 def segments_between(n: int, gaps: Sequence[Gap]) -> list[tuple[int, int]]:

@@ -7,7 +7,9 @@ A trial is analysed with :func:`analysis.analyze_recording` on its stored sample
   else the imported file's own (kg);
 - gravity torque and horizontal angle from the request, else the trial's limb weighing
   or import (N.m, deg);
-- the device's repetition markers when the trial has them.
+- the device's repetition markers when the trial has them;
+- the stored samples' device sample index (``sequence``): gaps are where it does not step
+  by 1, never where the host's clock jittered.
 
 :class:`AnalysisCache` keeps recent :class:`~analysis.RecordingAnalysis` results keyed by
 the trial, its data fingerprint (number of chunks and samples: new samples invalidate it)
@@ -242,6 +244,7 @@ def analyze_trial(
         gravity_torque_nm=inputs.gravity_torque_nm,
         horizontal_angle_deg=inputs.horizontal_angle_deg,
         markers=inputs.markers,
+        sample_index=block.sequence,
         source=inputs.source,
         options=settings.options,
     )

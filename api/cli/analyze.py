@@ -80,7 +80,7 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
                 args.horizontal_angle_deg if args.horizontal_angle_deg is not None else number("horizontal_angle_deg")
             ),
             markers=recording.markers,
-            gap_indices=_sequence_gaps(recording),
+            sample_index=recording.extra.get("sequence"),
             source=name,
             options=options,
         )
@@ -92,15 +92,6 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
     if args.torque_angle_deg is not None:  # only an angle asked for; the default is not every joint's
         _warn_angle(name, args.torque_angle_deg, recording.position_deg)
     return result
-
-
-def _sequence_gaps(recording: Recording) -> list[int] | None:
-    """Sample indices preceded by lost samples, from the ``sequence`` column (a jump over 1), or ``None``."""
-    seq = recording.extra.get("sequence")
-    if seq is None or len(seq) < 2:
-        return None
-    steps = np.diff(np.asarray(seq, dtype=np.float64))
-    return [int(i) + 1 for i in np.flatnonzero(steps > 1)]
 
 
 def _warn_angle(name: str, angle_deg: float | None, position_deg: np.ndarray) -> None:

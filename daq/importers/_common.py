@@ -245,6 +245,24 @@ def run_bounds(labels: np.ndarray, *, ignore: float) -> tuple[int, ...] | None:
     return tuple(int(i) for i in starts) + (int(labelled[-1]) + 1,)
 
 
+def clock_index(time_s: np.ndarray) -> np.ndarray:
+    """The device's sample index (int64) from its clock: ``round((t - t0) / median step)``.
+
+    A vendor export's time column is the device's own clock, so its steps are exact
+    multiples of the sample period and this index steps by 1 except where samples are
+    missing. It becomes the recording's ``sequence`` column, from which the analysis finds
+    gaps (:func:`analysis.segmentation.find_gaps`). All zeros for fewer than 2 samples.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    if len(t) < 2:
+        return np.zeros(len(t), dtype=np.int64)
+    step = float(np.median(np.diff(t)))
+    if not step > 0:
+        return np.arange(len(t), dtype=np.int64)
+    index: np.ndarray = np.round((t - t[0]) / step).astype(np.int64)
+    return index
+
+
 def sample_rate_text(time_s: np.ndarray) -> str | None:
     """The nominal sample rate (Hz) from the median time step, as text; ``None`` for fewer than 2 samples."""
     if len(time_s) < 2:

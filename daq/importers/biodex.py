@@ -39,7 +39,8 @@ Conversion to our conventions (DOMAIN.md section 2)
 - Torque x 1.35581795 for ``FT-LBS``; time in s from the first row.
 - ``markers``: the half-repetition boundaries: the first sample of each numbered
   ``(Set, Rep)``, then the sample after the last numbered one (half-repetition *k* is
-  ``markers[k]:markers[k + 1]``); ``extra["set"]``, ``extra["rep"]`` (int64) keep the numbers.
+  ``markers[k]:markers[k + 1]``); ``extra["set"]``, ``extra["rep"]`` (int64) keep the numbers;
+  ``extra["sequence"]`` is the sample index from the device's ``mSec`` clock.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from daq.errors import RecordingFormatError
 from daq.importers._common import (
     FT_LB_TO_NM,
     check_time,
+    clock_index,
     decode_text,
     header_fields,
     header_metadata,
@@ -128,7 +130,7 @@ def parse_biodex(raw: bytes, *, name: str) -> Recording:
         position_deg=orient_position(col["pos_anat"].copy(), velocity_dps),
         velocity_dps=velocity_dps,
         metadata=_metadata(header, joint, pattern, sign, time_s),
-        extra={"set": set_no, "rep": rep_no},
+        extra={"set": set_no, "rep": rep_no, "sequence": clock_index(time_s)},
         markers=run_bounds(np.where(rep_no > 0, set_no * 2**32 + rep_no, -1), ignore=-1),
         source=name,
     )

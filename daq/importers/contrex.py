@@ -39,7 +39,8 @@ The device's signs depend on the pattern; only the knee's (pattern 210) is known
 from real exports: extension torque +, velocity + while extending, angle about 0 near
 full extension and negative in flexion. So for the knee torque, velocity and angle
 are all negated (flexion +, 0 = full extension). Other pattern codes are rejected
-rather than guessed. No unit conversion (N.m, deg/s, deg); time is ``index / rate``.
+rather than guessed. No unit conversion (N.m, deg/s, deg); time is ``index / rate``, and
+``extra["sequence"]`` is that row index (the file holds every sample the header promises).
 
 - ``markers``: every ``move 1``/``move 2`` index, sorted: the half-repetition
   boundaries. Half-repetition *k* is ``markers[k]:markers[k + 1]``; what precedes the
@@ -177,6 +178,7 @@ def parse_contrex(raw: bytes, *, name: str) -> Recording:
         velocity_dps=sign * data[:, 1],
         metadata=_metadata(sections, joint, pattern, sign, rate_hz, name),
         markers=tuple(markers) if markers else None,
+        extra={"sequence": np.arange(len(data), dtype=np.int64)},
         source=name,
     )
 

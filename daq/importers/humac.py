@@ -41,7 +41,9 @@ Conversion to our conventions (DOMAIN.md section 2)
   one runs to the end of the export. Half-repetition *k* is ``markers[k]:markers[k + 1]``,
   so 5 repetitions (10 half-repetitions) give 11 markers. ``None`` for the five-column
   variant.
-- ``extra["status"]``: the status bits (int64).
+- ``extra["status"]``: the status bits (int64); ``extra["sequence"]``: the device's sample
+  index from its clock (the ``Time`` column, :func:`~daq.importers._common.clock_index`), from
+  which the analysis finds lost samples.
 - Metadata: ``subject``, ``side``, ``repetitions``, ``humac_set``, ``humac_time``
   from the file name; ``velocity_dps`` is the name's velocity unless the recorded
   speeds disagree with it by more than 10 %, in which case it is the measured
@@ -64,6 +66,7 @@ from daq.errors import RecordingFormatError
 from daq.importers._common import (
     FT_LB_TO_NM,
     check_time,
+    clock_index,
     decode_text,
     number_text,
     parse_float,
@@ -232,7 +235,7 @@ def parse_humac(raw: bytes, *, name: str) -> Recording:
         position_deg=position_deg.copy(),
         velocity_dps=speed_dps.copy(),
         metadata=metadata,
-        extra={"status": status},
+        extra={"status": status, "sequence": clock_index(time_s)},
         markers=markers,
         source=name,
     )

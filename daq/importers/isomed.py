@@ -34,7 +34,8 @@ Conversion to our conventions (DOMAIN.md section 2)
   converted velocity is positive.
 - ``markers``: the half-repetition boundaries: the first sample of each run of a
   non-zero phase value, then the sample after the last non-zero one (half-repetition
-  *k* is ``markers[k]:markers[k + 1]``); ``extra["phase"]`` (int64) keeps the column.
+  *k* is ``markers[k]:markers[k + 1]``); ``extra["phase"]`` (int64) keeps the column;
+  ``extra["sequence"]`` is the sample index from the device's ms clock.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from __future__ import annotations
 from daq.errors import RecordingFormatError
 from daq.importers._common import (
     check_time,
+    clock_index,
     decode_text,
     header_fields,
     header_metadata,
@@ -120,7 +122,7 @@ def parse_isomed(raw: bytes, *, name: str) -> Recording:
         position_deg=orient_position(data[:, 1] / 10.0, velocity_dps),
         velocity_dps=velocity_dps,
         metadata=meta,
-        extra={"phase": phase},
+        extra={"phase": phase, "sequence": clock_index(time_s)},
         markers=run_bounds(phase, ignore=0),
         source=name,
     )

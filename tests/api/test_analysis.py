@@ -148,3 +148,43 @@ def test_new_samples_are_analysed_and_unchanged_ones_come_from_the_cache(
         session.commit()
     more = client.get(url, headers=headers["viewer"]).json()
     assert [s["repetitions"] for s in more["recordings"][0]["sets"]] == [6, 6]
+
+
+def _stored_trial(client: TestClient, headers: dict, database: Database, sim: SimulatedSet, sequence: np.ndarray,
+                  time_s: np.ndarray, keep: np.ndarray) -> int:
+    """A trial whose samples are stored as the recorder stores them: host times, the device's sample index."""
+    subject = client.post("/api/v1/subjects", json={"code": f"S-J{len(time_s)}-{int(keep.sum())}"}, headers=headers["operator"]).json()
+    session_id = client.post("/api/v1/sessions", json={"subject_id": subject["id"]}, headers=headers["operator"]).json()["id"]
+    with database.session() as session:
+        trial = Trial(session_id=session_id, joint="knee", pattern="flexion/extension", side="left", mode="con/con",
+                      velocity_plus_dps=60, velocity_minus_dps=60, repetitions=3, state="complete",
+                      gravity_torque_nm=24.0, horizontal_angle_deg=0.0)  # fmt: skip
+        session.add(trial)
+        session.commit()
+        rows = pack_samples(time_s[keep], sim.torque_nm[keep], sim.position_deg[keep], sim.velocity_dps[keep],
+                            np.zeros(int(keep.sum()), dtype=np.uint32), sequence)  # fmt: skip
+        append_samples(session, trial.id, rows)
+        session.commit()
+        return int(trial.id)
+
+
+def test_a_stored_trial_has_gaps_only_where_its_sample_index_jumps_never_from_host_time_jitter(
+    client: TestClient, headers: dict, knee: SimulatedSet, database: Database
+) -> None:
+    n = len(knee.time_s)
+    host = knee.time_s + 0.7e-3 * np.sin(2 * np.pi * np.arange(n) / 7.3)  # steps of 0.4 to 1.6 ms at 1 kHz
+    everything = np.ones(n, dtype=bool)
+    trial_id = _stored_trial(client, headers, database, knee, np.arange(n), host, everything)
+    report = client.get(f"/api/v1/trials/{trial_id}/analysis", headers=headers["viewer"]).json()
+    assert report["recordings"][0]["gaps"] == [] and "recording_gap" not in {f["rule"] for f in report["flags"]}
+    assert [s["repetitions"] for s in report["recordings"][0]["sets"]] == [3, 3]
+
+    rep = knee.truth.reps[2]  # 50 ms lost in the middle of the third movement
+    keep = ~((knee.time_s > 0.5 * (rep.start_s + rep.end_s)) & (knee.time_s <= 0.5 * (rep.start_s + rep.end_s) + 0.05))
+    trial_id = _stored_trial(client, headers, database, knee, np.flatnonzero(keep), host, keep)
+    report = client.get(f"/api/v1/trials/{trial_id}/analysis", headers=headers["viewer"]).json()
+    (gap,) = report["recordings"][0]["gaps"]
+    assert gap["samples_lost"] == 50 and gap["reason"].startswith("sample index jumps")
+    reps = sorted((r for s in report["recordings"][0]["sets"] for r in s["reps"]), key=lambda r: r["start_s"])
+    assert len(reps) == 5  # only the cut movement is left out
+    assert all(abs(r["start_s"] - rep.start_s) > 0.1 for r in reps)

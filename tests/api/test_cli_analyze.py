@@ -164,5 +164,22 @@ def test_gaps_known_from_the_sequence_column_are_reported(tmp_path, capsys):
     write_recording(path, cut)
     assert main(["analyze", str(path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert len(doc["recordings"][0]["gaps"]) == 1
+    (gap,) = doc["recordings"][0]["gaps"]
+    assert gap["samples_lost"] == 30 and gap["reason"] == f"sample index jumps from {n // 2 - 1} to {n // 2 + 30}"
     assert [f["rule"] for f in doc["flags"]].count("recording_gap") == 1
+
+
+def test_host_time_jitter_in_a_recording_csv_is_no_gap_when_its_sequence_is_contiguous(tmp_path, capsys):
+    """A 1 kHz recording whose host times are off by up to 0.7 ms: 0 gaps and every repetition (issue 8)."""
+    rec = _recording("left", 120.0)
+    fs = 1000.0  # the same movements resampled at 1 kHz
+    t = np.arange(int(rec.time_s[-1] * fs)) / fs
+    resampled = [np.interp(t, rec.time_s, x) for x in (rec.torque_nm, rec.position_deg, rec.velocity_dps)]
+    host = t + 0.7e-3 * np.sin(2 * np.pi * np.arange(len(t)) / 7.3)
+    seq = np.arange(len(t), dtype=np.int64)
+    path = tmp_path / "jitter.csv"
+    write_recording(path, Recording(host, *resampled, metadata=rec.metadata, extra={"sequence": seq}))
+    assert main(["analyze", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["recordings"][0]["gaps"] == [] and "recording_gap" not in {f["rule"] for f in doc["flags"]}
+    assert [s["repetitions"] for s in doc["recordings"][0]["sets"]] == [3, 3]

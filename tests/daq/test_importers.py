@@ -244,3 +244,20 @@ def test_mangled_exports_raise_only_format_errors(
         assert str(err).startswith(str(path))
     else:
         assert len(rec.time_s) == len(rec.torque_nm) > 0
+
+
+# --- the device's sample index from its clock -------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [BIODEX, ISOMED])
+def test_vendor_files_carry_the_sample_index_of_their_device_clock(path: Path) -> None:
+    rec = load_recording(path)
+    np.testing.assert_array_equal(rec.extra["sequence"], np.arange(len(rec)))
+
+
+def test_a_row_missing_from_a_vendor_export_is_a_jump_of_its_clock_index(tmp_path: Path) -> None:
+    lines = HUMAC_MINI.splitlines(keepends=True)
+    rec = load_recording(write(tmp_path, "missing.csv", "".join(lines[:3] + lines[4:])))  # the .02 s row is gone
+    assert rec.extra["sequence"].tolist() == [0, 1, 3, 4, 5]
+    ctm = load_recording(write(tmp_path, "mini.ctm", CTM_MINI))
+    assert ctm.extra["sequence"].tolist() == [0, 1, 2]
