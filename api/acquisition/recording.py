@@ -136,6 +136,7 @@ class DatabaseSink(RecordingSink):
         self.longest_flush_interval_s = 0.0
         self.flushed_at: dt.datetime | None = None
         self._failing_since: float | None = None
+        self._next_chunk: int | None = None  # looked up once, then counted
 
     def add_samples(self, samples: RecordedBlock) -> None:
         self._blocks.append(samples)
@@ -184,10 +185,13 @@ class DatabaseSink(RecordingSink):
                 )
                 if result.rowcount == 0:  # type: ignore[attr-defined]
                     return End(DELETED, "the trial was deleted or changed by someone else while recording")
+                chunk = None
                 if rows is not None:
-                    append_samples(session, self.trial_id, rows)
+                    chunk = append_samples(session, self.trial_id, rows, chunk_index=self._next_chunk)
                 session.add_all(events)
                 session.commit()
+                if chunk is not None:
+                    self._next_chunk = chunk.chunk_index + 1
         except SQLAlchemyError as err:
             log.error("trial %d: cannot store samples (%s); keeping them for the next flush", self.trial_id, err)
             self._failing_since = self._failing_since or now

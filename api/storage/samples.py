@@ -109,19 +109,23 @@ def pack_samples(
     return rows
 
 
-def append_samples(session: Session, trial_id: int, rows: np.ndarray) -> SampleChunk | None:
+def append_samples(session: Session, trial_id: int, rows: np.ndarray, *, chunk_index: int | None = None) -> SampleChunk | None:
     """Add one chunk of packed rows (from :func:`pack_samples`) after the trial's last chunk.
 
-    The caller commits. Nothing is added for an empty block (returns ``None``).
+    ``chunk_index`` is the new chunk's place when the caller knows it (a recording counts its
+    own chunks), else it is looked up. The caller commits. Nothing is added for an empty block
+    (returns ``None``).
     """
     if rows.dtype != SAMPLE_DTYPE:
         raise ValueError(f"rows must have SAMPLE_DTYPE, not {rows.dtype}")
     if len(rows) == 0:
         return None
-    last = session.scalar(select(func.max(SampleChunk.chunk_index)).where(SampleChunk.trial_id == trial_id))
+    if chunk_index is None:
+        last = session.scalar(select(func.max(SampleChunk.chunk_index)).where(SampleChunk.trial_id == trial_id))
+        chunk_index = 0 if last is None else last + 1
     chunk = SampleChunk(
         trial_id=trial_id,
-        chunk_index=0 if last is None else last + 1,
+        chunk_index=chunk_index,
         first_time_s=float(rows["time_s"][0]),
         last_time_s=float(rows["time_s"][-1]),
         sample_count=len(rows),
