@@ -55,6 +55,7 @@ from firmware_protocols.messages import (
     Start,
     Stop,
 )
+from firmware_protocols.vocabulary import MODE_CODES
 from simulators.adc import ADC_BITS
 from simulators.joints import JOINT_PATTERNS, PATTERN_DIRECTIONS
 from simulators.model import SetProtocol, SubjectProfile, default_profile
@@ -81,7 +82,8 @@ DEFAULT_SAMPLE_RATE_HZ = 1000
 DEFAULT_VELOCITY_DPS = 60.0
 CAPABILITIES = Capability.DRIVES_MACHINE | Capability.MARKER_BUTTON
 PROTOCOLS = ("binary", "ascii")
-_DRIVING_MODES = {Mode.CON_CON: "con/con", Mode.CON_ECC: "con/ecc", Mode.ECC_CON: "ecc/con", Mode.ECC_ECC: "ecc/ecc"}
+#: CONFIGURE's mode -> the canonical mode name (the inverse of the one mode table).
+_MODE_NAMES = {code: name for name, code in MODE_CODES.items()}
 _MAX_ASCII_COMMAND = 64
 
 
@@ -478,7 +480,7 @@ class SimulatedDevice:
                     joint=self.joint,
                     pattern=self.pattern,
                     side=self.side,
-                    mode=_DRIVING_MODES[msg.mode],
+                    mode=_MODE_NAMES[msg.mode],
                     velocity_dps=(msg.velocity_plus_dps, msg.velocity_minus_dps),
                     repetitions=msg.repetitions or 1,
                     rom_deg=(msg.rom_min_deg, msg.rom_max_deg),
