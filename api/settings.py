@@ -10,6 +10,8 @@ variable                    meaning
 ``ISOKIN_PORT``             port ``isokin serve`` binds (default ``8000``)
 ``ISOKIN_CORS_ORIGINS``     comma-separated origins allowed by CORS (default: CORS off)
 ``ISOKIN_MAX_BODY_BYTES``   largest request body accepted, bytes (default 64 MiB)
+``ISOKIN_BODY_TIMEOUT_S``   longest time a request body may take to arrive, s (default 120)
+``ISOKIN_DEVICE_SOCKET_HOSTS`` hosts a ``socket://`` device may be on (default: this machine)
 ``ISOKIN_STATION_ID``       name of this server instance (default: the host name)
 ``ISOKIN_FLUSH_INTERVAL_S`` longest wait of recorded samples before the database, s (0.1)
 ``ISOKIN_DB_POOL_SIZE``     database connections kept for requests (10; as many more
@@ -65,6 +67,11 @@ class Settings(BaseSettings):
         default=(), description="origins allowed by CORS; empty turns CORS off"
     )
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="largest request body, bytes")
+    body_timeout_s: float = Field(default=120.0, gt=0, le=3600, description="longest time a request body may take to arrive, s")
+    device_socket_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("127.0.0.1", "::1", "localhost"),
+        description="hosts a socket:// device may be on (names or addresses, compared as written)",
+    )
     station_id: str = Field(
         default_factory=socket.gethostname, min_length=1, max_length=64, description="name of this server instance"
     )
@@ -75,7 +82,7 @@ class Settings(BaseSettings):
         default=10, ge=1, le=1000, description="database connections kept for requests (the recorder has its own)"
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "device_socket_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

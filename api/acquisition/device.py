@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from api.acquisition.simulator import DEFAULT_PROFILE, SimulatorProfiles, is_simulator, sim_url
-from api.errors import ConflictError, DeviceNotConnectedError
+from api.acquisition.simulator import DEFAULT_PROFILE, SimulatorProfiles, is_simulator, sim_url, split_profile
+from api.device_urls import DEFAULT_SOCKET_HOSTS, DeviceUrlRefused, check_device_url
+from api.errors import ConflictError, DeviceNotConnectedError, InvalidInputError
 from daq.calibration import CalibrationProfile, load_profile, profile_for_model, shipped_profiles
 from daq.devices import DRIVERS, open_driver
 from daq.driver import DeviceInfo, Driver
@@ -86,8 +87,15 @@ class DeviceManager:
         How long the driver keeps reopening a lost device, seconds.
     """
 
-    def __init__(self, profiles: SimulatorProfiles, *, reconnect_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        profiles: SimulatorProfiles,
+        *,
+        reconnect_timeout_s: float = 10.0,
+        socket_hosts: tuple[str, ...] = DEFAULT_SOCKET_HOSTS,
+    ) -> None:
         self.profiles = profiles
+        self.socket_hosts = socket_hosts  # hosts a socket:// device may be on (api.device_urls)
         self.reconnect_timeout_s = reconnect_timeout_s
         self._lock = threading.Lock()  # guards the fields below (held briefly)
         self._connecting = threading.Lock()  # one connect / disconnect / reopen at a time
@@ -143,15 +151,27 @@ class DeviceManager:
 
         Raises
         ------
+        DeviceUrlRefused
+            The URL is not one the service opens (``api.device_urls``).
+        InvalidInputError
+            Unknown protocol or calibration, or no calibration for the model.
         ValueError
-            Bad URL, unknown protocol or calibration, or no calibration for the model.
+            A ``sim://`` option value the simulator refuses.
         DaqError
             The device cannot be opened or does not answer.
         """
         if protocol not in DRIVERS:
-            raise ValueError(f"protocol: unknown protocol {protocol!r}; expected one of {', '.join(DRIVERS)}")
+            raise InvalidInputError("protocol", f"unknown protocol {protocol!r}; expected one of {', '.join(DRIVERS)}")
         if calibration is not None and calibration not in shipped_profiles():
-            raise ValueError(f"calibration: unknown profile {calibration!r}; shipped: {', '.join(shipped_profiles())}")
+            raise InvalidInputError("calibration", f"unknown profile {calibration!r}; shipped: {', '.join(shipped_profiles())}")
+        try:
+            check_device_url(url, socket_hosts=self.socket_hosts, profile_names=[p.name for p in self.profiles.list()])
+        except DeviceUrlRefused as err:
+            with self._lock:
+                if self._state == "connecting" and self._requested == url:  # the background connect at start
+                    self._state, self._error = "failed", str(err)
+            raise
+        url, profile = split_profile(url)
         with self._exclusive():
             if is_simulator(url) and url != "simulator":
                 sim_url(url)  # check the URL before dropping the current device
@@ -160,7 +180,7 @@ class DeviceManager:
                 self._requested, self._protocol, self._calibration_name = url, protocol, calibration
                 self._sim_joint = self._sim_side = None
                 if is_simulator(url):
-                    self._profile = None if "profile=" in url else (self._profile or DEFAULT_PROFILE)
+                    self._profile = profile or self._profile or DEFAULT_PROFILE
             self._open()
         return self.snapshot()
 
@@ -297,7 +317,7 @@ class DeviceManager:
                 )
                 with self._lock:
                     self._state, self._error, self._url = "failed", message, None
-                raise ValueError(message)
+                raise InvalidInputError("calibration", message.removeprefix("calibration: "))
         subscription = driver.subscribe(max_items=100_000)
         watcher = threading.Thread(
             target=self._watch, args=(driver, subscription), name=f"isokin-device-watch {url}", daemon=True

@@ -127,7 +127,7 @@ class AcquisitionService:
         self.flush_interval_s = settings.flush_interval_s
         self.startup_device = settings.device_url
         profiles = SimulatorProfiles(settings.data_dir.expanduser() / "simulator-profiles")
-        self.device = DeviceManager(profiles)
+        self.device = DeviceManager(profiles, socket_hosts=settings.device_socket_hosts)
         self._lock = threading.Lock()
         self._recording: TrialRecording | None = None
         self._last_recording: TrialRecording | None = None

@@ -5,7 +5,9 @@ The simulated subject's joint and side are options of the ``sim://`` URL (the de
 protocol has no command for them), so before a trial the service reopens the URL with
 the trial's ``joint=`` and ``side=`` (:func:`sim_url`); the subject's profile is the
 ``profile=`` option, a JSON file: a bundled one (``simulators/profiles/``) or one
-uploaded through the API and kept in ``<data dir>/simulator-profiles/``.
+uploaded through the API and kept in ``<data dir>/simulator-profiles/``. Through the
+service a profile is always a *name* (:func:`split_profile`); only the device manager
+turns a name into its file's path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from api.errors import ConflictError, NotFoundError
+from api.errors import ConflictError, InvalidInputError, NotFoundError
 from simulators.profile import SubjectProfile
 from simulators.urlhandler.protocol_sim import parse_sim_url
 
@@ -31,6 +33,7 @@ __all__ = [
     "SimulatorProfiles",
     "is_simulator",
     "sim_url",
+    "split_profile",
 ]
 
 #: The device name that means "the bundled simulator".
@@ -46,6 +49,22 @@ PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$"
 def is_simulator(url: str) -> bool:
     """Whether a device URL is the bundled simulator (``simulator`` or any ``sim://`` URL)."""
     return url == SIMULATOR or url.lower().startswith("sim://")
+
+
+def split_profile(url: str) -> tuple[str, str | None]:
+    """A ``sim://`` URL without its ``profile`` option, and that option: a profile *name*.
+
+    The service names profiles (``api.device_urls`` refused anything else); the path of
+    the named profile's file is put back by the device manager when it opens the URL.
+    Other URLs come back unchanged, with ``None``.
+    """
+    if not is_simulator(url) or url == SIMULATOR:
+        return url, None
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    name = query.pop("profile", None)
+    if name is None:
+        return url, None
+    return "sim://?" + urlencode(sorted(query.items())), name
 
 
 def sim_url(url: str, **options: str | None) -> str:
@@ -116,7 +135,7 @@ class SimulatorProfiles:
         raise NotFoundError("simulator profile", name)
 
     def save(self, name: str, data: dict[str, Any]) -> SimulatorProfile:
-        """Check a profile (``ValueError`` naming the bad field) and keep it under ``name``, replacing an upload.
+        """Check a profile (:class:`InvalidInputError` naming the bad field) and keep it under ``name``, replacing an upload.
 
         Raises
         ------
@@ -124,13 +143,13 @@ class SimulatorProfiles:
             When ``name`` is a bundled profile's.
         """
         if not re.match(PROFILE_NAME_PATTERN, name):
-            raise ValueError(f"profile name {name!r}: use letters, digits, '-', '_' and '.' (at most 64)")
+            raise InvalidInputError("name", f"profile name {name[:64]!r}: use letters, digits, '-', '_' and '.' (at most 64)")
         if any(p.name == name and p.source == "bundled" for p in self.list()):
             raise ConflictError(f"simulator profile {name!r} is bundled and read-only; upload under another name")
         try:
             profile = SubjectProfile.from_dict(data)
-        except (TypeError, KeyError, AttributeError) as err:
-            raise ValueError(f"profile: not a simulator profile ({err})") from err
+        except (TypeError, KeyError, AttributeError, ValueError) as err:
+            raise InvalidInputError("profile", f"not a simulator profile ({err})") from err
         self.upload_dir.mkdir(parents=True, exist_ok=True)
         path = self.upload_dir / f"{name}.json"
         tmp = path.with_suffix(".json.tmp")

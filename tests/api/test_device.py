@@ -38,7 +38,8 @@ def test_the_default_simulator_connects_in_the_background(client: TestClient, he
     assert device["calibration"]["name"] == "simulator" and device["calibration"]["torque"]["unit"] == "N.m"
     assert device["stats"]["crc_errors"] == 0 and device["stats"]["loss_detection"] == "sample index"
     assert device["connected_at"] and device["error"] is None and device["recording_trial_id"] is None
-    assert client.get("/api/v1/health").json()["device"] == {"state": "connected", "url": "simulator"}
+    assert client.get("/api/v1/health").json()["device"] == {"state": "connected"}  # no URL without a token
+    assert client.get("/api/v1/health", headers=headers["viewer"]).json()["device"] == {"state": "connected", "url": "simulator"}
 
 
 def test_connect_disconnect_and_devices_that_are_not_there(client: TestClient, headers: dict, op: dict) -> None:
@@ -48,12 +49,12 @@ def test_connect_disconnect_and_devices_that_are_not_there(client: TestClient, h
     assert gone["state"] == "not connected" and gone["info"] is None and gone["stats"] is None
     assert client.get("/api/v1/health").json()["device"]["state"] == "not connected"
 
-    missing = client.post("/api/v1/device/connect", json={"url": "/dev/isokin-no-such-port"}, headers=op)
-    assert missing.status_code == 409 and "No such file or directory" in missing.json()["detail"]
-    failed = _device(client, headers)
-    assert failed["state"] == "failed" and "No such file" in failed["error"]
+    missing = client.post("/api/v1/device/connect", json={"url": "/dev/ttyisokin-no-such-port"}, headers=op)
+    assert missing.status_code == 422 and "'serial device'" in missing.text and "does not exist" in missing.text
+    assert _device(client, headers)["state"] == "not connected"  # a refused URL changes nothing
     for body, field in (
         ({"url": "http://example.com"}, "url"),
+        ({"url": "sim://?profile=/etc/passwd"}, "not a path"),
         ({"url": "sim://?colour=red"}, "colour"),
         ({"calibration": "nope"}, "calibration"),
         ({"protocol": "morse"}, "protocol"),
@@ -94,7 +95,7 @@ def test_simulated_subjects_bundled_and_uploaded(client: TestClient, headers: di
     assert back["simulator_profile"] == "default" and "profile=" not in back["url"]
 
 
-@pytest.mark.parametrize(("device", "state"), [("/dev/isokin-absent", "failed"), ("none", "not connected")])
+@pytest.mark.parametrize(("device", "state"), [("/dev/ttyisokin-absent", "failed"), ("none", "not connected")])
 def test_the_server_starts_without_its_device(
     database: Database, database_url: str, tmp_path: Path, device: str, state: str
 ) -> None:
@@ -106,7 +107,7 @@ def test_the_server_starts_without_its_device(
         while (health := client.get("/api/v1/health").json())["device"]["state"] == "connecting":
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        assert health["status"] == "ok" and health["device"] == {"state": state, "url": device}
+        assert health["status"] == "ok" and health["device"] == {"state": state}
         if state == "failed":
             error = app.state.acquisition.device.snapshot().error
-            assert "cannot open /dev/isokin-absent: No such file or directory" in error
+            assert "'serial device': /dev/ttyisokin-absent does not exist" in error
