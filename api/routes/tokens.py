@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from api.deps import AdminDep, IdPath, PageDep, SessionDep
-from api.routes.common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, paginate
+from api.routes.common import AUTH_ERRORS, BAD_BODY, CONFLICT, NOT_FOUND, paginate
 from api.schemas.tokens import TokenCreate, TokenCreated, TokenPublic, TokensPublic
 from api.security import create_token, revoke_token
 from api.storage.models import ApiToken
@@ -24,14 +24,18 @@ def list_tokens(session: SessionDep, _: AdminDep, page: PageDep) -> TokensPublic
 
 @router.post("", responses=BAD_BODY, response_model=TokenCreated, status_code=201, summary="Create a token; its secret is shown once")
 def create_api_token(body: TokenCreate, session: SessionDep, _: AdminDep) -> TokenCreated:
-    row, token = create_token(session, role=body.role, name=body.name)
+    row, token = create_token(session, role=body.role, name=body.name, expires_days=body.expires_days)
     session.commit()
     return TokenCreated.model_validate(TokenPublic.model_validate(row).model_dump() | {"token": token})
 
 
 @router.delete(
-    "/{token_id}", status_code=204, response_class=Response, responses=NOT_FOUND, summary="Revoke a token"
+    "/{token_id}",
+    status_code=204,
+    response_class=Response,
+    responses=NOT_FOUND | CONFLICT,
+    summary="Revoke a token at once (the last admin token cannot revoke itself)",
 )
-def delete_token(token_id: IdPath, session: SessionDep, _: AdminDep) -> None:
-    revoke_token(session, token_id)
+def delete_token(token_id: IdPath, session: SessionDep, caller: AdminDep) -> None:
+    revoke_token(session, token_id, by=caller)
     session.commit()

@@ -6,16 +6,23 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import LineText
 from api.security import Role
 
-__all__ = ["TokenCreate", "TokenCreated", "TokenPublic", "TokensPublic"]
+#: Longest life of a token, days (ten years).
+MAX_EXPIRES_DAYS = 3650
+
+__all__ = ["MAX_EXPIRES_DAYS", "TokenCreate", "TokenCreated", "TokenPublic", "TokensPublic"]
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"role": "operator", "name": "station 1"}]})
 
     role: Role = Field(description="viewer (read), operator (also run tests), admin (also manage tokens)")
-    name: str = Field(default="", max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="who or what uses the token", examples=["station 1"])
+    name: LineText = Field(default="", max_length=100, description="who or what uses the token", examples=["station 1"])
+    expires_days: int | None = Field(
+        default=None, ge=1, le=MAX_EXPIRES_DAYS, description="refused this many days from now; null: never expires", examples=[90]
+    )
 
 
 class TokenPublic(BaseModel):
@@ -26,6 +33,7 @@ class TokenPublic(BaseModel):
     role: Role = Field(description="viewer, operator or admin", examples=["operator"])
     created_at: dt.datetime = Field(description="creation time (UTC)")
     last_used_at: dt.datetime | None = Field(description="last accepted use (UTC, to the minute); null if never used")
+    expires_at: dt.datetime | None = Field(description="when the token stops working (UTC); null: never")
 
 
 class TokenCreated(TokenPublic):

@@ -35,6 +35,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "Base",
     "LabSession",
     "Protocol",
@@ -99,6 +100,8 @@ class ApiToken(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # 0004: tokens with a life
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Subject(Base):
@@ -244,3 +247,25 @@ class Station(Base):
     pid: Mapped[int] = mapped_column(Integer, default=0)
     address: Mapped[str] = mapped_column(String(255), default="")
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """One write request to the service: who, what, when, and how it ended (append-only).
+
+    No request body and no patient field is kept: the resource is the route's path
+    template (``/api/v1/subjects/{subject_id}``) and the id is the path's or the created
+    resource's. The database refuses updates and deletes of these rows (triggers).
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    token_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    method: Mapped[str] = mapped_column(String(8))
+    resource: Mapped[str] = mapped_column(String(200))
+    resource_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -29,7 +29,7 @@ from api.main import create_app
 from api.security import Role, create_token
 from api.settings import Settings
 from api.storage.database import Database
-from api.storage.models import Base, Protocol
+from api.storage.models import AuditEvent, Base, Protocol
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
@@ -77,9 +77,11 @@ def app(database: Database, database_url: str, tmp_path_factory: pytest.TempPath
 
 
 def wipe(database: Database) -> None:
-    """Delete every row but the built-in protocols."""
+    """Delete every row but the built-in protocols and the audit trail (append-only: the database refuses)."""
     with database.session() as session:
         for table in reversed(Base.metadata.sorted_tables):
+            if table is AuditEvent.__table__:
+                continue
             statement = delete(table)
             if table is Protocol.__table__:
                 statement = statement.where(Protocol.builtin.is_(False))

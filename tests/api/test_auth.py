@@ -34,6 +34,7 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("get", "/api/v1/tokens"): "admin",
     ("post", "/api/v1/tokens"): "admin",
     ("delete", "/api/v1/tokens/{token_id}"): "admin",
+    ("get", "/api/v1/audit"): "admin",
     ("post", "/api/v1/sessions/{session_id}/imports"): "operator",
     ("get", "/api/v1/trials/{trial_id}/analysis"): "viewer",
     ("get", "/api/v1/sessions/{session_id}/report"): "viewer",
