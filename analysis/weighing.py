@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.errors import WeighingError
+
 __all__ = ["MIN_SAMPLES", "Weighing", "weigh_limb"]
 
 #: Fewest samples a weighing accepts.
@@ -72,8 +74,8 @@ def weigh_limb(
 
     Raises
     ------
-    ValueError
-        Too few samples, a lever too near vertical, a mean position away from ``angle_deg``,
+    analysis.errors.WeighingError
+        (also a ``ValueError``) Too few samples, a lever too near vertical, a mean position away from ``angle_deg``,
         or a torque that does not follow the limb's weight (the limb was not relaxed).
 
     Example
@@ -86,23 +88,23 @@ def weigh_limb(
     position = np.asarray(position_deg, dtype=np.float64)
     n = len(torque)
     if n < MIN_SAMPLES or len(position) != n:
-        raise ValueError(f"weighing needs at least {MIN_SAMPLES} samples of torque and position, got {n}")
+        raise WeighingError(f"weighing needs at least {MIN_SAMPLES} samples of torque and position, got {n}")
     mean_position = float(position.mean())
     if angle_deg is not None and abs(mean_position - angle_deg) > angle_tolerance_deg:
-        raise ValueError(
+        raise WeighingError(
             f"angle_deg: the lever was at {mean_position:.1f} deg, not at {angle_deg:g} deg: move it there and weigh again"
         )
     c = np.cos(np.radians(position - horizontal_angle_deg))
     floor = math.cos(math.radians(MAX_ANGLE_FROM_HORIZONTAL_DEG))
     if float(np.mean(c * c)) < floor * floor:
-        raise ValueError(
+        raise WeighingError(
             f"the segment is within {90 - MAX_ANGLE_FROM_HORIZONTAL_DEG:g} deg of vertical at {mean_position:.1f} deg "
             f"(horizontal at {horizontal_angle_deg:g} deg): its weight cannot be measured there"
         )
     weight = float(np.dot(torque, c) / np.dot(c, c))
     residual = float(np.sqrt(np.mean((torque - weight * c) ** 2)))
     if residual > max(2.0, 0.2 * abs(weight)):
-        raise ValueError(
+        raise WeighingError(
             f"the torque does not follow the limb's weight (residual {residual:.1f} N.m around "
             f"W = {weight:.1f} N.m): the limb must be relaxed; weigh again"
         )

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.acquisition.export import iter_trial_csv
 from api.deps import DatabaseDep, IdPath, SessionDep, ViewerDep
+from api.errors import InvalidInputError
 from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
 from api.schemas.samples import MAX_SAMPLES_PER_PAGE, SamplesPublic
 from api.storage.models import Trial
@@ -49,7 +50,7 @@ def read_samples(
 ) -> Response:
     get_or_404(session, Trial, trial_id, "trial")
     if start_s is not None and end_s is not None and end_s < start_s:
-        raise ValueError(f"end_s ({end_s:g}) must not be below start_s ({start_s:g})")
+        raise InvalidInputError("end_s", f"{end_s:g} must not be below start_s ({start_s:g})", location="query")
     if format == "csv":
         return StreamingResponse(
             iter_trial_csv(database, trial_id, start_s=start_s, end_s=end_s),

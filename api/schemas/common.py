@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 __all__ = [
     "CODE_PATTERN",
@@ -12,6 +13,8 @@ __all__ = [
     "TEXT_PATTERN",
     "Direction",
     "ErrorPublic",
+    "FreeText",
+    "LineText",
     "Joint",
     "Mode",
     "Pattern",
@@ -19,12 +22,43 @@ __all__ = [
     "Side",
     "ValidationErrorItem",
     "ValidationErrorPublic",
+    "check_text",
 ]
 
 #: A code or name: printable, no control characters, no leading or trailing blank.
 CODE_PATTERN = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
 #: Free text: anything but NUL (which PostgreSQL cannot store).
 TEXT_PATTERN = r"^[^\x00]*$"
+
+#: Characters no text field takes: C0 and C1 controls and DEL (free text keeps tab and line breaks),
+#: bidirectional embeddings, overrides and isolates (they make "exe.txt" display as "txt.exe"),
+#: and lone UTF-16 surrogates (not characters; no database stores them).
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_SURROGATE = "\ud800-\udfff"
+_REFUSED_FREE = re.compile(f"[{_CONTROL}{_BIDI}{_SURROGATE}]")
+_REFUSED_LINE = re.compile(f"[{_CONTROL}\t\n\r{_BIDI}{_SURROGATE}]")
+
+
+def check_text(value: str, *, multiline: bool = True) -> str:
+    """``value`` if it holds no refused character, else ``ValueError`` naming the first one and where it is."""
+    found = (_REFUSED_FREE if multiline else _REFUSED_LINE).search(value)
+    if found is None:
+        return value
+    char = found.group()
+    if "\ud800" <= char <= "\udfff":
+        kind = "a lone surrogate"
+    elif "\u202a" <= char <= "\u2069":
+        kind = "a bidirectional override or isolate"
+    else:
+        kind = "a control character"
+    raise ValueError(f"{kind} (U+{ord(char):04X}) at position {found.start()} is not allowed in text")
+
+
+#: Free text (notes, descriptions): line breaks and tabs allowed, other controls, bidi overrides and surrogates not.
+FreeText = Annotated[str, AfterValidator(check_text)]
+#: One line of text (names, codes): no control character at all, no bidi override, no surrogate.
+LineText = Annotated[str, AfterValidator(lambda value: check_text(value, multiline=False))]
 
 Joint = Literal["knee", "shoulder", "elbow", "wrist", "hip", "ankle"]
 Pattern = Literal[
@@ -56,6 +90,9 @@ class ErrorPublic(BaseModel):
     """The body of every error this service raises itself."""
 
     detail: str = Field(description="what went wrong, naming the field or resource", examples=["subject 42 not found"])
+    error_id: str | None = Field(
+        default=None, description="5xx only: the id of this error in the server's log (the details are there)"
+    )
 
 
 class ValidationErrorItem(BaseModel):

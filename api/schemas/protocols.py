@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from analysis.errors import UnknownJointError
 from analysis.joints import PATTERN_DIRECTIONS, resolve_pattern
-from api.schemas.common import CODE_PATTERN, TEXT_PATTERN, Direction, Joint, Mode, Pattern, Side
+from api.schemas.common import CODE_PATTERN, TEXT_PATTERN, Direction, FreeText, Joint, LineText, Mode, Pattern, Side
 
 __all__ = [
     "ProtocolCreate",
@@ -138,8 +138,8 @@ class ProtocolCreate(BaseModel):
         }
     )
 
-    name: str = Field(min_length=1, max_length=200, pattern=CODE_PATTERN, description="unique name", examples=["knee 90 deg/s"])
-    description: str = Field(default="", max_length=5000, pattern=TEXT_PATTERN, description="what the protocol is for")
+    name: LineText = Field(min_length=1, max_length=200, pattern=CODE_PATTERN, description="unique name", examples=["knee 90 deg/s"])
+    description: FreeText = Field(default="", max_length=5000, pattern=TEXT_PATTERN, description="what the protocol is for")
     trials: list[TrialTemplateCreate] = Field(
         min_length=2, max_length=200, description="the sets in order; each set on both sides, same repetitions"
     )
@@ -153,8 +153,8 @@ class ProtocolCreate(BaseModel):
 class ProtocolUpdate(BaseModel):
     """Fields of a custom protocol to change; absent fields stay."""
 
-    name: str = Field(default=None, min_length=1, max_length=200, pattern=CODE_PATTERN, description="unique name")  # type: ignore[assignment]
-    description: str = Field(default=None, max_length=5000, pattern=TEXT_PATTERN, description="what the protocol is for")  # type: ignore[assignment]
+    name: LineText = Field(default=None, min_length=1, max_length=200, pattern=CODE_PATTERN, description="unique name")  # type: ignore[assignment]
+    description: FreeText = Field(default=None, max_length=5000, pattern=TEXT_PATTERN, description="what the protocol is for")  # type: ignore[assignment]
     trials: list[TrialTemplateCreate] = Field(
         default=None,  # type: ignore[arg-type]
         min_length=2, max_length=200, description="the sets in order; each set on both sides"

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import TEXT_PATTERN
+from api.schemas.common import TEXT_PATTERN, FreeText
 
 __all__ = ["SessionBase", "SessionCreate", "SessionPublic", "SessionUpdate", "SessionsPublic"]
 
@@ -20,6 +20,8 @@ class SessionCreate(SessionBase):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"subject_id": 1}]})
 
+    notes: FreeText = Field(default="", max_length=10_000, pattern=TEXT_PATTERN, description="free text", examples=["6 months post-op"])
+
     subject_id: int = Field(ge=1, le=2**31 - 1, description="the subject tested", examples=[1])
     date: dt.date | None = Field(default=None, description="test day (ISO date); today when absent", examples=["2026-11-24"])
 
@@ -28,7 +30,7 @@ class SessionUpdate(BaseModel):
     """Fields to change; absent fields stay."""
 
     date: dt.date = Field(default=None, description="test day (ISO date)")  # type: ignore[assignment]
-    notes: str = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN, description="free text")  # type: ignore[assignment]
+    notes: FreeText = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN, description="free text")  # type: ignore[assignment]
 
 
 class SessionPublic(SessionBase):

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import CODE_PATTERN, TEXT_PATTERN, Sex, Side
+from api.schemas.common import CODE_PATTERN, TEXT_PATTERN, FreeText, LineText, Sex, Side
 
 __all__ = ["SubjectBase", "SubjectCreate", "SubjectPublic", "SubjectUpdate", "SubjectsPublic"]
 
@@ -50,18 +50,21 @@ class SubjectCreate(SubjectBase):
         json_schema_extra={"examples": [{"code": "S-01", "sex": "male", "birth_year": 1990, "body_mass_kg": 75}]}
     )
 
+    code: LineText = _CODE
+    notes: FreeText = _NOTES
+
 
 class SubjectUpdate(BaseModel):
     """Fields to change; absent fields stay, ``null`` clears an optional one."""
 
-    code: str = Field(default=None, min_length=1, max_length=64, pattern=CODE_PATTERN, description=_CODE.description)  # type: ignore[assignment]
+    code: LineText = Field(default=None, min_length=1, max_length=64, pattern=CODE_PATTERN, description=_CODE.description)  # type: ignore[assignment]
     sex: Sex | None = _SEX
     birth_year: int | None = _BIRTH_YEAR
     body_mass_kg: float | None = _MASS
     height_cm: float | None = _HEIGHT
     dominant_side: Side | None = _DOMINANT
     involved_side: Side | None = _INVOLVED
-    notes: str = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN, description="free text")  # type: ignore[assignment]
+    notes: FreeText = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN, description="free text")  # type: ignore[assignment]
 
 
 class SubjectPublic(SubjectBase):

@@ -7,14 +7,23 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
 from analysis.errors import AnalysisError, NoRepetitionsError
-from api.errors import ConflictError, NotFoundError, ServiceError, StorageError, error_response, status_of
+from api.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceError,
+    StorageError,
+    error_response,
+    status_of,
+)
 from api.main import create_app
 from api.settings import Settings
 from api.storage.database import Database
 from daq.errors import DeviceTimeout, DeviceUnavailable, RecordingFormatError
+from firmware_protocols.errors import ProtocolError
 
 
 def test_status_table_maps_domain_errors_by_their_most_specific_class() -> None:
@@ -28,7 +37,12 @@ def test_status_table_maps_domain_errors_by_their_most_specific_class() -> None:
         NoRepetitionsError("flat"): 422,
         AnalysisError("odd"): 422,
         IntegrityError("insert", {}, Exception("unique")): 409,
-        ValueError("bad argument"): 422,
+        InvalidInputError("end_s", "below start_s"): 422,
+        ProtocolError("field out of range"): 422,
+        DatabaseError("select", {}, Exception("malformed")): 503,
+        OperationalError("select", {}, Exception("gone")): 503,
+        ProgrammingError("select", {}, Exception("syntax")): 500,
+        ValueError("operands could not be broadcast"): 500,  # a library's ValueError is a bug, not the user's fault
         RuntimeError("bug"): 500,
     }
     assert {type(e).__name__: status_of(e) for e in cases} == {type(e).__name__: s for e, s in cases.items()}
@@ -48,7 +62,7 @@ def small_client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
         yield client
 
 
-def test_oversized_bodies_get_413_declared_or_streamed(small_client: TestClient) -> None:
+def test_oversized_bodies_get_413_declared_or_streamed(small_client: TestClient, headers: dict) -> None:
     big = b'{"code": "' + b"x" * 2000 + b'"}'
     r = small_client.post("/api/v1/subjects", content=big, headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and "1024" in r.json()["detail"]
@@ -57,8 +71,12 @@ def test_oversized_bodies_get_413_declared_or_streamed(small_client: TestClient)
         for _ in range(4):
             yield b"x" * 400
 
-    r = small_client.post("/api/v1/subjects", content=chunks(), headers={"Content-Type": "application/json"})
+    json_type = {"Content-Type": "application/json"}
+    r = small_client.post("/api/v1/subjects", content=chunks(), headers=json_type | headers["operator"])
     assert r.status_code == 413
+    # a body of unknown length needs an operator token before it is read
+    assert small_client.post("/api/v1/subjects", content=chunks(), headers=json_type).status_code == 401
+    assert small_client.post("/api/v1/subjects", content=chunks(), headers=json_type | headers["viewer"]).status_code == 403
     assert small_client.post("/api/v1/subjects", json={"code": "S"}).status_code == 401
 
 
@@ -71,21 +89,36 @@ def test_cors_is_off_by_default_and_on_for_configured_origins(client: TestClient
     assert "access-control-allow-origin" not in other.headers
 
 
-def test_health_needs_no_token_and_reports_database_and_device(client: TestClient, database: Database) -> None:
+def test_health_needs_no_token_and_shows_details_only_to_viewers(client: TestClient, database: Database, headers: dict) -> None:
     r = client.get("/api/v1/health")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["version"]
-    assert body["database"] == {"state": "ok", "backend": database.backend, "revision": database.revision(), "detail": None}
-    assert body["device"]["url"] == "simulator"  # the default device, connecting in the background
-    assert body["device"]["state"] in ("connecting", "connected")
+    assert body["status"] == "ok" and body["database"] == {"state": "ok"} and set(body) == {"status", "database", "device"}
+    assert set(body["device"]) == {"state"} and body["device"]["state"] in ("connecting", "connected")
+    for bad in ({"Authorization": "Bearer isk_1_wrong"}, {"Authorization": "Basic x"}):
+        assert client.get("/api/v1/health", headers=bad).json() == body | {"device": client.get("/api/v1/health").json()["device"]}
+    detailed = client.get("/api/v1/health", headers=headers["viewer"]).json()
+    assert detailed["version"] and detailed["database"] == {"state": "ok", "backend": database.backend, "revision": database.revision()}
+    assert detailed["device"]["url"] == "simulator"  # the default device, connecting in the background
 
 
 def test_health_reports_an_unreachable_database_without_failing(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'gone' / 'isokin.db'}")
     (tmp_path / "gone").rmdir()
     state = database.state()
-    assert state.state == "unavailable" and state.revision is None and "cannot reach" in (state.detail or "")
+    assert state.state == "unavailable" and state.revision is None and "missing" in (state.detail or "")
+
+
+def test_health_probe_sees_a_damaged_sqlite_file_that_pooled_connections_still_cache(tmp_path: Path) -> None:
+    database = Database.open(f"sqlite:///{tmp_path / 'isokin.db'}")
+    assert database.state().state == "ok" and database.check() == []
+    with database.engine.connect() as connection:  # a pooled connection holding pages
+        connection.exec_driver_sql("SELECT * FROM subjects").fetchall()
+    (tmp_path / "isokin.db").write_bytes(b"")  # what spy://?file= did
+    state = database.state()
+    assert state.state == "damaged" and state.revision is None and state.detail
+    assert database.check() != []
+    database.close()
 
 
 def test_bad_database_urls_are_storage_errors(tmp_path: Path) -> None:
