@@ -19,17 +19,9 @@ from api.analysis_service import AnalysisCache
 from api.deps import reject_unknown_query_parameters
 from api.errors import install_error_handlers
 from api.library import sync_builtin_protocols
-from api.middleware import BodySizeLimit
-from api.routes import analysis as analysis_routes
+from api.middleware import install_middleware
 from api.routes import api_router
-from api.routes import device as device_routes
-from api.routes import history as history_routes
-from api.routes import imports as import_routes
-from api.routes import live as live_routes
-from api.routes import reports as report_routes
-from api.routes import samples as sample_routes
-from api.routes import stations as station_routes
-from api.routes import trials as trial_routes
+from api.security import install_log_redaction
 from api.settings import Settings
 from api.storage.database import Database
 
@@ -48,7 +40,7 @@ with the subprotocols `isokin.live` and `bearer.<token>` (or poll `GET` on the s
 Every route but `/api/v1/health` needs `Authorization: Bearer <token>`. Create the first
 token with `isokin token create --role admin`, then click **Authorize** above.
 Roles: *viewer* reads, *operator* also creates subjects, sessions and protocols and runs
-trials, *admin* also manages tokens.
+trials, *admin* also manages tokens and reads the audit trail of every write.
 """
 
 
@@ -103,6 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             {"name": "sessions", "description": "a subject's test day"},
             {"name": "protocols", "description": "built-in library and custom protocols"},
             {"name": "tokens", "description": "bearer tokens (admin)"},
+            {"name": "audit", "description": "who changed what, when (admin)"},
             {"name": "device", "description": "the dynamometer's interface (or the simulator): state, connection"},
             {"name": "stations", "description": "the servers recording into this database; closing a crashed one's trials"},
             {"name": "trials", "description": "sets recorded from the device: create, weigh, start, stop"},
@@ -116,19 +109,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = db
     app.state.acquisition = acquisition
-    install_error_handlers(app)
-    app.include_router(api_router)
-    for module in (import_routes, analysis_routes, report_routes, history_routes):
-        app.include_router(module.router, prefix="/api/v1")
     app.state.analysis_cache = AnalysisCache()
-    for module in (device_routes, station_routes, trial_routes, sample_routes, live_routes):
-        app.include_router(module.router, prefix="/api/v1")
+    install_error_handlers(app)
+    install_log_redaction()
+    app.include_router(api_router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+    install_middleware(app, database=db, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

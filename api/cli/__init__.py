@@ -26,7 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("api.cli.analyze", "analyse recordings and vendor exports: peak torque, ratios, deficits"),
     "serve": ("api.cli.serve", "run the REST service (subjects, sessions, protocols; docs at /docs)"),
     "token": ("api.cli.token", "create, list or revoke the REST service's bearer tokens"),
-    "db": ("api.cli.db", "migrate the REST service's database or show its revision"),
+    "db": ("api.cli.db", "migrate, check or back up the REST service's database, or show its revision"),
 }
 
 

@@ -1,8 +1,11 @@
-"""``isokin db``: bring the service's database to the latest schema, or show its revision."""
+"""``isokin db``: migrate the service's database, show its revision, check it, back it up."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
 
 __all__ = ["add_parser", "run"]
 
@@ -12,8 +15,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
         name,
         help=help_text,
         description=(
-            "Run the Alembic migrations ('isokin serve' also does at start). The database is chosen like "
-            "'isokin serve' does: --database, then ISOKIN_DATABASE_URL, then isokin.db in ISOKIN_DATA_DIR."
+            "Run the Alembic migrations ('isokin serve' also does at start), check the database or back it up. "
+            "The database is chosen like 'isokin serve' does: --database, then ISOKIN_DATABASE_URL, then "
+            "isokin.db in ISOKIN_DATA_DIR."
         ),
     )
     common = argparse.ArgumentParser(add_help=False)
@@ -22,7 +26,28 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("upgrade", parents=[common], help="migrate to the latest revision")
     actions.add_parser("current", parents=[common], help="print the current revision")
+    actions.add_parser(
+        "check",
+        parents=[common],
+        help="read the whole database: SQLite's integrity and foreign-key checks, the schema revision (rc 1 if damaged)",
+    )
+    backup = actions.add_parser(
+        "backup",
+        parents=[common],
+        help="copy a SQLite database to FILE while the service runs (SQLite's online backup API); "
+        "for PostgreSQL, print the pg_dump command to use",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="the copy to write (refused if it exists, unless --force)")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     parser.set_defaults(run=run)
+
+
+def _pg_dump_command(database: object, file: Path) -> str:
+    from sqlalchemy.engine import URL
+
+    assert isinstance(database, URL)
+    url = database.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    return f"pg_dump --format=custom --file {shlex.quote(str(file))} {shlex.quote(url)}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,8 +57,28 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_overrides(database_url=args.database, data_dir=args.data_dir)
     database = Database(settings.resolved_database_url)
     try:
-        revision = database.upgrade() if args.action == "upgrade" else database.revision()
-        print(f"{database.display_url}: revision {revision or 'none (empty database)'}")
+        if args.action in ("upgrade", "current"):
+            revision = database.upgrade() if args.action == "upgrade" else database.revision()
+            print(f"{database.display_url}: revision {revision or 'none (empty database)'}")
+            return 0
+        if args.action == "check":
+            problems = database.check()
+            for problem in problems:
+                print(f"{database.display_url}: {problem}")
+            if not problems:
+                print(f"{database.display_url}: ok (revision {database.revision()})")
+            return 1 if problems else 0
+        if database.backend != "sqlite":
+            print(
+                "isokin db backup: PostgreSQL is backed up with its own tool; run (the password from ~/.pgpass or PGPASSWORD):",
+                file=sys.stderr,
+            )
+            print(_pg_dump_command(database.engine.url, args.file))
+            return 0
+        if args.file.exists() and not args.force:
+            raise ValueError(f"{args.file} exists: choose another file or pass --force")
+        database.backup(args.file)
+        print(f"{database.display_url}: backed up to {args.file} ({args.file.stat().st_size} bytes, quick_check ok)")
+        return 0
     finally:
         database.close()
-    return 0

@@ -1,12 +1,13 @@
-"""``GET /health``: version, database and device state, without authentication."""
+"""``GET /health``: database and device state for anyone; version, URLs and reasons for viewers."""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from api.deps import DatabaseDep, SettingsDep
+from api.deps import AcquisitionDep, DatabaseDep, OptionalViewerDep, SettingsDep
 from api.schemas.common import ValidationErrorPublic
 from api.schemas.health import DatabaseHealth, DeviceHealth, HealthPublic
 
@@ -26,12 +27,22 @@ def _version() -> str:
         return "unknown"
 
 
-@router.get("", response_model=HealthPublic, summary="Service, database and device state (no token needed)")
-def read_health(request: Request, database: DatabaseDep, settings: SettingsDep) -> HealthPublic:
+@router.get(
+    "",
+    response_model=HealthPublic,
+    response_model_exclude_none=True,
+    summary="Database and device state (no token needed); with a viewer token also version, URLs and reasons",
+)
+def read_health(
+    database: DatabaseDep, settings: SettingsDep, service: AcquisitionDep, token: OptionalViewerDep
+) -> HealthPublic:
     state = database.state()
-    device = request.app.state.acquisition.device.snapshot()
+    device = service.device.snapshot()
+    status: Literal["ok", "degraded"] = "ok" if state.state == "ok" else "degraded"
+    if token is None:
+        return HealthPublic(status=status, database=DatabaseHealth(state=state.state), device=DeviceHealth(state=device.state))
     return HealthPublic(
-        status="ok" if state.state == "ok" else "degraded",
+        status=status,
         version=_version(),
         database=DatabaseHealth(state=state.state, backend=state.backend, revision=state.revision, detail=state.detail),
         device=DeviceHealth(state=device.state, url=device.requested_url or settings.device_url),

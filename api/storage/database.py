@@ -1,12 +1,19 @@
-"""Opening the database: engine, SQLite pragmas, Alembic migrations, sessions, health.
+"""Opening the database: engine, SQLite pragmas, Alembic migrations, sessions, health, check, backup.
 
 SQLite files get WAL journaling (readers never block the writer), foreign keys,
 a busy timeout and ``synchronous=NORMAL`` (durable at each checkpoint, safe against
 a killed process). PostgreSQL URLs (``postgresql+psycopg://...``) are used as given.
+
+:meth:`Database.state` is the cheap probe behind ``/health``: the schema version and the
+first row of every table, read on a fresh connection (a SQLite file truncated or
+overwritten under the server is seen even while pooled connections still hold its pages
+in cache). :meth:`Database.check` is the full check of ``isokin db check``;
+:meth:`Database.backup` copies a SQLite database with SQLite's online backup API.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -14,13 +21,15 @@ from typing import Any, Literal
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from api.errors import StorageError
+from api.storage.models import Base
 
 __all__ = ["MIGRATIONS_DIR", "Database", "DatabaseState"]
 
@@ -34,7 +43,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 class DatabaseState:
     """What ``/health`` reports about the database."""
 
-    state: Literal["ok", "unavailable"]
+    state: Literal["ok", "unavailable", "damaged"]
     backend: str
     revision: str | None
     detail: str | None = None
@@ -149,12 +158,133 @@ class Database:
         except SQLAlchemyError as err:
             raise StorageError(f"cannot reach {self.display_url}: {_first_line(err)}") from err
 
-    def state(self) -> DatabaseState:
-        """Whether the database answers, and its revision."""
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, or ``None`` (PostgreSQL, or an in-memory database)."""
+        database = self.engine.url.database if self.backend == "sqlite" else None
+        return Path(database).expanduser() if database and database != ":memory:" else None
+
+    def _table_names(self) -> list[str]:
+        return ["alembic_version", *(table.name for table in Base.metadata.sorted_tables)]
+
+    def _probe_sqlite(self, path: Path) -> str | None:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         try:
-            return DatabaseState(state="ok", backend=self.backend, revision=self.revision())
-        except StorageError as err:
-            return DatabaseState(state="unavailable", backend=self.backend, revision=None, detail=str(err))
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+            for name in self._table_names():
+                connection.execute(f'SELECT * FROM "{name}" LIMIT 1').fetchall()
+        finally:
+            connection.close()
+        return str(row[0]) if row else None
+
+    def state(self) -> DatabaseState:
+        """Whether the database answers and looks whole: its revision and the first row of every table.
+
+        ``unavailable`` when it cannot be reached (a server down, a file that cannot be
+        opened); ``damaged`` when it answers but its schema version or a table cannot be read.
+        """
+        path = self.sqlite_path
+        try:
+            if path is not None:
+                if not path.is_file():
+                    return DatabaseState(state="unavailable", backend=self.backend, revision=None, detail=f"{path} is missing")
+                revision = self._probe_sqlite(path)
+            else:
+                with self.engine.connect() as connection:
+                    revision = MigrationContext.configure(connection).get_current_revision()
+                    for name in self._table_names():
+                        connection.execute(text(f'SELECT * FROM "{name}" LIMIT 1')).fetchall()
+        except (sqlite3.OperationalError, OperationalError) as err:
+            message = _first_line(err)
+            damaged = "no such table" in message or "malformed" in message
+            return DatabaseState(state="damaged" if damaged else "unavailable", backend=self.backend, revision=None, detail=message)
+        except (sqlite3.DatabaseError, SQLAlchemyError) as err:
+            return DatabaseState(state="damaged", backend=self.backend, revision=None, detail=_first_line(err))
+        return DatabaseState(state="ok", backend=self.backend, revision=revision)
+
+    def head_revision(self) -> str | None:
+        """The newest migration this version of isokin knows."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        return ScriptDirectory.from_config(config).get_current_head()
+
+    def check(self) -> list[str]:
+        """A full check (every page of SQLite; every row of PostgreSQL): the problems found, none when whole.
+
+        Reads the whole database: for ``isokin db check``, not for ``/health``.
+        """
+        path = self.sqlite_path
+        if path is not None:
+            return self._check_sqlite(path)
+        problems: list[str] = []
+        try:
+            with self.engine.connect() as connection:
+                revision = MigrationContext.configure(connection).get_current_revision()
+                problems += self._revision_problems(revision)
+                for table in Base.metadata.sorted_tables:
+                    connection.execute(select(func.count()).select_from(table)).scalar()
+        except SQLAlchemyError as err:
+            problems.append(_first_line(err))
+        return problems
+
+    def _revision_problems(self, revision: str | None) -> list[str]:
+        head = self.head_revision()
+        return [] if revision == head else [f"schema revision {revision or 'none'}, expected {head} ('isokin db upgrade')"]
+
+    def _check_sqlite(self, path: Path) -> list[str]:
+        """SQLite's integrity and foreign-key checks on a fresh connection (no page cached by the pool)."""
+        if not path.is_file():
+            return [f"{path} is missing"]
+        try:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            try:
+                row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+                problems = self._revision_problems(str(row[0]) if row else None)
+                rows = [str(r[0]) for r in connection.execute("PRAGMA integrity_check")]
+                problems += [f"integrity: {r}" for r in rows if r != "ok"]
+                problems += [
+                    f"foreign key: {r[0]} row {r[1]} refers to a missing {r[2]} row"
+                    for r in connection.execute("PRAGMA foreign_key_check")
+                ]
+            finally:
+                connection.close()
+        except sqlite3.Error as err:
+            return [_first_line(err)]
+        return problems
+
+    def backup(self, target: Path) -> None:
+        """Copy a SQLite database to ``target`` while it is in use (SQLite's online backup API).
+
+        The copy is written next to ``target`` and renamed when whole, so ``target`` is
+        never a half copy.
+
+        Raises
+        ------
+        StorageError
+            When the database is not a SQLite file, or the copy fails.
+        """
+        source_path = self.sqlite_path
+        if source_path is None:
+            raise StorageError("backup copies SQLite databases only; use pg_dump for PostgreSQL")
+        partial = target.with_name(target.name + ".partial")
+        try:
+            source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            try:
+                copy = sqlite3.connect(partial)
+                try:
+                    source.backup(copy)
+                    result = copy.execute("PRAGMA quick_check").fetchone()
+                finally:
+                    copy.close()
+            finally:
+                source.close()
+            if not result or result[0] != "ok":
+                partial.unlink(missing_ok=True)
+                raise StorageError(f"the copy does not pass SQLite's quick_check ({result[0] if result else '?'})")
+            partial.replace(target)
+        except (sqlite3.Error, OSError) as err:
+            partial.unlink(missing_ok=True)
+            raise StorageError(f"cannot back up {source_path} to {target}: {err}") from err
 
     def session(self) -> Session:
         """A new ORM session (use as a context manager; the caller commits)."""

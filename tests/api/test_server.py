@@ -22,9 +22,10 @@ def test_real_server_with_a_cli_token(server: tuple[str, str, str]) -> None:
     base, token, backend = server
     admin = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=f"{base}/api/v1", timeout=10) as http:
-        health = http.get("/health").json()
+        health = http.get("/health", headers=admin).json()
         assert health["database"]["backend"] == backend and health["database"]["state"] == "ok"
         assert health["device"] in ({"state": "connecting", "url": "simulator"}, {"state": "connected", "url": "simulator"})
+        assert http.get("/health").json()["device"] in ({"state": "connecting"}, {"state": "connected"})
         assert http.get("/subjects").status_code == 401
         code = f"E2E-{base.rsplit(':', 1)[1]}"
         subject = http.post(
