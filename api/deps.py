@@ -1,9 +1,14 @@
-"""Dependencies of the routes, as ``Annotated`` aliases.
+"""Dependencies of the routes, as ``Annotated`` aliases (every ``*Dep`` of the service is here).
 
 ``SessionDep``: a database session per request. ``ViewerDep`` / ``OperatorDep`` /
-``AdminDep``: the caller's token, checked to have at least that role. ``PageDep``:
-``offset`` and ``limit`` query parameters. :func:`reject_unknown_query_parameters`
-is an app-wide dependency: a misspelt filter (``?subjectid=3``) is a 422, not a silently
+``AdminDep``: the caller's token, checked to have at least that role (and remembered for
+the audit trail). ``OptionalViewerDep``: a viewer token if one is sent, else ``None``
+(``/health`` shows details only to viewers). ``PageDep``: ``offset`` and ``limit``.
+``AcquisitionDep``: the device and trial service. ``AnalysisSettingsDep``: the analysis
+query parameters (:class:`~api.schemas.analysis_query.AnalysisQuery`); ``AnalysisCacheDep``:
+the app's analysis cache (made once by ``create_app``). ``IdPath`` bounds every resource
+id in a path, HTTP or WebSocket alike. :func:`reject_unknown_query_parameters` is an
+app-wide dependency: a misspelt filter (``?subjectid=3``) is a 422, not a silently
 unfiltered list.
 """
 
@@ -15,22 +20,32 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
+from api.acquisition.service import AcquisitionService
+from api.analysis_service import AnalysisCache, AnalysisSettings
+from api.audit import remember_caller
+from api.errors import AuthenticationError, InvalidInputError
+from api.schemas.analysis_query import AnalysisQuery
 from api.security import Role, authenticate, require_role
 from api.settings import Settings
 from api.storage.database import Database
 from api.storage.models import ApiToken
 
 __all__ = [
+    "MAX_ID",
+    "AcquisitionDep",
     "AdminDep",
+    "AnalysisCacheDep",
+    "AnalysisSettingsDep",
     "DatabaseDep",
     "IdPath",
     "OperatorDep",
+    "OptionalViewerDep",
     "Page",
     "PageDep",
     "SessionDep",
@@ -39,9 +54,12 @@ __all__ = [
     "reject_unknown_query_parameters",
 ]
 
+#: Largest resource id (ids are 32-bit integers in the database).
+MAX_ID = 2**31 - 1
 
-def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
+
+def get_database(connection: HTTPConnection) -> Database:
+    database: Database = connection.app.state.database
     return database
 
 
@@ -55,9 +73,29 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
         yield session
 
 
+def get_acquisition(connection: HTTPConnection) -> AcquisitionService:
+    service: AcquisitionService = connection.app.state.acquisition
+    return service
+
+
+async def get_analysis_cache(request: Request) -> AnalysisCache:
+    """The app's cache of trial analyses (async: no I/O, no worker thread)."""
+    cache: AnalysisCache = request.app.state.analysis_cache
+    return cache
+
+
+async def get_analysis_settings(query: Annotated[AnalysisQuery, Query()]) -> AnalysisSettings:
+    """The analysis settings asked for by the query (no I/O)."""
+    settings: AnalysisSettings = query.settings()
+    return settings
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+AcquisitionDep = Annotated[AcquisitionService, Depends(get_acquisition)]
+AnalysisCacheDep = Annotated[AnalysisCache, Depends(get_analysis_cache)]
+AnalysisSettingsDep = Annotated[AnalysisSettings, Depends(get_analysis_settings)]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -67,9 +105,11 @@ _bearer = HTTPBearer(
 
 
 def get_token(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiToken:
-    return authenticate(session, credentials.credentials if credentials else None)
+    token = authenticate(session, credentials.credentials if credentials else None)
+    remember_caller(request.scope, token)
+    return token
 
 
 def _needs(role: Role) -> Callable[[ApiToken], ApiToken]:
@@ -86,6 +126,21 @@ OperatorDep = Annotated[ApiToken, Depends(_needs(Role.operator))]
 AdminDep = Annotated[ApiToken, Depends(_needs(Role.admin))]
 
 
+def get_optional_viewer(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiToken | None:
+    """The caller's token when it is a valid one (any role), else ``None``: never a 401."""
+    if credentials is None:
+        return None
+    try:
+        return authenticate(session, credentials.credentials)
+    except AuthenticationError:
+        return None
+
+
+OptionalViewerDep = Annotated[ApiToken | None, Depends(get_optional_viewer)]
+
+
 @dataclass(frozen=True)
 class Page:
     """Which slice of a list to return."""
@@ -95,7 +150,7 @@ class Page:
 
 
 def get_page(
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="number of items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="number of items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="largest number of items to return")] = 100,
 ) -> Page:
     return Page(offset=offset, limit=limit)
@@ -103,31 +158,33 @@ def get_page(
 
 PageDep = Annotated[Page, Depends(get_page)]
 
-#: A resource id in a path: a positive 32-bit integer (larger ones cannot exist).
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="resource id")]
+#: A resource id in a path: a positive 32-bit integer (larger ones cannot exist). WebSocket routes use it too.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="resource id")]
 
 
 def _query_names(dependant: Dependant) -> frozenset[str]:
-    names = {field.alias for field in dependant.query_params}
+    names: set[str] = set()
+    for field in dependant.query_params:
+        annotation = field.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= {f.alias or name for name, f in annotation.model_fields.items()}
+        else:
+            names.add(field.alias)
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return frozenset(names)
 
 
-def reject_unknown_query_parameters(request: HTTPConnection) -> None:
+def reject_unknown_query_parameters(connection: HTTPConnection) -> None:
     """Refuse query parameters the route does not declare (422 naming the parameter).
 
-    Typed ``HTTPConnection`` so that it also runs, as a no-op, for WebSocket routes.
+    Typed ``HTTPConnection`` so that it also runs for WebSocket routes: an unknown
+    parameter there closes the socket before it opens, as FastAPI does with a bad one.
     """
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not request.query_params:
+    route = connection.scope.get("route")
+    if not isinstance(route, (APIRoute, APIWebSocketRoute)) or not connection.query_params:
         return
     names = _query_names(route.dependant)
-    unknown = [name for name in request.query_params if name not in names]
+    unknown = [name for name in connection.query_params if name not in names]
     if unknown:
-        raise RequestValidationError(
-            [
-                {"type": "extra_forbidden", "loc": ("query", name), "msg": "unknown query parameter", "input": None}
-                for name in unknown
-            ]
-        )
+        raise InvalidInputError(unknown[0][:64], "unknown query parameter", location="query", kind="extra_forbidden")

@@ -8,24 +8,34 @@ file's metadata; what neither gives is a 422 naming the form field to add. The f
 metadata is kept (``metadata_json``, text by key, with ``file_name`` and, under
 ``import_overrides``, the keys set from form fields), as are the device's repetition
 markers; the samples are stored in chunks like a recorded trial's.
+
+An import is all or nothing: every value is checked (with the rules of ``POST /trials``:
+joint, pattern, mode and group together, velocities 0-600 deg/s, repetitions 1-100; a
+sample rate that is a positive finite number; times strictly increasing in our own CSV;
+the gravity correction within the form fields' bounds) before anything is stored, and
+the trial and its samples are committed in one transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from analysis import resolve_pattern, sample_rate_of
 from analysis.errors import AnalysisError, UnknownJointError
 from api.analysis_service import IMPORT_OVERRIDES_KEY
+from api.errors import InvalidInputError
+from api.schemas.common import DIRECTIONS
+from api.schemas.trials import TrialCreate
 from api.storage.models import LabSession, Trial, utcnow
 from api.storage.samples import append_samples, pack_samples
 from daq.errors import RecordingFormatError
@@ -38,7 +48,10 @@ __all__ = ["CHUNK_SAMPLES", "ImportOverrides", "import_file", "safe_file_name"]
 CHUNK_SAMPLES = 10_000
 
 _MODES = ("con/con", "ecc/ecc", "con/ecc", "ecc/con")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+#: Characters never kept in a stored file name: controls, path separators, bidi overrides and isolates.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+#: Highest sample rate of a trial, Hz (as ``POST /trials``).
+MAX_SAMPLE_RATE_HZ = 50_000
 
 
 @dataclass(frozen=True)
@@ -78,14 +91,12 @@ def _load(raw: bytes, file_name: str, format: str | None) -> Recording:
             raise RecordingFormatError(str(err).replace(f"{tmp}/", "")) from err
 
 
-def _missing(field: str, what: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"type": "missing", "loc": ("body", field), "msg": f"the file does not state {what}: give the '{field}' form field", "input": None}]
-    )
+def _missing(field: str, what: str) -> InvalidInputError:
+    return InvalidInputError(field, f"the file does not state {what}: give the '{field}' form field", kind="missing")
 
 
-def _invalid(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message, "input": None}])
+def _invalid(field: str, message: str) -> InvalidInputError:
+    return InvalidInputError(field, message)
 
 
 def _velocities(overrides: ImportOverrides, metadata: dict[str, str]) -> tuple[float, float]:
@@ -110,8 +121,10 @@ def _repetitions(overrides: ImportOverrides, recording: Recording) -> int:
     if overrides.repetitions is not None:
         return overrides.repetitions
     text = recording.metadata.get("repetitions", "").strip()
-    if text.isdigit() and int(text) > 0:
+    if text.isascii() and text.isdigit() and len(text) <= 6 and int(text) > 0:
         return int(text)
+    if text.isascii() and text.isdigit():
+        raise _invalid("repetitions", f"the file's repetitions {text[:20]} is not 1-100: give the 'repetitions' form field")
     if recording.markers is not None and len(recording.markers) >= 3:
         return len(recording.markers) // 2  # markers bound the half-repetitions: 2 per repetition, plus one
     raise _missing("repetitions", "the number of repetitions")
@@ -130,11 +143,50 @@ def _resolved_metadata(recording: Recording, overrides: ImportOverrides, file_na
     return metadata, sorted(given)
 
 
-def _meta_number(recording: Recording, key: str) -> float | None:
+def _meta_number(recording: Recording, key: str, *, low: float, high: float) -> float | None:
     try:
-        return recording.meta_float(key)
+        value = recording.meta_float(key)
     except RecordingFormatError as err:
         raise _invalid(key, str(err).split(": ", 1)[-1]) from err
+    if value is not None and not (math.isfinite(value) and low <= value <= high):
+        raise _invalid(key, f"the file's {key} {value:g} is not within {low:g} to {high:g}: give the '{key}' form field")
+    return value
+
+
+def _checked_set(
+    joint: str, pattern: str, side: str, mode: str, group: str | None, plus: float, minus: float, repetitions: int
+) -> None:
+    """Apply ``POST /trials``' rules to an import's set (:class:`InvalidInputError` naming the form field)."""
+    if group is not None and group not in DIRECTIONS:
+        raise _invalid("group", f"the file's group {group[:40]!r} is not a direction ({', '.join(DIRECTIONS)}): give the 'group' form field")
+    try:
+        TrialCreate.model_validate(
+            {"joint": joint, "side": side, "pattern": pattern, "mode": mode, "group": group, "velocity_dps": plus,
+             "velocity_plus_dps": plus, "velocity_minus_dps": minus, "repetitions": repetitions}
+        )  # fmt: skip
+    except ValidationError as err:
+        first = err.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        field = str(first["loc"][0]) if first["loc"] else message.split(":", 1)[0]
+        raise _invalid(field if field in TrialCreate.model_fields else "file", message) from err
+
+
+def _checked_rate(rate: float | None) -> float | None:
+    if rate is not None and not (math.isfinite(rate) and 0 < rate <= MAX_SAMPLE_RATE_HZ):
+        raise _invalid("file", f"the file's sample rate {rate:g} Hz is not a positive rate up to {MAX_SAMPLE_RATE_HZ} Hz")
+    return rate
+
+
+def _check_times(recording: Recording, file_name: str) -> None:
+    """Our own CSV's times must increase strictly (as the HUMAC importer requires of its exports)."""
+    steps = np.diff(recording.time_s)
+    bad = np.flatnonzero(steps <= 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise RecordingFormatError(
+            f"{file_name}: time_s must increase strictly: sample {i + 1} ({recording.time_s[i]:g} s) "
+            f"does not come after sample {i} ({recording.time_s[i - 1]:g} s)"
+        )
 
 
 def import_file(
@@ -146,13 +198,17 @@ def import_file(
     ------
     daq.errors.RecordingFormatError
         When the file cannot be read (one line naming the file and the problem).
-    fastapi.exceptions.RequestValidationError
+    api.errors.InvalidInputError
         When a value the trial needs is neither in the file nor in the form fields, or is invalid.
+
+    Nothing is stored unless everything is.
     """
     recording = _load(raw, file_name, format)
     if not all(np.isfinite(getattr(recording, c)).all() for c in ("time_s", "torque_nm", "position_deg", "velocity_dps")):
         raise RecordingFormatError(f"{file_name}: holds non-numeric samples (nan or inf)")
     metadata = recording.metadata
+    if metadata.get("source_format", "isokin").startswith("isokin"):
+        _check_times(recording, file_name)
     joint = overrides.joint or metadata.get("joint", "").strip().lower() or None
     if joint is None:
         raise _missing("joint", "the joint")
@@ -171,18 +227,25 @@ def import_file(
     if mode not in _MODES:
         raise _invalid("mode", f"the file's mode {mode!r} is not one of {', '.join(_MODES)}: give the 'mode' form field")
     plus, minus = _velocities(overrides, metadata)
+    group = overrides.group or metadata.get("group", "").strip() or None
+    repetitions = _repetitions(overrides, recording)
+    _checked_set(joint, pattern, side, mode, group, plus, minus, repetitions)
     stored, _ = _resolved_metadata(recording, overrides, file_name)
-    gravity = overrides.gravity_torque_nm if overrides.gravity_torque_nm is not None else _meta_number(recording, "gravity_torque_nm")
+    gravity = (
+        overrides.gravity_torque_nm if overrides.gravity_torque_nm is not None
+        else _meta_number(recording, "gravity_torque_nm", low=-1000, high=1000)
+    )  # fmt: skip
     horizontal = (
         overrides.horizontal_angle_deg if overrides.horizontal_angle_deg is not None
-        else _meta_number(recording, "horizontal_angle_deg")
+        else _meta_number(recording, "horizontal_angle_deg", low=-360, high=360)
     )  # fmt: skip
-    rate = _meta_number(recording, "sample_rate_hz")
+    rate = _meta_number(recording, "sample_rate_hz", low=-math.inf, high=math.inf)
     if rate is None and len(recording) > 1:
         try:
             rate = sample_rate_of(recording.time_s)
         except AnalysisError as err:
             raise RecordingFormatError(f"{file_name}: {err}") from err
+    rate = _checked_rate(rate)
     n = len(recording)
     trial = Trial(
         session_id=lab_session.id,
@@ -190,10 +253,10 @@ def import_file(
         pattern=pattern,
         side=side,
         mode=mode,
-        group=overrides.group or metadata.get("group") or None,
+        group=group,
         velocity_plus_dps=plus,
         velocity_minus_dps=minus,
-        repetitions=_repetitions(overrides, recording),
+        repetitions=repetitions,
         state="complete",
         source_format=metadata.get("source_format", "isokin")[:32],
         gravity_torque_nm=gravity,

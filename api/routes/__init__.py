@@ -1,12 +1,31 @@
-"""The REST resources under ``/api/v1``, one ``APIRouter`` per module."""
+"""The REST resources under ``/api/v1``, one ``APIRouter`` per module, all registered here and only here."""
 
 from fastapi import APIRouter
 
-from api.routes import health, protocols, sessions, subjects, tokens
+from api.routes import (
+    analysis,
+    audit,
+    device,
+    health,
+    history,
+    imports,
+    live,
+    protocols,
+    reports,
+    samples,
+    sessions,
+    stations,
+    subjects,
+    tokens,
+    trials,
+)
 
 __all__ = ["api_router"]
 
 api_router = APIRouter(prefix="/api/v1")
-for _module in (health, subjects, sessions, protocols, tokens):
+for _module in (
+    health, subjects, sessions, protocols, tokens, audit,
+    imports, analysis, reports, history,
+    device, stations, trials, samples, live,
+):  # fmt: skip
     api_router.include_router(_module.router)
-

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from api.acquisition.service import AcquisitionService
 from api.deps import Page
-from api.errors import NotFoundError
+from api.errors import ConflictError, NotFoundError
 from api.schemas.common import ErrorPublic
+from api.storage.models import LabSession, Trial
 
-__all__ = ["AUTH_ERRORS", "BAD_BODY", "CONFLICT", "NOT_FOUND", "get_or_404", "paginate"]
+__all__ = ["AUTH_ERRORS", "BAD_BODY", "CONFLICT", "NOT_FOUND", "get_or_404", "paginate", "refuse_busy_trials", "trial_in_use"]
 
 T = TypeVar("T")
 
@@ -42,3 +44,20 @@ def paginate(session: Session, query: Select[Any], page: Page) -> tuple[list[Any
     count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = list(session.scalars(query.offset(page.offset).limit(page.limit)))
     return rows, count
+
+
+def trial_in_use(service: AcquisitionService, trial: Trial) -> bool:
+    """Whether the trial is recording or weighing here, or recording or weighing on another station."""
+    if service.busy_with() == trial.id:
+        return True
+    return trial.state in ("recording", "weighing") and trial.station_id != service.station_id
+
+
+def refuse_busy_trials(session: Session, service: AcquisitionService, where: ColumnElement[bool], what: str) -> None:
+    """Raise :class:`ConflictError` when a trial matching ``where`` records or weighs (deleting it would lose it)."""
+    busy = session.scalars(
+        select(Trial).join(LabSession, Trial.session_id == LabSession.id).where(where).order_by(Trial.id)
+    ).all()
+    for trial in busy:
+        if trial_in_use(service, trial):
+            raise ConflictError(f"{what} has trial {trial.id} {trial.state}: stop it before deleting {what}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
 from api.acquisition.service import AcquisitionService
-from api.deps import OperatorDep, ViewerDep
+from api.deps import AcquisitionDep, OperatorDep, ViewerDep
 from api.routes.common import AUTH_ERRORS, BAD_BODY, NOT_FOUND
 from api.schemas.common import ErrorPublic
 from api.schemas.device import (
@@ -18,17 +18,10 @@ from api.schemas.device import (
     SimulatorProfilesPublic,
 )
 
-__all__ = ["AcquisitionDep", "DEVICE_ERRORS", "router"]
+__all__ = ["DEVICE_ERRORS", "router"]
 
 router = APIRouter(prefix="/device", tags=["device"], responses=AUTH_ERRORS)
 
-
-def get_acquisition(request: Request) -> AcquisitionService:
-    service: AcquisitionService = request.app.state.acquisition
-    return service
-
-
-AcquisitionDep = Annotated[AcquisitionService, Depends(get_acquisition)]
 
 #: Errors of routes that talk to the device.
 DEVICE_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -6,9 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import IdPath, SessionDep, ViewerDep
+from api.deps import AnalysisCacheDep, AnalysisSettingsDep, IdPath, SessionDep, ViewerDep
 from api.reporting import subject_history
-from api.routes.analysis import AnalysisCacheDep, AnalysisSettingsDep
 from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
 from api.schemas.common import ValidationErrorPublic
 from api.schemas.reports import HistoryPublic

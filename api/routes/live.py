@@ -23,10 +23,9 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from api.acquisition.service import AcquisitionService
-from api.deps import DatabaseDep, IdPath, ViewerDep
+from api.deps import AcquisitionDep, DatabaseDep, IdPath, ViewerDep
 from api.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from api.routes.common import AUTH_ERRORS, NOT_FOUND
-from api.routes.device import AcquisitionDep
 from api.schemas.samples import LiveBinsPublic, LivePublic
 from api.schemas.trials import AcquisitionFiguresPublic, TrialPublic, TrialState
 from api.security import Role, authenticate, require_role
@@ -128,7 +127,7 @@ def _check_token(database: Database, token: str | None) -> None:
 
 
 @router.websocket("/trials/{trial_id}/live")
-async def live_socket(websocket: WebSocket, trial_id: int, since: int = 0) -> None:
+async def live_socket(websocket: WebSocket, trial_id: IdPath, since: Annotated[int, SinceQuery] = 0) -> None:
     """Push the live view of a trial until it ends (see the module docstring for the protocol)."""
     app = websocket.app
     service: AcquisitionService = app.state.acquisition

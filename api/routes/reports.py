@@ -6,10 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import IdPath, SessionDep, ViewerDep
+from api.deps import AnalysisCacheDep, AnalysisSettingsDep, IdPath, SessionDep, ViewerDep
 from api.report_csv import report_to_csv
 from api.reporting import session_report
-from api.routes.analysis import AnalysisCacheDep, AnalysisSettingsDep
 from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
 from api.schemas.common import ValidationErrorPublic
 from api.schemas.reports import ReportPublic

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from api.deps import IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
-from api.routes.common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, get_or_404, paginate
+from api.deps import AcquisitionDep, IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
+from api.routes.common import AUTH_ERRORS, BAD_BODY, CONFLICT, NOT_FOUND, get_or_404, paginate, refuse_busy_trials
 from api.schemas.sessions import SessionCreate, SessionPublic, SessionsPublic, SessionUpdate
 from api.storage.models import LabSession, Subject
 
@@ -64,9 +64,11 @@ def update_session(session_id: IdPath, body: SessionUpdate, session: SessionDep,
     "/{session_id}",
     status_code=204,
     response_class=Response,
-    responses=NOT_FOUND,
-    summary="Delete a session with all its trials and recordings",
+    responses=NOT_FOUND | CONFLICT,
+    summary="Delete a session with all its trials and recordings (not while one of them records or weighs)",
 )
-def delete_session(session_id: IdPath, session: SessionDep, _: OperatorDep) -> None:
-    session.delete(get_or_404(session, LabSession, session_id, "session"))
+def delete_session(session_id: IdPath, session: SessionDep, service: AcquisitionDep, _: OperatorDep) -> None:
+    row = get_or_404(session, LabSession, session_id, "session")
+    refuse_busy_trials(session, service, LabSession.id == session_id, f"session {session_id}")
+    session.delete(row)
     session.commit()

@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import AdminDep, DatabaseDep, ViewerDep
+from api.deps import AcquisitionDep, AdminDep, DatabaseDep, ViewerDep
 from api.errors import ConflictError
 from api.routes.common import AUTH_ERRORS, CONFLICT
-from api.routes.device import AcquisitionDep
 from api.schemas.stations import StationPublic, StationRecoveryPublic, StationsPublic
 from api.stations import recover_station, station_is_free, station_rows
 

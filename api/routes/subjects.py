@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from api.deps import IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
+from api.deps import AcquisitionDep, IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
 from api.errors import ConflictError
-from api.routes.common import AUTH_ERRORS, BAD_BODY, CONFLICT, NOT_FOUND, get_or_404, paginate
+from api.routes.common import AUTH_ERRORS, BAD_BODY, CONFLICT, NOT_FOUND, get_or_404, paginate, refuse_busy_trials
+from api.schemas.common import LineText
 from api.schemas.sessions import SessionPublic, SessionsPublic
 from api.schemas.subjects import SubjectCreate, SubjectPublic, SubjectsPublic, SubjectUpdate
 from api.storage.models import LabSession, Subject
@@ -30,7 +31,7 @@ def list_subjects(
     session: SessionDep,
     _: ViewerDep,
     page: PageDep,
-    code: Annotated[str | None, Query(max_length=64, description="only the subject with this exact code")] = None,
+    code: Annotated[LineText | None, Query(max_length=64, description="only the subject with this exact code")] = None,
 ) -> SubjectsPublic:
     query = select(Subject).order_by(Subject.id)
     if code is not None:
@@ -71,11 +72,13 @@ def update_subject(subject_id: IdPath, body: SubjectUpdate, session: SessionDep,
     "/{subject_id}",
     status_code=204,
     response_class=Response,
-    responses=NOT_FOUND,
-    summary="Delete a subject with all its sessions and recordings",
+    responses=NOT_FOUND | CONFLICT,
+    summary="Delete a subject with all its sessions and recordings (not while one of its trials records or weighs)",
 )
-def delete_subject(subject_id: IdPath, session: SessionDep, _: OperatorDep) -> None:
-    session.delete(get_or_404(session, Subject, subject_id, "subject"))
+def delete_subject(subject_id: IdPath, session: SessionDep, service: AcquisitionDep, _: OperatorDep) -> None:
+    row = get_or_404(session, Subject, subject_id, "subject")
+    refuse_busy_trials(session, service, LabSession.subject_id == subject_id, f"subject {subject_id}")
+    session.delete(row)
     session.commit()
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
-from api.acquisition.service import AcquisitionService, default_rom_deg
-from api.deps import IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
-from api.errors import ConflictError
-from api.routes.common import AUTH_ERRORS, BAD_BODY, CONFLICT, NOT_FOUND, get_or_404, paginate
-from api.routes.device import DEVICE_ERRORS, AcquisitionDep
+from api.acquisition.service import default_rom_deg
+from api.deps import AcquisitionDep, IdPath, OperatorDep, PageDep, SessionDep, ViewerDep
+from api.errors import ConflictError, InvalidInputError
+from api.routes.common import AUTH_ERRORS, BAD_BODY, CONFLICT, NOT_FOUND, get_or_404, paginate, trial_in_use
+from api.routes.device import DEVICE_ERRORS
 from api.schemas.trials import (
     TrialCreate,
     TrialEventPublic,
@@ -30,13 +30,6 @@ def _trial(session: SessionDep, trial_id: int) -> Trial:
     trial = get_or_404(session, Trial, trial_id, "trial")
     session.refresh(trial)
     return trial
-
-
-def _in_use(service: AcquisitionService, trial: Trial) -> bool:
-    """Whether the trial is recording or weighing here, or recording on another station."""
-    if service.busy_with() == trial.id:
-        return True
-    return trial.state in ("recording", "weighing") and trial.station_id != service.station_id
 
 
 @router.post(
@@ -70,7 +63,9 @@ def create_trial(session_id: IdPath, body: TrialCreate, session: SessionDep, _: 
         source_format="isokin",
     )
     if trial.rom_min_deg >= trial.rom_max_deg:  # type: ignore[operator]
-        raise ValueError(f"rom_min_deg must be below rom_max_deg ({trial.rom_min_deg:g} >= {trial.rom_max_deg:g})")
+        raise InvalidInputError(
+            "rom_min_deg", f"must be below rom_max_deg ({trial.rom_min_deg:g} >= {trial.rom_max_deg:g})"
+        )
     session.add(trial)
     session.commit()
     return TrialPublic.of(trial)
@@ -99,7 +94,7 @@ def read_trial(trial_id: IdPath, session: SessionDep, _: ViewerDep) -> TrialPubl
 )
 def delete_trial(trial_id: IdPath, session: SessionDep, service: AcquisitionDep, _: OperatorDep) -> None:
     trial = _trial(session, trial_id)
-    if _in_use(service, trial):
+    if trial_in_use(service, trial):
         where = "" if trial.station_id == service.station_id else f" on station {trial.station_id}: stop it there"
         raise ConflictError(f"trial {trial_id} is {trial.state}{where or ': stop it before deleting it'}")
     session.delete(trial)
@@ -117,7 +112,7 @@ def weigh_trial(
 ) -> WeighingPublic:
     if body.gravity_torque_nm is not None:
         trial = _trial(session, trial_id)
-        if _in_use(service, trial) or trial.state in ("recording", "weighing"):
+        if trial_in_use(service, trial) or trial.state in ("recording", "weighing"):
             raise ConflictError(f"trial {trial_id} is {trial.state}: weigh before or after the recording")
         trial.gravity_torque_nm = body.gravity_torque_nm
         trial.horizontal_angle_deg = body.horizontal_angle_deg
