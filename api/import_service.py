@@ -39,10 +39,10 @@ from api.schemas.trials import TrialCreate
 from api.storage.models import LabSession, Trial, utcnow
 from api.storage.samples import append_samples, pack_samples
 from daq.errors import RecordingFormatError
-from daq.importers import load_recording
+from daq.importers import FORMATS, load_recording
 from daq.recording import Recording
 
-__all__ = ["CHUNK_SAMPLES", "ImportOverrides", "import_file", "safe_file_name"]
+__all__ = ["CHUNK_SAMPLES", "ImportOverrides", "check_head", "import_file", "safe_file_name"]
 
 #: Samples per stored chunk of an imported trial.
 CHUNK_SAMPLES = 10_000
@@ -89,6 +89,38 @@ def _load(raw: bytes, file_name: str, format: str | None) -> Recording:
             return load_recording(path, format=format)
         except RecordingFormatError as err:
             raise RecordingFormatError(str(err).replace(f"{tmp}/", "")) from err
+
+
+_LINE_NUMBER = re.compile(r"\bline (\d+)\b")
+
+
+def check_head(head: bytes, fields: dict[str, str], file_name: str) -> None:
+    """Parse an upload's first lines as its whole will be; a bad line among them is the file's error.
+
+    ``head`` is cut after its last complete line and read by the same importer as the
+    whole file (``fields["format"]``, else detection). The importers report a row's
+    problem with its line number (a non-numeric value, a wrong field count, time not
+    increasing), which the rest of the file cannot change: such an error naming a line
+    of the head is raised now. Anything else (a head too short to be a recording, say)
+    is left to the whole file's parse.
+
+    Raises
+    ------
+    daq.errors.RecordingFormatError
+        A line of the head is bad.
+    """
+    end = head.rfind(b"\n")
+    if end < 0:
+        return
+    head = head[: end + 1]
+    requested = fields.get("format")
+    fmt = requested if requested in FORMATS else None
+    try:
+        _load(head, safe_file_name(file_name), fmt)
+    except RecordingFormatError as err:
+        found = _LINE_NUMBER.search(str(err))
+        if found is not None and int(found.group(1)) <= head.count(b"\n"):
+            raise
 
 
 def _missing(field: str, what: str) -> InvalidInputError:

@@ -1,26 +1,31 @@
-"""``POST /sessions/{id}/imports``: upload a vendor export or a recording CSV as a complete trial."""
+"""``POST /sessions/{id}/imports``: upload a vendor export or a recording CSV as a complete trial.
+
+The upload is read as it arrives (:func:`api.uploads.read_upload`): the token is checked
+first, then the file's first 64 KiB are parsed as the whole file will be, so a file bad
+at its third line is refused at its third line, not after its last byte arrived.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.analysis_service import IMPORT_OVERRIDES_KEY
 from api.deps import IdPath, OperatorDep, SessionDep
-from api.import_service import ImportOverrides, import_file, safe_file_name
+from api.errors import InvalidInputError
+from api.import_service import ImportOverrides, check_head, import_file, safe_file_name
 from api.routes.common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, get_or_404
-from api.schemas.common import Direction, Joint, Mode, Pattern, Side, ValidationErrorPublic
-from api.schemas.imports import ImportPublic
+from api.schemas.common import ErrorPublic, ValidationErrorPublic
+from api.schemas.imports import FormatName, ImportForm, ImportPublic, import_request_body
 from api.storage.models import LabSession, Trial
+from api.uploads import read_upload
 
-__all__ = ["router"]
+__all__ = ["FormatName", "router"]
 
 router = APIRouter(prefix="/sessions", tags=["imports"], responses=AUTH_ERRORS)
-
-#: The importable formats (the keys of ``daq.importers.FORMATS``).
-FormatName = Literal["isokin-csv", "humac-csv", "contrex-ctm", "biodex-txt", "isomed-txt"]
 
 
 def _public(trial: Trial) -> ImportPublic:
@@ -59,51 +64,35 @@ def _public(trial: Trial) -> ImportPublic:
     responses=BAD_BODY
     | NOT_FOUND
     | {
+        408: {"model": ErrorPublic, "description": "the upload did not arrive within ISOKIN_BODY_TIMEOUT_S"},
         422: {
             "model": ValidationErrorPublic,
-            "description": "malformed, truncated or unknown file (the importer's one-line message), "
-            "or a value the trial needs that neither the file nor the form gives",
-        }
+            "description": "malformed, truncated or unknown file (the importer's one-line message, as soon as the "
+            "file's first 64 KiB show it), or a value the trial needs that neither the file nor the form gives",
+        },
     },
+    openapi_extra=import_request_body(),
     summary="Import a vendor export (HUMAC CSV, Con-Trex CTM, Biodex, IsoMed) or a recording CSV as a trial",
 )
-def create_import(
-    session_id: IdPath,
-    session: SessionDep,
-    _: OperatorDep,
-    file: Annotated[UploadFile, File(description="the export or recording file; its format is detected from the content")],
-    format: Annotated[FormatName | None, Form(description="the file's format, when detection should not decide")] = None,
-    joint: Annotated[Joint | None, Form(description="joint (overrides the file's)")] = None,
-    pattern: Annotated[Pattern | None, Form(description="movement pattern (overrides the file's; default: the joint's first)")] = None,
-    side: Annotated[Side | None, Form(description="side tested (overrides the file's)")] = None,
-    mode: Annotated[Mode | None, Form(description="contraction mode (overrides the file's)")] = None,
-    group: Annotated[Direction | None, Form(description="muscle group of a con/ecc or ecc/con set")] = None,
-    velocity_dps: Annotated[
-        float | None, Form(description="set velocity in deg/s, both directions (overrides the file's)", allow_inf_nan=False, gt=0, le=600)
-    ] = None,
-    velocity_plus_dps: Annotated[
-        float | None, Form(description="velocity toward the pattern's first-named direction, deg/s", allow_inf_nan=False, gt=0, le=600)
-    ] = None,
-    velocity_minus_dps: Annotated[
-        float | None, Form(description="velocity toward the pattern's second-named direction, deg/s", allow_inf_nan=False, gt=0, le=600)
-    ] = None,
-    repetitions: Annotated[int | None, Form(description="repetitions per direction (overrides the file's)", ge=1, le=100)] = None,
-    body_mass_kg: Annotated[
-        float | None, Form(description="body mass in kg for this trial's per-kg figures (default: the subject's)", allow_inf_nan=False, gt=0, le=400)
-    ] = None,
-    gravity_torque_nm: Annotated[
-        float | None, Form(description="limb + lever torque with the segment horizontal, N.m (enables gravity correction)", allow_inf_nan=False, ge=-1000, le=1000)
-    ] = None,
-    horizontal_angle_deg: Annotated[
-        float | None, Form(description="position where the segment is horizontal, deg (default 0)", allow_inf_nan=False, ge=-360, le=360)
-    ] = None,
-) -> ImportPublic:
-    lab_session = get_or_404(session, LabSession, session_id, "session")
-    overrides = ImportOverrides(
-        joint=joint, pattern=pattern, side=side, mode=mode, group=group, velocity_dps=velocity_dps,
-        velocity_plus_dps=velocity_plus_dps, velocity_minus_dps=velocity_minus_dps, repetitions=repetitions,
-        body_mass_kg=body_mass_kg, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg,
-    )  # fmt: skip
-    raw = file.file.read()
-    trial = import_file(session, lab_session, raw, safe_file_name(file.filename), overrides, format=format)
+async def create_import(session_id: IdPath, request: Request, session: SessionDep, _: OperatorDep) -> ImportPublic:
+    lab_session = await run_in_threadpool(get_or_404, session, LabSession, session_id, "session")
+    upload = await read_upload(request, check_head=check_head)
+    form = _form(upload.fields)
+    overrides = ImportOverrides(**form.model_dump(exclude={"format"}))
+    file_name = safe_file_name(upload.file_name)
+    assert upload.file is not None
+    trial = await run_in_threadpool(
+        import_file, session, lab_session, bytes(upload.file), file_name, overrides, format=form.format
+    )
     return _public(trial)
+
+
+def _form(fields: dict[str, str]) -> ImportForm:
+    """The upload's form fields checked (empty ones are absent, as a browser sends unset fields)."""
+    try:
+        return ImportForm.model_validate({k: v for k, v in fields.items() if v != ""})
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "file"
+        message = "unknown form field" if first["type"] == "extra_forbidden" else str(first["msg"])
+        raise InvalidInputError(name[:64], message, kind=str(first["type"])) from None

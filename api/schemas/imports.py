@@ -3,12 +3,61 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Direction, Joint, Mode, Pattern, Side
 
-__all__ = ["ImportPublic"]
+__all__ = ["FormatName", "ImportForm", "ImportPublic", "import_request_body"]
+
+#: The importable formats (the keys of ``daq.importers.FORMATS``).
+FormatName = Literal["isokin-csv", "humac-csv", "contrex-ctm", "biodex-txt", "isomed-txt"]
+
+
+class ImportForm(BaseModel):
+    """The form fields of an upload besides ``file``; each given one overrides the file's value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: FormatName | None = Field(default=None, description="the file's format, when detection should not decide")
+    joint: Joint | None = Field(default=None, description="joint (overrides the file's)")
+    pattern: Pattern | None = Field(default=None, description="movement pattern (overrides the file's; default: the joint's first)")
+    side: Side | None = Field(default=None, description="side tested (overrides the file's)")
+    mode: Mode | None = Field(default=None, description="contraction mode (overrides the file's)")
+    group: Direction | None = Field(default=None, description="muscle group of a con/ecc or ecc/con set")
+    velocity_dps: float | None = Field(
+        default=None, gt=0, le=600, allow_inf_nan=False, description="set velocity in deg/s, both directions (overrides the file's)"
+    )
+    velocity_plus_dps: float | None = Field(
+        default=None, gt=0, le=600, allow_inf_nan=False, description="velocity toward the pattern's first-named direction, deg/s"
+    )
+    velocity_minus_dps: float | None = Field(
+        default=None, gt=0, le=600, allow_inf_nan=False, description="velocity toward the pattern's second-named direction, deg/s"
+    )
+    repetitions: int | None = Field(default=None, ge=1, le=100, description="repetitions per direction (overrides the file's)")
+    body_mass_kg: float | None = Field(
+        default=None, gt=0, le=400, allow_inf_nan=False, description="body mass in kg for this trial's per-kg figures (default: the subject's)"
+    )
+    gravity_torque_nm: float | None = Field(
+        default=None, ge=-1000, le=1000, allow_inf_nan=False,
+        description="limb + lever torque with the segment horizontal, N.m (enables gravity correction)",
+    )  # fmt: skip
+    horizontal_angle_deg: float | None = Field(
+        default=None, ge=-360, le=360, allow_inf_nan=False, description="position where the segment is horizontal, deg (default 0)"
+    )
+
+
+def import_request_body() -> dict[str, Any]:
+    """The OpenAPI request body of an import: ``file`` and the :class:`ImportForm` fields, as multipart/form-data."""
+    schema = ImportForm.model_json_schema()
+    schema.pop("additionalProperties", None)
+    schema["properties"] = {
+        "file": {"type": "string", "format": "binary", "description": "the export or recording file; its format is detected from the content"},
+        **schema["properties"],
+    }
+    schema["required"] = ["file"]
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 
 class ImportPublic(BaseModel):
