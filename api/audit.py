@@ -39,6 +39,17 @@ def _created_id(body: bytes) -> str | None:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _template(path: str, params: dict[str, Any]) -> str:
+    """The path with each path parameter's segment named (``/api/v1/subjects/3`` -> ``.../{subject_id}``)."""
+    segments = path.split("/")
+    for name, value in params.items():
+        for i in range(len(segments) - 1, -1, -1):
+            if segments[i] == str(value):
+                segments[i] = "{" + name + "}"
+                break
+    return "/".join(segments)
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     """What one audit row says (see :class:`~api.storage.models.AuditEvent`)."""
@@ -55,10 +66,8 @@ class AuditRecord:
     @classmethod
     def of(cls, scope: Scope, status: int, created_body: bytes = b"") -> AuditRecord:
         """The record of an answered request: its route template, path ids and caller."""
-        route: Any = scope.get("route")
-        template = getattr(route, "path", None)
-        resource = template if isinstance(template, str) else "(no route)"
-        params = scope.get("path_params") or {}
+        params: dict[str, Any] = scope.get("path_params") or {}
+        resource = _template(str(scope.get("path", "")), params) if scope.get("route") is not None else "(no route)"
         resource_id = ",".join(str(v) for v in params.values())[:64] or None
         if status == 201:
             resource_id = _created_id(created_body) or resource_id

@@ -217,6 +217,8 @@ def _message(error: BaseException, status: int) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, lone surrogates written as escapes (JSON output cannot hold them)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 

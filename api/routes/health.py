@@ -31,6 +31,7 @@ def _version() -> str:
     "",
     response_model=HealthPublic,
     response_model_exclude_none=True,
+    openapi_extra={"security": [{}, {"token": []}]},  # a token is optional: it shows the details
     summary="Database and device state (no token needed); with a viewer token also version, URLs and reasons",
 )
 def read_health(

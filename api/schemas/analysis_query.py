@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from analysis import THRESHOLD_SOURCES, AnalysisOptions, Thresholds
 from api.analysis_service import AnalysisSettings
+from api.errors import InvalidInputError
 from api.schemas.common import Side
 
 __all__ = ["AnalysisQuery"]
@@ -58,9 +59,14 @@ class _AnalysisQueryBase(BaseModel):
         if options.get("cutoff_hz") == 0:
             options["cutoff_hz"] = None
         thresholds = {f.name: getattr(self, f.name) for f in dataclasses.fields(Thresholds) if getattr(self, f.name) is not None}
+        try:  # their constructors check the values together (a cut-off below the adaptive minimum, say)
+            checked_options, checked_thresholds = AnalysisOptions(**options), Thresholds(**thresholds)
+        except ValueError as err:
+            given = [name for name in (*options, *thresholds) if name in str(err)] or [*options, *thresholds, "query"]
+            raise InvalidInputError(given[0], str(err), location="query") from err
         return AnalysisSettings(
-            options=AnalysisOptions(**options),
-            thresholds=Thresholds(**thresholds),
+            options=checked_options,
+            thresholds=checked_thresholds,
             body_mass_kg=self.body_mass_kg,
             gravity_torque_nm=self.gravity_torque_nm,
             horizontal_angle_deg=self.horizontal_angle_deg,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 __all__ = [
     "CODE_PATTERN",
@@ -42,6 +42,8 @@ _REFUSED_LINE = re.compile(f"[{_CONTROL}\t\n\r{_BIDI}{_SURROGATE}]")
 
 def check_text(value: str, *, multiline: bool = True) -> str:
     """``value`` if it holds no refused character, else ``ValueError`` naming the first one and where it is."""
+    if not isinstance(value, str):
+        return value  # not text: the field's type refuses it next
     found = (_REFUSED_FREE if multiline else _REFUSED_LINE).search(value)
     if found is None:
         return value
@@ -56,9 +58,10 @@ def check_text(value: str, *, multiline: bool = True) -> str:
 
 
 #: Free text (notes, descriptions): line breaks and tabs allowed, other controls, bidi overrides and surrogates not.
-FreeText = Annotated[str, AfterValidator(check_text)]
+#: Checked before the field's length and pattern, so the message names the character.
+FreeText = Annotated[str, BeforeValidator(check_text)]
 #: One line of text (names, codes): no control character at all, no bidi override, no surrogate.
-LineText = Annotated[str, AfterValidator(lambda value: check_text(value, multiline=False))]
+LineText = Annotated[str, BeforeValidator(lambda value: check_text(value, multiline=False))]
 
 Joint = Literal["knee", "shoulder", "elbow", "wrist", "hip", "ankle"]
 Pattern = Literal[
