@@ -9,7 +9,9 @@ second of device time: mean torque with its min and max, mean position and veloc
 the previous message, the acquisition figures and the device state. It waits while the
 trial is ``created``, and closes (code 1000) after the message that shows the trial's final
 state. A missing or bad token closes it at once with code 4401, a role too low with 4403,
-an unknown trial with 4404 (the reason says why), so a browser can tell them apart.
+an unknown trial with 4404 (the reason says why), so a browser can tell them apart. The
+path and query parameters have the HTTP route's bounds (``IdPath``, ``since``); one out of
+bounds, or an unknown query parameter (``?token=`` included), refuses the handshake (1008).
 ``GET`` on the same path returns the same message once, for clients that poll (pass the
 returned ``cursor`` as ``since``).
 """
