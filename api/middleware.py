@@ -15,6 +15,7 @@ From the outside in (:func:`install_middleware`):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -129,19 +130,28 @@ class BodyGuard:
             return
         deadline = time.monotonic() + self.body_timeout_s
         received = 0
+        body_done = False
         failure: tuple[int, str] | None = None
+        too_slow = (408, f"request body too slow: it must arrive within {self.body_timeout_s:g} s")
 
         async def guarded_receive() -> Message:
-            nonlocal received, failure
+            nonlocal received, failure, body_done
             if failure is not None:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            if body_done:  # after the body: only a disconnect can come, whenever it comes
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(deadline - time.monotonic(), 0.001))
+            except TimeoutError:  # a client that stopped sending
+                failure = too_slow
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > self.max_body_bytes:
                     failure = (413, self._too_large())
-                elif message.get("more_body") and time.monotonic() > deadline:
-                    failure = (408, f"request body too slow: it must arrive within {self.body_timeout_s:g} s")
+                elif not body_done and time.monotonic() > deadline:
+                    failure = too_slow
                 if failure is not None:
                     return {"type": "http.disconnect"}
             return message
@@ -150,7 +160,11 @@ class BodyGuard:
             if failure is None:
                 await send(message)
 
-        await self.app(scope, guarded_receive, guarded_send)
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except Exception:
+            if failure is None:
+                raise  # the route's own failure (a body that stopped is answered below)
         if failure is not None:
             await error_response(*failure)(scope, receive, send)
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 import websockets
 from sqlalchemy import select, text
+from websockets.exceptions import InvalidStatus
 
 from api.storage.database import Database
 from api.storage.models import ApiToken, AuditEvent, Base
@@ -73,7 +74,9 @@ class Lab:
 @pytest.fixture(scope="module")
 def lab(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     data_dir = tmp_path_factory.mktemp("security")
-    lab = Lab(IsokinServer(database_url, data_dir), data_dir, database_url)
+    server = IsokinServer(database_url, data_dir)
+    server.env["ISOKIN_BODY_TIMEOUT_S"] = "3"
+    lab = Lab(server, data_dir, database_url)
     try:
         yield lab
     finally:
@@ -168,7 +171,7 @@ def test_no_token_secret_reaches_the_server_output(lab: Lab, session_id: int) ->
             seen.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["state"])
         async with websockets.connect(url, subprotocols=["isokin.live", f"bearer.{viewer}"]) as ws:  # type: ignore[list-item]
             seen.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["state"])
-        with pytest.raises(websockets.exceptions.InvalidStatus):  # the URL is no place for a token
+        with pytest.raises(InvalidStatus):  # the URL is no place for a token
             async with websockets.connect(f"{url}?token={viewer}"):
                 pass
         return seen
@@ -356,6 +359,18 @@ def test_large_bodies_without_an_operator_token_are_refused_before_they_are_read
     assert lab.snapshot() == before
 
 
+def test_an_upload_that_stops_arriving_is_408(lab: Lab, session_id: int) -> None:
+    before = lab.snapshot()
+    head = (
+        f"POST /api/v1/sessions/{session_id}/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {lab.tokens['operator']}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n"
+    )
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="slow.csv"\r\n\r\ntime_s,'  # then nothing
+    answer = _raw_request(lab.port, head, part)  # the server gives up after ISOKIN_BODY_TIMEOUT_S (3 s)
+    assert b" 408 " in answer.split(b"\r\n", 1)[0] and b"too slow" in answer, answer[:300]
+    assert lab.snapshot() == before
+
+
 def test_an_upload_bad_at_line_3_is_refused_at_line_3(lab: Lab, session_id: int) -> None:
     before = lab.snapshot()
     body_start = (
@@ -390,7 +405,7 @@ def test_websocket_path_and_query_parameters_are_checked_like_http_ones(lab: Lab
             async with websockets.connect(f"ws://127.0.0.1:{lab.port}/api/v1{path}", additional_headers=viewer):
                 pass
 
-        with pytest.raises(websockets.exceptions.InvalidStatus):
+        with pytest.raises(InvalidStatus):
             asyncio.run(handshake())
 
 
