@@ -141,3 +141,22 @@ def test_405_lists_every_method_of_the_path(client: TestClient, headers: dict) -
     r = client.put("/api/v1/subjects/1", json={}, headers=headers["admin"])
     assert r.status_code == 405
     assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "PATCH", "DELETE"}
+
+
+def test_an_unexpected_error_is_a_500_with_an_error_id_and_nothing_else(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path, device="none"), database=database)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise ValueError("operands could not be broadcast together with shapes (3,) (4,) at /srv/secret/path")
+
+    with TestClient(app) as client, caplog.at_level("ERROR"):
+        r = client.get("/boom")
+    assert r.status_code == 500
+    body = r.json()
+    assert set(body) == {"detail", "error_id"} and body["detail"] == f"internal error (error id {body['error_id']})"
+    assert "broadcast" not in r.text and "/srv" not in r.text
+    logged = [rec for rec in caplog.records if body["error_id"] in rec.getMessage()]
+    assert logged and logged[0].exc_info is not None and "broadcast" in str(logged[0].exc_info[1])
