@@ -36,7 +36,7 @@ PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeou
 PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 
-def _pg_schema_url(schema: str) -> str:
+def pg_schema_url(schema: str) -> str:
     return f"{PG_URL}?options=-csearch_path%3D{schema}"
 
 
@@ -57,7 +57,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     with admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
         try:
-            yield _pg_schema_url(schema)
+            yield pg_schema_url(schema)
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 

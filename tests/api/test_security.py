@@ -1,7 +1,8 @@
 """Issue 9's attacks, each run against a REAL ``isokin serve``: refused, and nothing changed on disk or in the database.
 
-One server per test module and database (SQLite file in its data dir, or the test
-PostgreSQL schema), with the in-process simulator as its device; tokens from
+One server per test module and backend (a SQLite file in its data dir, or a PostgreSQL
+schema of its own, so that no other test's tokens or rows mix in), with the in-process
+simulator as its device; tokens from
 ``isokin token create``. Each test takes a snapshot of the data directory (every file's
 content but the database's own, which the audit trail appends to) and of the database
 (every row of every table but the audit trail and the tokens' ``last_used_at``) before
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import secrets
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import websockets
 from sqlalchemy import select, text
@@ -27,7 +30,7 @@ from websockets.exceptions import InvalidStatus
 
 from api.storage.database import Database
 from api.storage.models import ApiToken, AuditEvent, Base
-from tests.api.conftest import IsokinServer
+from tests.api.conftest import PG_CONNINFO, IsokinServer, pg_schema_url
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -74,19 +77,29 @@ class Lab:
 @pytest.fixture(scope="module")
 def lab(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     data_dir = tmp_path_factory.mktemp("security")
-    server = IsokinServer(database_url, data_dir)
+    if database_url.startswith("sqlite"):
+        own_url, schema = f"sqlite:///{data_dir / 'isokin.db'}", None
+    else:
+        schema = f"isokin_sec_{secrets.token_hex(6)}"
+        with psycopg.connect(PG_CONNINFO, autocommit=True) as admin:
+            admin.execute(f'CREATE SCHEMA "{schema}"')
+        own_url = pg_schema_url(schema)
+    server = IsokinServer(own_url, data_dir)
     server.env["ISOKIN_BODY_TIMEOUT_S"] = "3"
-    lab = Lab(server, data_dir, database_url)
+    lab = Lab(server, data_dir, own_url)
     try:
         yield lab
     finally:
         lab.close()
+        if schema is not None:
+            with psycopg.connect(PG_CONNINFO, autocommit=True) as admin:
+                admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture()
 def session_id(lab: Lab) -> int:
     """A fresh subject and session (made before the test's snapshot)."""
-    code = f"SEC-{len(lab.http.get('/subjects', headers=lab.auth('viewer')).json()['data'])}-{id(object())}"
+    code = f"SEC-{secrets.token_hex(4)}"
     subject = lab.http.post("/subjects", json={"code": code}, headers=lab.auth("operator")).json()
     return int(lab.http.post("/sessions", json={"subject_id": subject["id"]}, headers=lab.auth("operator")).json()["id"])
 
