@@ -288,10 +288,12 @@ ROWS = "time_s,torque_nm,position_deg,velocity_dps\n" + "".join(f"{i / 100:.2f},
         ("# repetitions: 3\n# mode: con/ecc\n# group: abduction\n", ROWS, "group", "not a direction of flexion/extension"),
         ("# repetitions: 3\n", ROWS.replace("0.02,", "0.00,", 1), "file", "time_s must increase strictly"),
         ("# repetitions: 3\n# gravity_torque_nm: 1e300\n", ROWS, "gravity_torque_nm", "within"),
+        ("# repetitions: 3\n# sample_rate_hz: -1\n", ROWS, "file", "not a positive rate"),
     ],
 )
 def test_a_refused_import_stores_nothing(lab: Lab, session_id: int, extra: str, rows: str, field: str, words: str) -> None:
     head = ISOKIN_HEAD.replace("# mode: con/con\n", "") if "# mode:" in extra else ISOKIN_HEAD
+    head = head.replace("# sample_rate_hz: 100\n", "") if "# sample_rate_hz:" in extra else head
     before = lab.snapshot()
     r = lab.http.post(
         f"/sessions/{session_id}/imports", files={"file": ("x.csv", head + extra + rows)}, headers=lab.auth("operator")
