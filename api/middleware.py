@@ -5,7 +5,7 @@ From the outside in (:func:`install_middleware`):
 - :class:`UnexpectedErrors`: an exception no handler of ``api.errors`` maps (a bug) is
   logged with its traceback under an error id; the client gets a 500 with that id only.
 - :class:`AuditTrail`: every write request (POST, PUT, PATCH, DELETE) leaves one
-  ``audit_events`` row once answered (see :mod:`api.audit`).
+  ``audit_events`` row, committed before the answer's last byte is sent (see :mod:`api.audit`).
 - :class:`BodyGuard`: a declared ``Content-Length`` over the limit is a 413 before the
   route runs; a body larger than :data:`OPEN_BODY_BYTES` (or of unknown length) needs
   an operator token, checked before a byte of it is read (401 / 403); a body still
@@ -170,7 +170,7 @@ class BodyGuard:
 
 
 class AuditTrail:
-    """Record every write request, once answered, in the audit trail (failures to record are logged)."""
+    """Record every write request in the audit trail before its answer completes (failures to record are logged)."""
 
     def __init__(self, app: ASGIApp, *, database: Database) -> None:
         self.app = app
@@ -182,23 +182,33 @@ class AuditTrail:
             return
         status = 500
         created: list[bytes] = []
+        recorded = False
+
+        async def record() -> None:
+            nonlocal recorded
+            recorded = True
+            row = AuditRecord.of(scope, status, b"".join(created))
+            try:
+                await run_in_threadpool(record_audit, self.database, row)
+            except Exception:  # a database that cannot take the row must not hide the answer: logged
+                log.exception("audit: cannot record %s %s (%d)", row.method, row.resource, row.status)
 
         async def watching_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-            elif message["type"] == "http.response.body" and status == 201 and sum(map(len, created)) < 1 << 20:
-                created.append(message.get("body", b""))
+            elif message["type"] == "http.response.body":
+                if status == 201 and sum(map(len, created)) < 1 << 20:
+                    created.append(message.get("body", b""))
+                if not message.get("more_body", False) and not recorded:
+                    await record()  # before the answer ends: a client never sees a write the trail lacks
             await send(message)
 
         try:
             await self.app(scope, receive, watching_send)
         finally:
-            record = AuditRecord.of(scope, status, b"".join(created))
-            try:
-                await run_in_threadpool(record_audit, self.database, record)
-            except Exception:  # the answer is sent; a database that cannot take the row is logged
-                log.exception("audit: cannot record %s %s (%d)", record.method, record.resource, record.status)
+            if not recorded:
+                await record()
 
 
 def install_middleware(app: Any, *, database: Database, max_body_bytes: int, body_timeout_s: float) -> None:
