@@ -14,6 +14,7 @@ unfiltered list.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -29,7 +30,7 @@ from starlette.requests import HTTPConnection
 from api.acquisition.service import AcquisitionService
 from api.analysis_service import AnalysisCache, AnalysisSettings
 from api.audit import remember_caller
-from api.errors import AuthenticationError, InvalidInputError
+from api.errors import AuthenticationError, InvalidInputError, ServiceBusyError
 from api.schemas.analysis_query import AnalysisQuery
 from api.security import Role, authenticate, require_role
 from api.settings import Settings
@@ -42,6 +43,7 @@ __all__ = [
     "AdminDep",
     "AnalysisCacheDep",
     "AnalysisSettingsDep",
+    "ComputeSlotDep",
     "DatabaseDep",
     "IdPath",
     "OperatorDep",
@@ -84,6 +86,20 @@ async def get_analysis_cache(request: Request) -> AnalysisCache:
     return cache
 
 
+def compute_slot(request: Request) -> Iterator[None]:
+    """Hold one of the ``ISOKIN_ANALYSIS_WORKERS`` slots for the request's CPU-heavy work (analyses,
+    reports, imports). Requests beyond them wait (asleep, off the CPU), so however many clients ask,
+    the recording thread keeps its share of the CPU and the interpreter."""
+    slots: threading.BoundedSemaphore = request.app.state.compute_slots
+    wait_s: float = request.app.state.settings.analysis_wait_s
+    if not slots.acquire(timeout=wait_s):
+        raise ServiceBusyError(f"every analysis slot stayed busy for {wait_s:g} s; try again in a moment")
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 async def get_analysis_settings(query: Annotated[AnalysisQuery, Query()]) -> AnalysisSettings:
     """The analysis settings asked for by the query (no I/O)."""
     settings: AnalysisSettings = query.settings()
@@ -96,6 +112,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 AcquisitionDep = Annotated[AcquisitionService, Depends(get_acquisition)]
 AnalysisCacheDep = Annotated[AnalysisCache, Depends(get_analysis_cache)]
 AnalysisSettingsDep = Annotated[AnalysisSettings, Depends(get_analysis_settings)]
+ComputeSlotDep = Annotated[None, Depends(compute_slot)]
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -12,6 +12,7 @@
     +-- RequestTimeoutError       a request body that did not arrive in time (408)
     +-- StorageError              the database cannot be opened or reached (503)
     +-- DeviceNotConnectedError   a trial or weighing needs a device and none is connected (503)
+    +-- ServiceBusyError          every analysis slot stayed taken for the longest wait (503)
 
 Errors from below (``firmware_protocols.errors.ProtocolError``, ``daq.errors.DaqError``,
 ``analysis.errors.AnalysisError``, SQLAlchemy's) are mapped by :data:`STATUS_BY_ERROR`;
@@ -69,6 +70,7 @@ __all__ = [
     "PermissionDeniedError",
     "RequestTimeoutError",
     "STATUS_BY_ERROR",
+    "ServiceBusyError",
     "ServiceError",
     "StorageError",
     "error_response",
@@ -151,6 +153,10 @@ class DeviceNotConnectedError(ServiceError):
     """The operation needs a connected device and there is none (or it is still connecting)."""
 
 
+class ServiceBusyError(ServiceError):
+    """Every analysis slot stayed taken for the longest wait: try again later."""
+
+
 #: error class -> HTTP status. The most specific class in an error's MRO wins; unlisted ones are 500.
 STATUS_BY_ERROR: dict[type[BaseException], int] = {
     NotFoundError: 404,
@@ -162,6 +168,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     RequestTimeoutError: 408,
     StorageError: 503,
     DeviceNotConnectedError: 503,
+    ServiceBusyError: 503,
     ServiceError: 400,
     ProtocolError: 422,
     DeviceUnavailable: 409,

@@ -6,6 +6,7 @@ built-in protocol library, so a bad database URL fails before the server binds.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = db
     app.state.acquisition = acquisition
     app.state.analysis_cache = AnalysisCache()
+    app.state.compute_slots = threading.BoundedSemaphore(settings.analysis_workers)
     install_error_handlers(app)
     install_log_redaction()
     app.include_router(api_router)

@@ -16,6 +16,9 @@ variable                    meaning
 ``ISOKIN_FLUSH_INTERVAL_S`` longest wait of recorded samples before the database, s (0.1)
 ``ISOKIN_DB_POOL_SIZE``     database connections kept for requests (10; as many more
                             under load); the recorder has a connection of its own
+``ISOKIN_ANALYSIS_WORKERS`` analyses, reports and imports computed at once (2): the
+                            others wait, so they cannot starve a recording of the CPU
+``ISOKIN_ANALYSIS_WAIT_S``  longest wait for one of those slots, s (120; then a 503)
 ==========================  ============================================================
 
 The station id tells which trials this instance runs: at start it marks as interrupted
@@ -68,6 +71,12 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="largest request body, bytes")
     body_timeout_s: float = Field(default=120.0, gt=0, le=3600, description="longest time a request body may take to arrive, s")
+    analysis_workers: int = Field(
+        default=2, ge=1, le=64, description="analyses, reports and imports computed at once (the rest wait their turn)"
+    )
+    analysis_wait_s: float = Field(
+        default=120.0, gt=0, le=3600, description="longest wait of a request for an analysis slot, s (then a 503)"
+    )
     device_socket_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
         default=("127.0.0.1", "::1", "localhost"),
         description="hosts a socket:// device may be on (names or addresses, compared as written)",

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import AnalysisCacheDep, AnalysisSettingsDep, IdPath, SessionDep, ViewerDep
+from api.deps import AnalysisCacheDep, AnalysisSettingsDep, ComputeSlotDep, IdPath, SessionDep, ViewerDep
 from api.reporting import trial_report
 from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
 from api.schemas.analysis import AnalysisPublic
@@ -34,7 +34,8 @@ ANALYSIS_ERRORS: dict[int | str, dict[str, Any]] = {
     summary="Analyse a trial: set figures, ratios within the trial, flags (the analyze JSON contract)",
 )
 def read_trial_analysis(
-    trial_id: IdPath, session: SessionDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep
+    trial_id: IdPath, session: SessionDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep,
+    _slot: ComputeSlotDep,
 ) -> dict[str, Any]:
     trial = get_or_404(session, Trial, trial_id, "trial")
     return trial_report(session, trial, settings, cache=cache)

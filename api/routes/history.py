@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
-from api.deps import AnalysisCacheDep, AnalysisSettingsDep, IdPath, SessionDep, ViewerDep
+from api.deps import AnalysisCacheDep, AnalysisSettingsDep, ComputeSlotDep, IdPath, SessionDep, ViewerDep
 from api.reporting import subject_history
 from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
 from api.schemas.common import ValidationErrorPublic
@@ -25,7 +26,9 @@ router = APIRouter(prefix="/subjects", tags=["reports"], responses=AUTH_ERRORS)
     summary="A subject's ratios and bilateral deficits across sessions, in date order",
 )
 def read_subject_history(
-    subject_id: IdPath, session: SessionDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep
-) -> dict[str, Any]:
+    subject_id: IdPath, session: SessionDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep,
+    _slot: ComputeSlotDep,
+) -> Any:
     subject = get_or_404(session, Subject, subject_id, "subject")
-    return subject_history(session, subject, settings, cache=cache)
+    # Built to the schema above: not validated again (see reports.py: that would hold the GIL for long).
+    return JSONResponse(subject_history(session, subject, settings, cache=cache))
