@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi, sosfiltfilt
 
 from analysis.errors import AnalysisError
 
@@ -75,6 +74,8 @@ def lowpass(signal: np.ndarray, sample_rate_hz: float, *, cutoff_hz: float = DEF
     if n <= 3 * (2 * len(sos) + 1):
         raise AnalysisError(f"too few samples ({n}) to filter")
     padlen = min(n - 1, int(np.ceil(sample_rate_hz / cutoff_hz)))
+    from scipy.signal import sosfiltfilt  # imported where used: scipy.signal takes most of a second to import
+
     return np.asarray(sosfiltfilt(sos, signal, padlen=padlen))
 
 
@@ -131,6 +132,8 @@ def _filtfilt_rows(
     sos: np.ndarray, zi: np.ndarray, x: np.ndarray, bounds: list[tuple[int, int]], period: int
 ) -> list[np.ndarray]:
     """sosfiltfilt with odd extension of ``min(n - 1, period)`` samples, on several segments of ``x`` at once."""
+    from scipy.signal import sosfilt
+
     starts = np.array([a for a, _ in bounds])
     lengths = np.array([b - a for a, b in bounds])
     pads = np.minimum(lengths - 1, period)
@@ -152,12 +155,16 @@ def _filtfilt_rows(
 @lru_cache(maxsize=64)
 def _initial_state(order: int, cutoff_hz: float, sample_rate_hz: float) -> np.ndarray:
     """Steady-state initial conditions (per unit input) of :func:`_design`'s filter."""
+    from scipy.signal import sosfilt_zi
+
     return np.asarray(sosfilt_zi(_design(order, cutoff_hz, sample_rate_hz)))
 
 
 @lru_cache(maxsize=64)
 def _design(order: int, cutoff_hz: float, sample_rate_hz: float) -> np.ndarray:
     """Butterworth second-order sections, designed once per (order, cut-off, rate): filtering runs per movement."""
+    from scipy.signal import butter
+
     sos = np.asarray(butter(order, cutoff_hz, fs=sample_rate_hz, output="sos"))
     return sos
 

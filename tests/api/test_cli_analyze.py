@@ -183,3 +183,20 @@ def test_host_time_jitter_in_a_recording_csv_is_no_gap_when_its_sequence_is_cont
     doc = json.loads(capsys.readouterr().out)
     assert doc["recordings"][0]["gaps"] == [] and "recording_gap" not in {f["rule"] for f in doc["flags"]}
     assert [s["repetitions"] for s in doc["recordings"][0]["sets"]] == [3, 3]
+
+
+def test_the_help_of_every_command_imports_no_heavy_library():
+    """`isokin --help` and each subcommand's help build their parsers without scipy, SQLAlchemy or FastAPI
+    (scipy.signal alone takes most of a second to import): heavy modules are imported where they are used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from api.cli import SUBCOMMANDS, build_parser\n"
+        "build_parser()\n"
+        "heavy = sorted(m for m in ('scipy', 'sqlalchemy', 'fastapi', 'uvicorn', 'pydantic') if m in sys.modules)\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
