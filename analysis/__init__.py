@@ -8,12 +8,26 @@ Each step is a separate function (filtering, segmentation, windowing, metrics).
 
 from analysis.bilateral import Bilateral, bilateral_comparison, deficit_percent, lsi_percent
 from analysis.compare import Comparison, compare, velocities_match
-from analysis.conditioning import DEFAULT_CUTOFF_HZ, gravity_correct, gravity_torque, lowpass, sample_rate_of
+from analysis.conditioning import (
+    DEFAULT_CUTOFF_HZ,
+    gravity_correct,
+    gravity_torque,
+    lowpass,
+    sample_rate_of,
+    velocity_agreement,
+)
 from analysis.cutoff import noise_sd, torque_cutoff_hz
 from analysis.errors import AnalysisError, NoRepetitionsError, UnknownJointError
 from analysis.flags import THRESHOLD_SOURCES, Flag, Thresholds
 from analysis.joints import CONVENTIONAL_RATIO, JOINT_PATTERNS, PATTERN_DIRECTIONS, resolve_pattern
-from analysis.pipeline import AnalysisOptions, AngleCurve, RecordingAnalysis, SetAnalysis, analyze_recording
+from analysis.pipeline import (
+    AnalysisOptions,
+    AngleCurve,
+    RecordingAnalysis,
+    RecordingWarning,
+    SetAnalysis,
+    analyze_recording,
+)
 from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio, peak_ratio
 from analysis.repetition import RepetitionMetrics, braking_end, load_range, measure_repetition
 from analysis.report import SCHEMA, build_report, render_text
@@ -38,6 +52,7 @@ __all__ = [
     "Ratio",
     "RatioTerm",
     "RecordingAnalysis",
+    "RecordingWarning",
     "RepetitionMetrics",
     "SCHEMA",
     "SetAnalysis",
@@ -70,4 +85,5 @@ __all__ = [
     "set_metrics",
     "torque_cutoff_hz",
     "velocities_match",
+    "velocity_agreement",
 ]

@@ -8,7 +8,16 @@ from itertools import product
 from typing import Any
 
 from analysis.bilateral import Bilateral, bilateral_comparison
-from analysis.flags import Flag, Thresholds, ardern_flags, bilateral_flags, gap_flags, quality_flags, ratio_flags
+from analysis.flags import (
+    Flag,
+    Thresholds,
+    ardern_flags,
+    bilateral_flags,
+    gap_flags,
+    quality_flags,
+    ratio_flags,
+    warning_flags,
+)
 from analysis.joints import CONVENTIONAL_RATIO
 from analysis.pipeline import RecordingAnalysis, SetAnalysis
 from analysis.ratios import Ratio, RatioTerm, angle_ratio, direction_abbreviation, peak_ratio, ratio_kind
@@ -117,6 +126,7 @@ def compare(
     bilaterals = _bilateral(entries, involved_side, velocity_match_percent)
     flags: list[Flag] = []
     for a in analyses:
+        flags.extend(warning_flags(a.source, a.joint, a.side, a.warnings))
         flags.extend(gap_flags(a.source, a.joint, a.side, a.gaps))
     for a, s in entries:
         flags.extend(quality_flags(a.source, a.joint, a.side, s.metrics, thresholds))

@@ -9,7 +9,15 @@ import numpy as np
 
 from analysis.errors import AnalysisError
 
-__all__ = ["DEFAULT_CUTOFF_HZ", "gravity_correct", "gravity_torque", "lowpass", "lowpass_segments", "sample_rate_of"]
+__all__ = [
+    "DEFAULT_CUTOFF_HZ",
+    "gravity_correct",
+    "gravity_torque",
+    "lowpass",
+    "lowpass_segments",
+    "sample_rate_of",
+    "velocity_agreement",
+]
 
 #: Default low-pass cut-off (Hz) of the velocity, and the highest cut-off of the torque
 #: (:mod:`analysis.cutoff`). Published cut-offs run from 6 to 20 Hz; this is the top of
@@ -187,3 +195,23 @@ def gravity_correct(
         position_deg, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg
     )
     return muscle_nm
+
+
+def velocity_agreement(time_s: np.ndarray, position_deg: np.ndarray, velocity_dps: np.ndarray, *, window_s: float = 0.05) -> float | None:
+    """How well the velocity (deg/s) follows the position's change (deg): a correlation, -1..1.
+
+    The position's change over ``window_s`` (s) against the velocity integrated over the same
+    window, correlated over the whole recording: +1 when the velocity is d(position)/dt, -1
+    when its sign is reversed. Over 50 ms the position's noise is small against its change.
+    ``None`` when the lever moves less than 2 deg in the whole recording (an isometric test).
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    if len(t) < 3 or float(np.ptp(position_deg)) < 2.0:
+        return None
+    w = max(1, int(round(window_s * sample_rate_of(t))))
+    if len(t) <= w:
+        return None
+    integral = np.concatenate([[0.0], np.cumsum(0.5 * (velocity_dps[1:] + velocity_dps[:-1]) * np.diff(t))])
+    moved, integrated = position_deg[w:] - position_deg[:-w], integral[w:] - integral[:-w]
+    norm = float(np.sqrt(np.dot(moved, moved) * np.dot(integrated, integrated)))
+    return float(np.dot(moved, integrated)) / norm if norm > 0 else None

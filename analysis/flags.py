@@ -14,12 +14,23 @@ import numpy as np
 
 from analysis.bilateral import Bilateral
 from analysis.joints import SMALL_MUSCLE_JOINTS
+from analysis.pipeline import RecordingWarning
 from analysis.ratios import Ratio
 from analysis.repetition import _clean
 from analysis.segmentation import GAP_FACTOR, Gap
 from analysis.sets import SetMetrics
 
-__all__ = ["THRESHOLD_SOURCES", "Flag", "Thresholds", "ardern_flags", "bilateral_flags", "gap_flags", "quality_flags", "ratio_flags"]
+__all__ = [
+    "THRESHOLD_SOURCES",
+    "Flag",
+    "Thresholds",
+    "ardern_flags",
+    "bilateral_flags",
+    "gap_flags",
+    "quality_flags",
+    "ratio_flags",
+    "warning_flags",
+]
 
 #: Where each default threshold comes from.
 THRESHOLD_SOURCES: Mapping[str, str] = {
@@ -134,6 +145,20 @@ def gap_flags(source: str, joint: str, side: str | None, gaps: Sequence[Gap]) ->
             else "project rule: the device's sample index steps by 1; any other step is a gap",
         ))
     return out
+
+
+#: Where the rules behind a recording's warnings come from (other rules: the file's reader).
+_WARNING_SOURCES: Mapping[str, str] = {
+    "velocity_sign_contradicts_position": "DOMAIN.md section 2: velocity = d(position)/dt; the position is believed",
+    "velocity_disagrees_with_position": "DOMAIN.md section 2: velocity = d(position)/dt",
+}
+
+
+def warning_flags(source: str, joint: str, side: str | None, warnings: Sequence[RecordingWarning]) -> list[Flag]:
+    """One warning flag per data-quality finding about a whole recording (its rule, its message)."""
+    where = f"{side} " if side else ""
+    return [Flag(w.rule, "warning", f"{source}: {where}{joint}", w.message, {}, 0.0, "",
+                 _WARNING_SOURCES.get(w.rule, "found while reading the file")) for w in warnings]
 
 
 def bilateral_flags(b: Bilateral, th: Thresholds) -> list[Flag]:

@@ -20,13 +20,20 @@ Steps, each a separately usable function of this package:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from analysis.conditioning import DEFAULT_CUTOFF_HZ, gravity_correct, lowpass, lowpass_segments, sample_rate_of
+from analysis.conditioning import (
+    DEFAULT_CUTOFF_HZ,
+    gravity_correct,
+    lowpass,
+    lowpass_segments,
+    sample_rate_of,
+    velocity_agreement,
+)
 from analysis.cutoff import (
     DEFAULT_CUTOFF_CYCLES,
     DEFAULT_MIN_CUTOFF_HZ,
@@ -49,7 +56,7 @@ from analysis.segmentation import (
 )
 from analysis.sets import SetMetrics, set_metrics
 
-__all__ = ["AnalysisOptions", "AngleCurve", "RecordingAnalysis", "SetAnalysis", "analyze_recording"]
+__all__ = ["AnalysisOptions", "AngleCurve", "RecordingAnalysis", "RecordingWarning", "SetAnalysis", "analyze_recording"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,17 @@ class SetAnalysis:
     angle_curve: AngleCurve | None = None
 
 
+@dataclass(frozen=True)
+class RecordingWarning:
+    """A data-quality finding about a whole recording: ``rule`` (a flag name) and ``message``."""
+
+    rule: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "message": self.message}
+
+
 @dataclass(frozen=True, eq=False)
 class RecordingAnalysis:
     """The sets found in one recording, with what was assumed to find them.
@@ -163,6 +181,7 @@ class RecordingAnalysis:
     segmentation: str
     sets: tuple[SetAnalysis, ...] = field(default_factory=tuple)
     gaps: tuple[Gap, ...] = field(default_factory=tuple)
+    warnings: tuple[RecordingWarning, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (see analysis/README.md)."""
@@ -182,6 +201,7 @@ class RecordingAnalysis:
                  "reason": g.reason}
                 for g in self.gaps
             ],
+            "warnings": [w.to_dict() for w in self.warnings],
             "sets": [s.metrics.to_dict() for s in self.sets],
         }
 
@@ -284,6 +304,7 @@ def analyze_recording(
     horizontal_angle_deg: float | None = None,
     markers: Sequence[int] | None = None,
     sample_index: np.ndarray | None = None,
+    warnings: Mapping[str, str] | None = None,
     source: str = "",
     options: AnalysisOptions = AnalysisOptions(),
 ) -> RecordingAnalysis:
@@ -312,6 +333,10 @@ def analyze_recording(
         (:func:`analysis.segmentation.find_gaps`). No movement, load range or repetition
         crosses a gap: those cut by one are dropped, and :attr:`RecordingAnalysis.gaps`
         lists the gaps (the ``recording_gap`` warning).
+    warnings
+        Data-quality findings of whoever read the recording (``rule -> message``, e.g. an
+        importer that corrected the velocity's sign), reported with the analysis's own in
+        :attr:`RecordingAnalysis.warnings`.
     source
         Name shown in reports (file name).
     options
@@ -340,6 +365,16 @@ def analyze_recording(
     if gravity_torque_nm is not None:
         horizontal_angle_deg = 0.0 if horizontal_angle_deg is None else horizontal_angle_deg
         tq = gravity_correct(tq, pos, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg)
+    found = [RecordingWarning(rule, message) for rule, message in (warnings or {}).items()]
+    agreement = velocity_agreement(t, pos, vel)
+    if agreement is not None and agreement < 0:
+        vel = -vel
+        found.append(RecordingWarning("velocity_sign_contradicts_position", (
+            f"the velocity's sign contradicts the change of position (correlation {agreement:.2f}): the direction "
+            "of movement, and so concentric or eccentric, is taken from the position")))
+    elif agreement is not None and agreement < 0.5:
+        found.append(RecordingWarning("velocity_disagrees_with_position", (
+            f"the velocity barely follows the change of position (correlation {agreement:.2f}); check the recording")))
     vel_raw = vel
     gaps = find_gaps(t, sample_index=sample_index)
     if options.cutoff_hz is not None:
@@ -380,6 +415,7 @@ def analyze_recording(
         segmentation=segmentation,
         sets=tuple(sets),
         gaps=tuple(gaps),
+        warnings=tuple(found),
     )
 
 

@@ -8,6 +8,7 @@ A trial is analysed with :func:`analysis.analyze_recording` on its stored sample
 - gravity torque and horizontal angle from the request, else the trial's limb weighing
   or import (N.m, deg);
 - the device's repetition markers when the trial has them;
+- the data-quality warnings of the file's importer (metadata ``warning_<rule>``);
 - the stored samples' device sample index (``sequence``): gaps are where it does not step
   by 1, never where the host's clock jittered.
 
@@ -31,6 +32,7 @@ from analysis import AnalysisOptions, RecordingAnalysis, Thresholds, analyze_rec
 from api.errors import ConflictError
 from api.storage.models import SampleChunk, Subject, Trial
 from api.storage.samples import read_samples
+from daq.importers import warnings_of
 
 __all__ = [
     "IMPORT_OVERRIDES_KEY",
@@ -87,6 +89,7 @@ class TrialInputs:
     horizontal_angle_deg: float | None
     markers: tuple[int, ...] | None
     source: str
+    warnings: tuple[tuple[str, str], ...] = ()
 
 
 def trial_metadata(trial: Trial) -> dict[str, str]:
@@ -142,6 +145,7 @@ def trial_inputs(trial: Trial, subject: Subject | None, settings: AnalysisSettin
         horizontal_angle_deg=horizontal if gravity is not None else None,
         markers=_markers(trial.markers),
         source=f"trial {trial.id} ({file_name})" if file_name else f"trial {trial.id}",
+        warnings=tuple(sorted(warnings_of(metadata).items())),
     )
 
 
@@ -245,6 +249,7 @@ def analyze_trial(
         horizontal_angle_deg=inputs.horizontal_angle_deg,
         markers=inputs.markers,
         sample_index=block.sequence,
+        warnings=dict(inputs.warnings),
         source=inputs.source,
         options=settings.options,
     )

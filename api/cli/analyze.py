@@ -30,19 +30,14 @@ from analysis import (
     render_text,
 )
 from daq.errors import RecordingFormatError
+from daq.importers import load_recording, warnings_of
 from daq.recording import Recording
 
 __all__ = ["add_parser", "analyze_file", "load", "run"]
 
 
 def load(path: str) -> Recording:
-    """Read a recording CSV or vendor export (importers when available, else the recording CSV reader)."""
-    try:
-        from daq.importers import load_recording
-    except ImportError:
-        from daq.recording import read_recording
-
-        return read_recording(path)
+    """Read a recording CSV or a vendor export (the format detected from the content)."""
     return load_recording(path)
 
 
@@ -81,6 +76,7 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
             ),
             markers=recording.markers,
             sample_index=recording.extra.get("sequence"),
+            warnings=warnings_of(recording.metadata),
             source=name,
             options=options,
         )

@@ -20,6 +20,10 @@ marker may equal ``len(recording)``. Samples before the first and after the last
 marker are not part of the set. ``None`` when the export has no such marks. Each
 vendor module's docstring gives its details and assumptions.
 
+Data-quality findings of an importer (a velocity whose sign contradicts the position's
+change, corrected) are metadata keys ``warning_<rule>`` (:data:`WARNING_PREFIX`); :func:`warnings_of`
+lists them, and ``isokin analyze`` and the service report each as a warning.
+
 Every problem with a file (unreadable, empty, binary, unknown format, truncated,
 missing column, non-numeric value) raises :class:`daq.errors.RecordingFormatError`
 with one line naming the file; an unknown ``format`` argument raises ``ValueError``.
@@ -37,10 +41,10 @@ from types import MappingProxyType
 from typing import Any
 
 from daq.errors import RecordingFormatError
-from daq.importers._common import decode_text
+from daq.importers._common import WARNING_PREFIX, decode_text
 from daq.recording import Recording, read_recording
 
-__all__ = ["FORMATS", "ImportFormat", "detect_format", "load_recording"]
+__all__ = ["FORMATS", "WARNING_PREFIX", "ImportFormat", "detect_format", "load_recording", "warnings_of"]
 
 _SNIFF_BYTES = 65536
 
@@ -168,3 +172,8 @@ def load_recording(path: str | os.PathLike[str], *, format: str | None = None) -
         # a parser bug must still surface as a format error naming the file
         raise RecordingFormatError(f"{name}: cannot read as {fmt.name}: {err}") from err
     return recording
+
+
+def warnings_of(metadata: Mapping[str, str]) -> dict[str, str]:
+    """``rule -> message`` of the data-quality warnings an importer left in a recording's metadata."""
+    return {key[len(WARNING_PREFIX):]: value for key, value in metadata.items() if key.startswith(WARNING_PREFIX) and value}

@@ -212,6 +212,61 @@ def orient_position(position_deg: np.ndarray, velocity_dps: np.ndarray) -> np.nd
     return -position_deg if agreement < 0 else position_deg
 
 
+#: Metadata key prefix of a data-quality warning an importer found (``warning_<rule>: message``);
+#: ``isokin analyze`` and the service report each as a warning flag named ``<rule>``.
+WARNING_PREFIX = "warning_"
+
+
+def motion_agreement(time_s: np.ndarray, position_deg: np.ndarray, velocity_dps: np.ndarray) -> float | None:
+    """Correlation (-1..1) of the position's change over 50 ms with the velocity's integral over the same 50 ms.
+
+    +1 when the velocity is d(position)/dt, -1 when its sign is reversed; ``None`` when the
+    lever moves less than 2 deg in the whole recording (an isometric test). Over 50 ms the
+    position's noise is small against its change, so the figure is near +-1 on real files.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    if len(t) < 3 or float(np.ptp(position_deg)) < 2.0:
+        return None
+    step = float(np.median(np.diff(t)))
+    w = max(1, int(round(0.05 / step))) if step > 0 else 1
+    if len(t) <= w:
+        return None
+    integral = np.concatenate([[0.0], np.cumsum(0.5 * (velocity_dps[1:] + velocity_dps[:-1]) * np.diff(t))])
+    moved, integrated = position_deg[w:] - position_deg[:-w], integral[w:] - integral[:-w]
+    norm = float(np.sqrt(np.dot(moved, moved) * np.dot(integrated, integrated)))
+    return float(np.dot(moved, integrated)) / norm if norm > 0 else None
+
+
+def velocity_from_motion(
+    time_s: np.ndarray, position_deg: np.ndarray, velocity_dps: np.ndarray, *, column: str
+) -> tuple[np.ndarray, dict[str, str]]:
+    """The exported velocity, checked against the position's change: ``(velocity_dps, warning metadata)``.
+
+    The direction of movement is the position's (DOMAIN.md section 2: velocity =
+    d(position)/dt). When the exported ``column``'s sign contradicts it (some left-side HUMAC
+    exports: correlation -0.99 over the file), the velocity is negated and
+    ``warning_velocity_sign_contradicts_position`` says so; when it barely follows the
+    position (correlation under 0.5), ``warning_velocity_disagrees_with_position`` says that.
+    """
+    agreement = motion_agreement(time_s, position_deg, velocity_dps)
+    if agreement is None or agreement >= 0.5:
+        return velocity_dps, {}
+    if agreement < 0:
+        return -velocity_dps, {
+            WARNING_PREFIX + "velocity_sign_contradicts_position": (
+                f"the exported {column} column's sign contradicts the change of position (correlation "
+                f"{agreement:.2f} over the file): the direction of movement and the velocity's sign are taken "
+                "from the position"
+            )
+        }
+    return velocity_dps, {
+        WARNING_PREFIX + "velocity_disagrees_with_position": (
+            f"the exported {column} column barely follows the change of position (correlation {agreement:.2f}); "
+            "check the export"
+        )
+    }
+
+
 def whole_numbers(values: np.ndarray, line_numbers: Sequence[int], *, what: str, name: str) -> np.ndarray:
     """``values`` as int64, or an error naming the first line whose value is not a whole number."""
     bad = np.flatnonzero((values != np.round(values)) | (np.abs(values) >= 2**31))

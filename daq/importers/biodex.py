@@ -36,6 +36,8 @@ Conversion to our conventions (DOMAIN.md section 2)
   both are negated.
 - ``position_deg`` is ``POS_ANAT`` (anatomical zero kept, e.g. full knee extension),
   negated if needed so that it increases while the converted velocity is positive.
+  The export does not state the angle's sense, so the velocity's sign (stated by the
+  header's direction) orients it, and the two agree by construction.
 - Torque x 1.35581795 for ``FT-LBS``; time in s from the first row.
 - ``markers``: the half-repetition boundaries: the first sample of each numbered
   ``(Set, Rep)``, then the sample after the last numbered one (half-repetition *k* is

@@ -39,7 +39,9 @@ The device's signs depend on the pattern; only the knee's (pattern 210) is known
 from real exports: extension torque +, velocity + while extending, angle about 0 near
 full extension and negative in flexion. So for the knee torque, velocity and angle
 are all negated (flexion +, 0 = full extension). Other pattern codes are rejected
-rather than guessed. No unit conversion (N.m, deg/s, deg); time is ``index / rate``, and
+rather than guessed. The velocity is checked against the change of the angle
+(:func:`~daq.importers._common.velocity_from_motion`: negated, with a warning, when its
+sign contradicts it). No unit conversion (N.m, deg/s, deg); time is ``index / rate``, and
 ``extra["sequence"]`` is that row index (the file holds every sample the header promises).
 
 - ``markers``: every ``move 1``/``move 2`` index, sorted: the half-repetition
@@ -63,7 +65,15 @@ import re
 import numpy as np
 
 from daq.errors import RecordingFormatError
-from daq.importers._common import mode_from_text, number_text, numeric_rows, side_from_text, speed_text, split_lines
+from daq.importers._common import (
+    mode_from_text,
+    number_text,
+    numeric_rows,
+    side_from_text,
+    speed_text,
+    split_lines,
+    velocity_from_motion,
+)
 from daq.recording import Recording
 
 __all__ = ["parse_contrex", "sniff_contrex"]
@@ -171,12 +181,14 @@ def parse_contrex(raw: bytes, *, name: str) -> Recording:
     if markers and markers[-1] >= len(data):
         raise RecordingFormatError(f"{name}: marker {markers[-1]} is beyond the {len(data)} samples")
 
+    time_s, position_deg = np.arange(len(data)) / rate_hz, sign * data[:, 2]
+    velocity_dps, warnings = velocity_from_motion(time_s, position_deg, sign * data[:, 1], column="velocity")
     return Recording(
-        time_s=np.arange(len(data)) / rate_hz,
+        time_s=time_s,
         torque_nm=sign * data[:, 0],
-        position_deg=sign * data[:, 2],
-        velocity_dps=sign * data[:, 1],
-        metadata=_metadata(sections, joint, pattern, sign, rate_hz, name),
+        position_deg=position_deg,
+        velocity_dps=velocity_dps,
+        metadata=_metadata(sections, joint, pattern, sign, rate_hz, name) | warnings,
         markers=tuple(markers) if markers else None,
         extra={"sequence": np.arange(len(data), dtype=np.int64)},
         source=name,

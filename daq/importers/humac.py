@@ -25,13 +25,17 @@ Conversion to our conventions (DOMAIN.md section 2)
 ---------------------------------------------------
 - Time in s from the first row; position in degrees as exported (for the knee,
   degrees of flexion: 0 = full extension, increasing toward flexion, as ours);
-  speed as exported (signed, d(position)/dt, as ours).
+  speed as exported (signed, d(position)/dt, as ours) once checked against the change of
+  position: in some left-side exports its sign is reversed (correlation -0.99 over the
+  file); it is then negated and ``warning_velocity_sign_contradicts_position`` says so
+  (:func:`~daq.importers._common.velocity_from_motion`). The direction of movement is
+  always the position's.
 - Torque is exported **unsigned**. Torque (x 1.35581795 for foot-pounds) gets the
   sign of the movement of its half-repetition, i.e. every effort is taken as
   concentric: the con/con assumption, and ``metadata["mode"]`` is ``"con/con"``.
   With ``End Pnt 0`` the direction of a half-repetition is the sign of its net
   displacement, and samples before the first marker take the first half-repetition's
-  direction; without it, the direction is the sign of the speed wherever
+  direction; without it, the direction is the sign of the (checked) speed wherever
   ``|speed|`` exceeds 10 % of its maximum, carried over the slower samples in between.
   An eccentric HUMAC set would come out with the wrong torque sign: the export does
   not say which group acted. An isometric recording (``|speed|`` below 5 deg/s
@@ -72,6 +76,7 @@ from daq.importers._common import (
     parse_float,
     run_bounds,
     sample_rate_text,
+    velocity_from_motion,
 )
 from daq.recording import Recording
 
@@ -212,10 +217,11 @@ def parse_humac(raw: bytes, *, name: str) -> Recording:
 
     time_s = values[:, 0] - values[0, 0]
     check_time(time_s, line_numbers, name=name)
-    position_deg, torque_raw, speed_dps = values[:, 1], values[:, 2], values[:, 3]
+    position_deg, torque_raw = values[:, 1], values[:, 2]
+    speed_dps, warnings = velocity_from_motion(time_s, position_deg, values[:, 3], column="Speed")
     markers = run_bounds(end_pnt, ignore=-1) if "end_pnt" in cols else None
     isometric = float(np.max(np.abs(speed_dps))) < _ISOMETRIC_MAX_DPS
-    metadata = {"source_format": "humac-csv"}
+    metadata = {"source_format": "humac-csv", **warnings}
     if isometric:
         torque_nm = torque_raw * factor
         metadata["humac_torque_sign"] = "unsigned as exported (isometric: the direction is not exported)"

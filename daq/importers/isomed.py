@@ -32,6 +32,8 @@ Conversion to our conventions (DOMAIN.md section 2)
   as exported and ``joint``/``pattern`` are not set.
 - Position keeps its zero and is negated if needed so that it increases while the
   converted velocity is positive.
+  The export does not state the angle's sense, so the velocity's sign (stated by the
+  header's direction) orients it, and the two agree by construction.
 - ``markers``: the half-repetition boundaries: the first sample of each run of a
   non-zero phase value, then the sample after the last non-zero one (half-repetition
   *k* is ``markers[k]:markers[k + 1]``); ``extra["phase"]`` (int64) keeps the column;

@@ -196,3 +196,13 @@ def test_truncated_ctm_is_rejected_with_its_numbers() -> None:
 def test_a_real_export_read_as_the_wrong_format_is_rejected(path: Path, fmt: str, message: str) -> None:
     with pytest.raises(RecordingFormatError, match=message):
         load_recording(path, format=fmt)
+
+
+def test_a_left_side_export_whose_speed_sign_contradicts_the_position_is_read_from_the_position(left_humac):
+    right, left = load(HUMAC / S01_60), load_recording(left_humac)
+    assert left.metadata["side"] == "left" and left.metadata["mode"] == "con/con"
+    np.testing.assert_array_equal(left.velocity_dps, right.velocity_dps)  # signed as the position moves
+    np.testing.assert_array_equal(left.torque_nm, right.torque_nm)
+    assert "warning_velocity_sign_contradicts_position" not in right.metadata
+    warning = left.metadata["warning_velocity_sign_contradicts_position"]
+    assert "Speed column's sign contradicts the change of position (correlation -1.00" in warning
