@@ -20,6 +20,7 @@ from analysis.cutoff import noise_sd, torque_cutoff_hz
 from analysis.errors import AnalysisError, NoRepetitionsError, UnknownJointError
 from analysis.flags import THRESHOLD_SOURCES, Flag, Thresholds
 from analysis.joints import CONVENTIONAL_RATIO, JOINT_PATTERNS, PATTERN_DIRECTIONS, resolve_pattern
+from analysis.passive import PASSIVE_MODES, PassiveMovement
 from analysis.pipeline import (
     AnalysisOptions,
     AngleCurve,
@@ -30,7 +31,7 @@ from analysis.pipeline import (
 )
 from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio, peak_ratio
 from analysis.repetition import RepetitionMetrics, braking_end, load_range, measure_repetition
-from analysis.report import SCHEMA, build_report, render_text
+from analysis.report import COLUMNS, SCHEMA, build_report, render_text
 from analysis.segmentation import Gap, Movement, find_gaps, find_movements, movements_from_markers, plateau_speed
 from analysis.sets import SetMetrics, set_metrics
 
@@ -40,6 +41,7 @@ __all__ = [
     "AngleCurve",
     "AngleRatio",
     "Bilateral",
+    "COLUMNS",
     "CONVENTIONAL_RATIO",
     "Comparison",
     "DEFAULT_CUTOFF_HZ",
@@ -48,7 +50,9 @@ __all__ = [
     "JOINT_PATTERNS",
     "Movement",
     "NoRepetitionsError",
+    "PASSIVE_MODES",
     "PATTERN_DIRECTIONS",
+    "PassiveMovement",
     "Ratio",
     "RatioTerm",
     "RecordingAnalysis",

@@ -34,6 +34,9 @@ class Bilateral:
     """Left and right peak torques (N.m) of one group, contraction and velocity, and their comparison.
 
     ``reference_side`` is the uninvolved side, or the stronger one when ``involved_side`` is ``None``.
+    ``left_source`` and ``right_source`` name the recordings compared; ``angle_deg`` is the
+    angle of isometric sets (``None`` for isokinetic ones); ``gravity_corrected`` whether both
+    sides' torques were gravity-corrected (they never differ in this).
     """
 
     joint: str
@@ -47,6 +50,10 @@ class Bilateral:
     reference_side: str
     deficit_percent: float
     lsi_percent: float
+    left_source: str = ""
+    right_source: str = ""
+    angle_deg: float | None = None
+    gravity_corrected: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _clean(v) for k, v in self.__dict__.items()}
@@ -62,6 +69,10 @@ def bilateral_comparison(
     contraction: str,
     velocity_dps: float,
     involved_side: str | None = None,
+    left_source: str = "",
+    right_source: str = "",
+    angle_deg: float | None = None,
+    gravity_corrected: bool = False,
 ) -> Bilateral:
     """Compare the two sides' peak torques (N.m); ``involved_side`` is ``"left"``, ``"right"`` or ``None``."""
     if involved_side not in (None, "left", "right"):
@@ -83,4 +94,8 @@ def bilateral_comparison(
         reference_side=reference,
         deficit_percent=deficit_percent(other_nm, ref_nm),
         lsi_percent=lsi_percent(other_nm, ref_nm),
+        left_source=left_source,
+        right_source=right_source,
+        angle_deg=angle_deg,
+        gravity_corrected=gravity_corrected,
     )

@@ -1,9 +1,16 @@
-"""Comparisons across sets and recordings: ratios, bilateral deficits and flags."""
+"""Comparisons across sets and recordings: ratios, bilateral deficits, test-retest changes and flags.
+
+Which sets may be paired is :mod:`analysis.pairing`'s rule: ratios within one recording or one
+subject's session and side, deficits across the sides of one subject's session, changes
+across one subject's sessions, nothing across subjects; sets differing in gravity
+correction never pair. Every flag rests on a pair the rule allows, and every ratio and
+deficit names its recordings.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
@@ -19,26 +26,48 @@ from analysis.flags import (
     warning_flags,
 )
 from analysis.joints import CONVENTIONAL_RATIO
+from analysis.pairing import PairingPlan, plan_pairing
 from analysis.pipeline import RecordingAnalysis, SetAnalysis
-from analysis.ratios import Ratio, RatioTerm, angle_ratio, direction_abbreviation, peak_ratio, ratio_kind
+from analysis.ratios import (
+    CONTRACTION_ABBREVIATIONS,
+    Ratio,
+    RatioTerm,
+    angle_ratio,
+    direction_abbreviation,
+    peak_ratio,
+    ratio_kind,
+)
+from analysis.retest import Retest, SetFigure, retest_changes
+from analysis.sets import IsometricSetMetrics
 
 __all__ = ["Comparison", "compare", "velocities_match"]
+
+#: Isometric sets within this many degrees of each other are at the same angle.
+SAME_ANGLE_DEG = 5.0
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Ratios, bilateral comparisons and flags (clinical flags and quality warnings) of a group of recordings."""
+    """Ratios, bilateral comparisons, test-retest changes and flags of a group of recordings, and how they were paired."""
 
     ratios: tuple[Ratio, ...]
     bilateral: tuple[Bilateral, ...]
     flags: tuple[Flag, ...]
+    retests: tuple[Retest, ...] = ()
+    pairing: PairingPlan | None = None
+    not_paired_sets: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, analyses: Sequence[RecordingAnalysis] = ()) -> dict[str, Any]:
+        """JSON-ready: ``ratios``, ``bilateral``, ``retests``, ``flags`` and, with the analyses, ``pairing``."""
+        out: dict[str, Any] = {
             "ratios": [r.to_dict() for r in self.ratios],
             "bilateral": [b.to_dict() for b in self.bilateral],
+            "retests": [r.to_dict() for r in self.retests],
             "flags": [f.to_dict() for f in self.flags],
         }
+        if self.pairing is not None and analyses:
+            out["pairing"] = self.pairing.to_dict(analyses) | {"not_paired_sets": list(self.not_paired_sets)}
+        return out
 
 
 def velocities_match(a_dps: float, b_dps: float, *, tolerance_percent: float = 10.0) -> bool:
@@ -46,12 +75,34 @@ def velocities_match(a_dps: float, b_dps: float, *, tolerance_percent: float = 1
     return abs(a_dps - b_dps) <= tolerance_percent / 100 * max(abs(a_dps), abs(b_dps))
 
 
+def _angle(s: SetAnalysis) -> float | None:
+    return s.metrics.angle_deg if isinstance(s.metrics, IsometricSetMetrics) else None
+
+
+def _same_test(a: SetAnalysis, b: SetAnalysis, tolerance_percent: float) -> bool:
+    """Same velocity (isokinetic) or same angle (isometric)."""
+    angle_a, angle_b = _angle(a), _angle(b)
+    if angle_a is not None and angle_b is not None:
+        return abs(angle_a - angle_b) <= SAME_ANGLE_DEG
+    return velocities_match(a.metrics.velocity_dps, b.metrics.velocity_dps, tolerance_percent=tolerance_percent)
+
+
 def _term(a: RecordingAnalysis, s: SetAnalysis) -> RatioTerm:
     m = s.metrics
-    return RatioTerm(m.direction, m.contraction, m.velocity_dps, a.side, float(m.peak_torque_nm or 0.0), a.source)
+    return RatioTerm(m.direction, m.contraction, m.velocity_dps, a.side, float(m.peak_torque_nm or 0.0), a.source,
+                     _angle(s), a.gravity_torque_nm is not None)  # fmt: skip
 
 
-def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_percent: float) -> list[Ratio]:
+def _label(joint: str, num: str, den: str, num_contraction: str, den_contraction: str) -> str:
+    return (f"{direction_abbreviation(joint, num)}{CONTRACTION_ABBREVIATIONS[num_contraction]}"
+            f"/{direction_abbreviation(joint, den)}{CONTRACTION_ABBREVIATIONS[den_contraction]}")
+
+
+def _corrected(a: RecordingAnalysis) -> bool:
+    return a.gravity_torque_nm is not None
+
+
+def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_percent: float, skipped: list[str]) -> list[Ratio]:
     out: list[Ratio] = []
     for a_num, s_num in entries:
         joint, pattern = a_num.joint, a_num.pattern
@@ -66,22 +117,26 @@ def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_perc
             denominator_nm = d.peak_torque_nm
             if denominator_nm is None or denominator_nm <= 0:
                 continue
-            same = velocities_match(n.velocity_dps, d.velocity_dps, tolerance_percent=tolerance_percent)
+            same = _same_test(s_num, s_den, tolerance_percent)
             kind = ratio_kind(n.contraction, d.contraction, same)
             if kind is None:
                 continue
-            label = (f"{direction_abbreviation(joint, num_dir)}{n.contraction[:3]}"
-                     f"/{direction_abbreviation(joint, den_dir)}{d.contraction[:3]}")
+            if _corrected(a_num) != _corrected(a_den):
+                skipped.append(f"{a_num.source} {n.direction} {n.contraction} / {a_den.source} {d.direction} {d.contraction}: "
+                               "one gravity-corrected, the other not")
+                continue
             curve = None
             if same and s_num.angle_curve is not None and s_den.angle_curve is not None:
                 curve = angle_ratio(s_num.angle_curve.angle_deg, s_num.angle_curve.torque_nm,
                                     s_den.angle_curve.angle_deg, s_den.angle_curve.torque_nm)
-            out.append(Ratio(kind, label, joint, pattern, _term(a_num, s_num), _term(a_den, s_den),
-                             peak_ratio(numerator_nm, denominator_nm), curve))
+            out.append(Ratio(kind, _label(joint, num_dir, den_dir, n.contraction, d.contraction), joint, pattern,
+                             _term(a_num, s_num), _term(a_den, s_den), peak_ratio(numerator_nm, denominator_nm), curve))
     return out
 
 
-def _bilateral(entries: list[tuple[RecordingAnalysis, SetAnalysis]], involved_side: str | None, tolerance_percent: float) -> list[Bilateral]:
+def _bilateral(
+    entries: list[tuple[RecordingAnalysis, SetAnalysis]], involved_side: str | None, tolerance_percent: float, skipped: list[str]
+) -> list[Bilateral]:
     out: list[Bilateral] = []
     lefts = [(a, s) for a, s in entries if a.side == "left" and s.metrics.peak_torque_nm is not None]
     rights = [(a, s) for a, s in entries if a.side == "right" and s.metrics.peak_torque_nm is not None]
@@ -89,14 +144,27 @@ def _bilateral(entries: list[tuple[RecordingAnalysis, SetAnalysis]], involved_si
         ml, mr = sl.metrics, sr.metrics
         if (al.joint, al.pattern, ml.direction, ml.contraction) != (ar.joint, ar.pattern, mr.direction, mr.contraction):
             continue
-        if not velocities_match(ml.velocity_dps, mr.velocity_dps, tolerance_percent=tolerance_percent):
+        if ml.direction == "unknown" or not _same_test(sl, sr, tolerance_percent):
             continue
+        if _corrected(al) != _corrected(ar):
+            skipped.append(f"{al.source} / {ar.source} {ml.direction} {ml.contraction}: one gravity-corrected, the other not")
+            continue
+        angle_l, angle_r = _angle(sl), _angle(sr)
         out.append(bilateral_comparison(
             float(ml.peak_torque_nm or 0.0), float(mr.peak_torque_nm or 0.0),
             joint=al.joint, pattern=al.pattern, direction=ml.direction, contraction=ml.contraction,
             velocity_dps=0.5 * (ml.velocity_dps + mr.velocity_dps), involved_side=involved_side,
-        ))
+            left_source=al.source, right_source=ar.source,
+            angle_deg=None if angle_l is None or angle_r is None else 0.5 * (angle_l + angle_r),
+            gravity_corrected=_corrected(al),
+        ))  # fmt: skip
     return out
+
+
+def _set_figures(group: Sequence[RecordingAnalysis]) -> list[SetFigure]:
+    return [SetFigure(a.side, a.joint, a.pattern, s.metrics.direction, s.metrics.contraction, s.metrics.velocity_dps,
+                      _angle(s), float(s.metrics.peak_torque_nm), a.source)
+            for a in group for s in a.sets if s.metrics.peak_torque_nm is not None]  # fmt: skip
 
 
 def compare(
@@ -105,8 +173,10 @@ def compare(
     involved_side: str | None = None,
     thresholds: Thresholds = Thresholds(),
     velocity_match_percent: float = 10.0,
+    same_session: bool = False,
+    srd: Mapping[str, tuple[float, str]] | None = None,
 ) -> Comparison:
-    """Ratios within each side, bilateral comparisons across sides, and every flag.
+    """Ratios and bilateral comparisons within each subject's session, test-retest changes across sessions, every flag.
 
     Parameters
     ----------
@@ -118,21 +188,51 @@ def compare(
         Flag thresholds (:class:`analysis.flags.Thresholds`).
     velocity_match_percent
         Two sets are at the same velocity when within this % of each other (default 10 %).
+    same_session
+        The recordings are one subject's one session whatever their metadata says (or does not):
+        pair them all (:func:`analysis.pairing.plan_pairing`).
+    srd
+        Smallest real differences for test-retest changes, by measure (:data:`analysis.retest.MEASURES`):
+        ``(value, source)``.
+
+    Raises
+    ------
+    ValueError
+        A bad ``involved_side``; ``same_session`` for recordings naming different subjects or sessions.
     """
     if involved_side not in (None, "left", "right"):
         raise ValueError(f"involved_side must be 'left', 'right' or None, got {involved_side!r}")
-    entries = [(a, s) for a in analyses for s in a.sets]
-    ratios = _ratios(entries, velocity_match_percent)
-    bilaterals = _bilateral(entries, involved_side, velocity_match_percent)
+    plan = plan_pairing(analyses, same_session=same_session)
+    ratios: list[Ratio] = []
+    bilaterals: list[Bilateral] = []
+    skipped: list[str] = []
     flags: list[Flag] = []
     for a in analyses:
         flags.extend(warning_flags(a.source, a.joint, a.side, a.warnings))
         flags.extend(gap_flags(a.source, a.joint, a.side, a.gaps))
-    for a, s in entries:
-        flags.extend(quality_flags(a.source, a.joint, a.side, s.metrics, thresholds))
-    for r in ratios:
-        flags.extend(ratio_flags(r, thresholds))
-    for b in bilaterals:
-        flags.extend(bilateral_flags(b, thresholds))
-    flags.extend(ardern_flags(ratios, bilaterals, thresholds))
-    return Comparison(tuple(ratios), tuple(bilaterals), tuple(flags))
+        for s in a.sets:
+            flags.extend(quality_flags(a.source, a.joint, a.side, s.metrics, thresholds))
+    per_group: list[tuple[list[Ratio], list[Bilateral]]] = []
+    for group in plan.groups:
+        entries = [(analyses[i], s) for i in group.recordings for s in analyses[i].sets]
+        group_ratios = _ratios(entries, velocity_match_percent, skipped)
+        group_bilateral = _bilateral(entries, involved_side, velocity_match_percent, skipped)
+        per_group.append((group_ratios, group_bilateral))
+        ratios += group_ratios
+        bilaterals += group_bilateral
+        for r in group_ratios:
+            flags.extend(ratio_flags(r, thresholds))
+        for b in group_bilateral:
+            flags.extend(bilateral_flags(b, thresholds))
+        flags.extend(ardern_flags(group_ratios, group_bilateral, thresholds))
+    retests = []
+    for x, y in plan.retests:
+        gx, gy = plan.groups[x], plan.groups[y]
+        assert gx.subject and gx.session and gy.session
+        retests.append(retest_changes(
+            gx.subject, (gx.session, gy.session),
+            (_set_figures([analyses[i] for i in gx.recordings]), _set_figures([analyses[i] for i in gy.recordings])),
+            (per_group[x][0], per_group[y][0]), (per_group[x][1], per_group[y][1]),
+            velocity_match_percent=velocity_match_percent, srd=srd,
+        ))  # fmt: skip
+    return Comparison(tuple(ratios), tuple(bilaterals), tuple(flags), tuple(retests), plan, tuple(skipped))

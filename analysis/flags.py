@@ -18,7 +18,7 @@ from analysis.pipeline import RecordingWarning
 from analysis.ratios import Ratio
 from analysis.repetition import _clean
 from analysis.segmentation import GAP_FACTOR, Gap
-from analysis.sets import SetMetrics
+from analysis.sets import IsometricSetMetrics, SetMetrics
 
 __all__ = [
     "THRESHOLD_SOURCES",
@@ -26,6 +26,7 @@ __all__ = [
     "Thresholds",
     "ardern_flags",
     "bilateral_flags",
+    "bilateral_subject",
     "gap_flags",
     "quality_flags",
     "ratio_flags",
@@ -95,13 +96,17 @@ def _flag(rule: str, severity: str, subject: str, message: str, values: Mapping[
     return Flag(rule, severity, subject, message, dict(values), float(getattr(th, name)), name, THRESHOLD_SOURCES[name])
 
 
-def _set_subject(source: str, joint: str, side: str | None, s: SetMetrics) -> str:
+def _set_subject(source: str, joint: str, side: str | None, s: SetMetrics | IsometricSetMetrics) -> str:
     where = f"{side} " if side else ""
-    return f"{source}: {where}{joint} {s.direction} {s.contraction} {s.velocity_dps:.0f} deg/s"
+    at = f"at {s.angle_deg:.0f} deg" if isinstance(s, IsometricSetMetrics) else f"{s.velocity_dps:.0f} deg/s"
+    return f"{source}: {where}{joint} {s.direction} {s.contraction} {at}"
 
 
-def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics, th: Thresholds) -> list[Flag]:
-    """Data-quality warnings of one set: too few repetitions, CV too high, velocity never reached, range too short."""
+def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics | IsometricSetMetrics, th: Thresholds) -> list[Flag]:
+    """Data-quality warnings of one set: too few repetitions, CV too high, velocity never reached, range too short.
+
+    Partial repetitions are left out of the CV; an isometric set has no velocity or range to check.
+    """
     subject = _set_subject(source, joint, side, s)
     out: list[Flag] = []
     if s.repetitions < th.min_repetitions:
@@ -112,13 +117,15 @@ def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics, th: 
     if s.cv_percent is not None and s.cv_percent > cv_max:
         out.append(_flag("cv_high", "warning", subject, f"CV {s.cv_percent:.1f} % > {cv_max:g} %",
                          {"cv_percent": s.cv_percent}, th, cv_name))
+    if isinstance(s, IsometricSetMetrics):
+        return out
     missed = sum(1 for r in s.reps if r.peak_torque_nm is None)
     if missed:
         out.append(Flag("velocity_not_reached", "warning", subject,
                         f"{missed} of {s.repetitions} repetition(s) never came within tolerance of {s.velocity_dps:.0f} deg/s",
                         {"repetitions_without_load_range": missed, "repetitions": s.repetitions}, 0.0, "",
                         "DOMAIN.md section 3: figures come from the isokinetic load range"))
-    rom = float(np.median([r.rom_deg for r in s.reps]))
+    rom = float(np.median([r.rom_deg for r in s.reps if not r.partial] or [r.rom_deg for r in s.reps]))
     if rom < th.min_rom_deg:
         out.append(_flag("range_too_short", "warning", subject, f"median range of motion {rom:.1f} deg < {th.min_rom_deg:g} deg",
                          {"rom_deg": rom}, th, "min_rom_deg"))
@@ -161,9 +168,15 @@ def warning_flags(source: str, joint: str, side: str | None, warnings: Sequence[
                  _WARNING_SOURCES.get(w.rule, "found while reading the file")) for w in warnings]
 
 
+def bilateral_subject(b: Bilateral) -> str:
+    """What a bilateral comparison's flags concern, e.g. ``"knee flexion concentric 60 deg/s"``."""
+    at = f"at {b.angle_deg:.0f} deg" if b.angle_deg is not None else f"{b.velocity_dps:.0f} deg/s"
+    return f"{b.joint} {b.direction} {b.contraction} {at}"
+
+
 def bilateral_flags(b: Bilateral, th: Thresholds) -> list[Flag]:
     """Deficit (Sapega 1990 bands) and limb symmetry index flags of one bilateral comparison."""
-    subject = f"{b.joint} {b.direction} {b.contraction} {b.velocity_dps:.0f} deg/s"
+    subject = bilateral_subject(b)
     values = {"left_nm": b.left_nm, "right_nm": b.right_nm, "deficit_percent": b.deficit_percent, "lsi_percent": b.lsi_percent}
     weak = "left" if b.reference_side == "right" else "right"
     out: list[Flag] = []

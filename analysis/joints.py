@@ -13,6 +13,7 @@ from analysis.errors import UnknownJointError
 __all__ = [
     "CONVENTIONAL_RATIO",
     "JOINT_PATTERNS",
+    "MODES",
     "PATTERN_ALIASES",
     "PATTERN_DIRECTIONS",
     "RATIO_LABELS",
@@ -31,6 +32,10 @@ JOINT_PATTERNS: Mapping[str, tuple[str, ...]] = {
     "hip": ("flexion/extension", "abduction/adduction"),
     "ankle": ("plantarflexion/dorsiflexion", "inversion/eversion"),
 }
+
+#: The isokinetic test modes (DOMAIN.md section 2); the analysis also knows ``isometric`` and the
+#: passive modes of :mod:`analysis.passive`.
+MODES: tuple[str, ...] = ("con/con", "ecc/ecc", "con/ecc", "ecc/con")
 
 #: pattern -> (+ direction, - direction).
 PATTERN_DIRECTIONS: Mapping[str, tuple[str, str]] = {

@@ -12,143 +12,35 @@ Steps, each a separately usable function of this package:
    else from velocity direction changes (:func:`analysis.segmentation.find_movements`);
 4. the plateau velocity of each movement, grouped per direction into nominal set velocities;
 5. the muscle group from the torque's sign over the load range, the contraction from
-   the sign of torque x velocity; movements whose peak torque is under
-   ``passive_torque_percent`` of the recording's largest are passive and dropped;
+   the sign of torque x velocity; passive movements (the machine moving a relaxed limb,
+   :mod:`analysis.passive`) are left out and listed apart;
 6. per-repetition figures over the isokinetic load range (:mod:`analysis.repetition`)
-   and per-set figures (:mod:`analysis.sets`).
+   and per-set figures (:mod:`analysis.sets`), repetitions covering less than the set's
+   usual range marked partial (:mod:`analysis.movement_sets`).
+
+A recording whose lever stays still (or whose test says isometric) is an isometric test: its
+contractions are found and measured instead (:mod:`analysis.isometric`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from analysis.conditioning import (
-    DEFAULT_CUTOFF_HZ,
-    gravity_correct,
-    lowpass,
-    lowpass_segments,
-    sample_rate_of,
-    velocity_agreement,
-)
-from analysis.cutoff import (
-    DEFAULT_CUTOFF_CYCLES,
-    DEFAULT_MIN_CUTOFF_HZ,
-    DEFAULT_NOISE_LIMIT_PERCENT,
-    noise_sd,
-    torque_cutoff_hz,
-)
+from analysis.conditioning import gravity_correct, lowpass, lowpass_segments, sample_rate_of, velocity_agreement
 from analysis.errors import NoRepetitionsError
-from analysis.joints import direction_of, resolve_pattern
-from analysis.repetition import RepetitionMetrics, load_range, measure_repetition
-from analysis.segmentation import (
-    Gap,
-    Movement,
-    cluster_velocities,
-    find_gaps,
-    find_movements,
-    movements_from_markers,
-    plateau_speed,
-    segments_between,
-)
-from analysis.sets import SetMetrics, set_metrics
+from analysis.isometric import is_isometric
+from analysis.isometric_sets import isometric_sets
+from analysis.joints import PATTERN_DIRECTIONS, resolve_pattern
+from analysis.movement_sets import AngleCurve, SetAnalysis, measure_sets
+from analysis.options import AnalysisOptions
+from analysis.passive import PassiveMovement
+from analysis.segmentation import Gap, find_gaps, find_movements, movements_from_markers, segments_between
 
 __all__ = ["AnalysisOptions", "AngleCurve", "RecordingAnalysis", "RecordingWarning", "SetAnalysis", "analyze_recording"]
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """Every processing choice, with its default. All are reported in the JSON ``parameters``.
-
-    Attributes
-    ----------
-    cutoff_hz
-        Low-pass cut-off (Hz) of the velocity and the highest cut-off of the torque;
-        ``None`` analyses the raw signals. Default 20 Hz
-        (:data:`analysis.conditioning.DEFAULT_CUTOFF_HZ`, reason given there).
-    noise_limit_percent, cutoff_cycles, min_cutoff_hz
-        The torque of a set is filtered at the highest cut-off up to ``cutoff_hz`` that leaves
-        noise of at most ``noise_limit_percent`` of the set's peak torque, but with no fewer
-        than ``cutoff_cycles`` periods per load range and no lower than ``min_cutoff_hz``
-        (defaults 0.25 %, 3, 6 Hz; reasons in :mod:`analysis.cutoff`).
-        ``noise_limit_percent=None`` filters the torque at ``cutoff_hz`` whatever the set.
-    filter_order
-        Butterworth order of one pass (forward-backward doubles it).
-    window_tolerance_percent
-        The load range is where speed is within this % of the nominal velocity (default 10 %).
-    overshoot_percent, settle_percent
-        A speed more than ``overshoot_percent`` above the nominal velocity on arrival is an
-        overshoot; the load range then starts once its braking is over, and not before the
-        speed is back within ``settle_percent`` (defaults 2 % and 0.2 %; see
-        :func:`analysis.repetition.braking_end`).
-    rest_speed_dps, min_speed_dps, min_rom_deg, min_duration_s
-        Movement detection (see :func:`analysis.segmentation.find_movements`).
-    velocity_tolerance_percent
-        Plateaus within this % of each other belong to one set velocity (default 15 %).
-    passive_torque_percent
-        Movements whose peak torque is below this % of the recording's largest are passive
-        (positioning, a passive return) and not repetitions (default 10 %).
-    torque_angle_deg, torque_time_s
-        Torque is also read at this angle (deg, default 30) and this time from onset (s, default 0.18).
-    use_markers
-        Use the device's repetition markers when the recording has them (default True).
-    """
-
-    cutoff_hz: float | None = DEFAULT_CUTOFF_HZ
-    noise_limit_percent: float | None = DEFAULT_NOISE_LIMIT_PERCENT
-    cutoff_cycles: float = DEFAULT_CUTOFF_CYCLES
-    min_cutoff_hz: float = DEFAULT_MIN_CUTOFF_HZ
-    filter_order: int = 2
-    window_tolerance_percent: float = 10.0
-    rest_speed_dps: float = 3.0
-    min_speed_dps: float = 10.0
-    min_rom_deg: float = 5.0
-    min_duration_s: float = 0.05
-    velocity_tolerance_percent: float = 15.0
-    passive_torque_percent: float = 10.0
-    overshoot_percent: float = 2.0
-    settle_percent: float = 0.2
-    torque_angle_deg: float | None = 30.0
-    torque_time_s: float | None = 0.18
-    use_markers: bool = True
-
-    def __post_init__(self) -> None:
-        if self.cutoff_hz is not None and self.cutoff_hz <= 0:
-            raise ValueError(f"cutoff_hz must be positive, got {self.cutoff_hz}")
-        if self.noise_limit_percent is not None and self.noise_limit_percent <= 0:
-            raise ValueError(f"noise_limit_percent must be positive, got {self.noise_limit_percent}")
-        if not self.cutoff_cycles > 0:
-            raise ValueError(f"cutoff_cycles must be positive, got {self.cutoff_cycles}")
-        if not self.min_cutoff_hz > 0:
-            raise ValueError(f"min_cutoff_hz must be positive, got {self.min_cutoff_hz}")
-        if self.noise_limit_percent is not None and self.cutoff_hz is not None and self.min_cutoff_hz > self.cutoff_hz:
-            raise ValueError(f"min_cutoff_hz ({self.min_cutoff_hz:g}) is above cutoff_hz ({self.cutoff_hz:g})")
-        if not 0 < self.window_tolerance_percent < 100:
-            raise ValueError(f"window_tolerance_percent must be in (0, 100), got {self.window_tolerance_percent}")
-        if not 0 <= self.passive_torque_percent < 100:
-            raise ValueError(f"passive_torque_percent must be in [0, 100), got {self.passive_torque_percent}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, eq=False)
-class AngleCurve:
-    """Mean load-range torque (N.m, the group's, positive) over a 1-deg grid of positions (deg)."""
-
-    angle_deg: np.ndarray
-    torque_nm: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class SetAnalysis:
-    """One set's figures with its torque-angle curve (used for angle-specific ratios)."""
-
-    metrics: SetMetrics
-    angle_curve: AngleCurve | None = None
 
 
 @dataclass(frozen=True)
@@ -166,8 +58,10 @@ class RecordingWarning:
 class RecordingAnalysis:
     """The sets found in one recording, with what was assumed to find them.
 
-    ``segmentation`` is ``"markers"`` or ``"velocity"``; ``gravity_corrected`` tells whether
-    a limb torque was subtracted; ``sets`` are in the order their first repetition occurs.
+    ``segmentation`` is ``"markers"``, ``"velocity"`` or ``"isometric"``; ``gravity_corrected``
+    tells whether a limb torque was subtracted; ``sets`` are in the order their first
+    repetition occurs; ``passive`` lists the movements of the relaxed limb left out of them;
+    ``subject`` and ``session`` say who and when, for pairing (``None`` when unknown).
     """
 
     source: str
@@ -181,7 +75,10 @@ class RecordingAnalysis:
     segmentation: str
     sets: tuple[SetAnalysis, ...] = field(default_factory=tuple)
     gaps: tuple[Gap, ...] = field(default_factory=tuple)
+    subject: str | None = None
+    session: str | None = None
     warnings: tuple[RecordingWarning, ...] = field(default_factory=tuple)
+    passive: tuple[PassiveMovement, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (see analysis/README.md)."""
@@ -196,90 +93,17 @@ class RecordingAnalysis:
             "horizontal_angle_deg": self.horizontal_angle_deg,
             "sample_rate_hz": round(self.sample_rate_hz, 6),
             "segmentation": self.segmentation,
+            "subject": self.subject,
+            "session": self.session,
             "gaps": [
                 {"after_s": round(g.after_s, 6), "duration_s": round(g.duration_s, 6), "samples_lost": g.samples_lost,
                  "reason": g.reason}
                 for g in self.gaps
             ],
             "warnings": [w.to_dict() for w in self.warnings],
+            "passive_movements": [p.to_dict() for p in self.passive],
             "sets": [s.metrics.to_dict() for s in self.sets],
         }
-
-
-def _angle_curve(parts: list[tuple[np.ndarray, np.ndarray]]) -> AngleCurve | None:
-    """Mean torque over integer angles covered by at least half the repetitions' load ranges.
-
-    ``parts`` holds each repetition's load-range positions (deg) and group torques (N.m).
-    """
-    lo = float(np.ceil(min(float(np.min(p)) for p, _ in parts)))
-    hi = float(np.floor(max(float(np.max(p)) for p, _ in parts)))
-    grid = np.arange(lo, hi + 1.0)
-    total = np.zeros(len(grid))
-    count = np.zeros(len(grid))
-    for pos, tq in parts:
-        order = np.argsort(pos, kind="stable")
-        inside = (grid >= pos[order[0]]) & (grid <= pos[order[-1]])
-        total[inside] += np.interp(grid[inside], pos[order], tq[order])
-        count[inside] += 1
-    keep = count >= max(1, (len(parts) + 1) // 2)
-    if keep.sum() < 2:
-        return None
-    return AngleCurve(angle_deg=grid[keep], torque_nm=total[keep] / count[keep])
-
-
-def _filtered_segments(
-    tq: np.ndarray, bounds: list[tuple[int, int]], cutoffs: list[float | None], fs: float, order: int
-) -> list[np.ndarray]:
-    """Each segment's torque, low-passed on its own at its cut-off so the neighbouring samples do not leak into it."""
-    out: list[np.ndarray] = [tq[a:b] for a, b in bounds]
-    for cutoff in set(c for c in cutoffs if c is not None):
-        chosen = [i for i, c in enumerate(cutoffs) if c == cutoff]
-        for i, filtered in zip(chosen, lowpass_segments(tq, [bounds[i] for i in chosen], fs, cutoff_hz=cutoff, order=order)):
-            out[i] = filtered
-    return out
-
-
-def _torque_cutoffs(
-    tq: np.ndarray,
-    movements: list[Movement],
-    windows: list[tuple[int, int] | None],
-    cluster: list[int],
-    fs: float,
-    options: AnalysisOptions,
-) -> list[float | None]:
-    """The torque's cut-off (Hz) of each movement, one per direction and set velocity (:mod:`analysis.cutoff`).
-
-    The set's load-range duration, peak torque and noise are the medians over its movements'
-    load ranges (the whole movement when it has none) of their duration, largest raw torque
-    magnitude and noise SD.
-    """
-    if options.cutoff_hz is None or options.noise_limit_percent is None:
-        return [options.cutoff_hz] * len(movements)
-    sets: dict[tuple[int, int], list[int]] = {}
-    for i, m in enumerate(movements):
-        sets.setdefault((m.sign, cluster[i]), []).append(i)
-    cutoffs: list[float | None] = [options.cutoff_hz] * len(movements)
-    for members in sets.values():
-        durations, peaks, noises = [], [], []
-        for i in members:
-            a, b = windows[i] or (0, movements[i].stop - movements[i].start)
-            durations.append((b - a) / fs)
-            segment = tq[movements[i].start + a : movements[i].start + b]
-            peaks.append(float(np.max(np.abs(segment))))
-            noises.append(noise_sd(segment))
-        cutoff = torque_cutoff_hz(
-            float(np.median(durations)),
-            peak_torque_nm=float(np.median(peaks)),
-            noise_sd_nm=float(np.median(noises)),
-            sample_rate_hz=fs,
-            noise_limit_percent=options.noise_limit_percent,
-            cycles=options.cutoff_cycles,
-            min_cutoff_hz=options.min_cutoff_hz,
-            max_cutoff_hz=options.cutoff_hz,
-        )
-        for i in members:
-            cutoffs[i] = cutoff
-    return cutoffs
 
 
 def _check_arrays(*arrays: np.ndarray) -> None:
@@ -303,8 +127,14 @@ def analyze_recording(
     gravity_torque_nm: float | None = None,
     horizontal_angle_deg: float | None = None,
     markers: Sequence[int] | None = None,
+    mode: str | None = None,
+    group: str | None = None,
+    set_velocity_dps: tuple[float, float] | None = None,
     sample_index: np.ndarray | None = None,
     warnings: Mapping[str, str] | None = None,
+    torque_unsigned: bool = False,
+    subject: str | None = None,
+    session: str | None = None,
     source: str = "",
     options: AnalysisOptions = AnalysisOptions(),
 ) -> RecordingAnalysis:
@@ -325,6 +155,12 @@ def analyze_recording(
         (deg, default 0). ``None`` skips the correction.
     markers
         Device sample indices of direction reversals (vendor exports), or ``None``.
+    mode, group, set_velocity_dps
+        What the test asked for, when known: its mode (``con/con``, ``ecc/ecc``, ``con/ecc``,
+        ``ecc/con``), the acting group's direction of a con/ecc or ecc/con set, and its
+        velocity toward the pattern's first and second direction (deg/s). Movements against
+        them are passive (:mod:`analysis.passive`): left out of the sets, listed in
+        :attr:`RecordingAnalysis.passive`.
     sample_index
         The device's index of each sample (int64: a recording's ``sequence`` column, a stored
         trial's ``sequence``, a vendor file's counter or device clock), or ``None``. When
@@ -337,6 +173,12 @@ def analyze_recording(
         Data-quality findings of whoever read the recording (``rule -> message``, e.g. an
         importer that corrected the velocity's sign), reported with the analysis's own in
         :attr:`RecordingAnalysis.warnings`.
+    torque_unsigned
+        The recording's torque is unsigned (a HUMAC isometric export): an isometric set's
+        muscle group is then ``"unknown"``.
+    subject, session
+        Who was tested and in which session (a date, or the vendor's test id), when known:
+        :func:`analysis.compare.compare` pairs recordings by them (:mod:`analysis.pairing`).
     source
         Name shown in reports (file name).
     options
@@ -385,6 +227,20 @@ def analyze_recording(
         else:
             vel = lowpass(vel, fs, cutoff_hz=options.cutoff_hz, order=options.filter_order)
 
+    base = RecordingAnalysis(source=source, joint=joint, pattern=pattern, side=side, body_mass_kg=body_mass_kg,
+                             gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg,
+                             sample_rate_hz=fs, segmentation="", gaps=tuple(gaps), subject=subject, session=session)
+    if mode == "isometric" or is_isometric(pos, vel, min_speed_dps=options.min_speed_dps):
+        if torque_unsigned:
+            found.append(RecordingWarning("torque_unsigned", (
+                "the export's torque is unsigned: which muscle group contracted is unknown, so no ratio or "
+                "bilateral comparison is made from it")))
+        sets = isometric_sets(t, tq, pos, fs, pattern=pattern, body_mass_kg=body_mass_kg, options=options,
+                               unsigned=torque_unsigned, gaps=gaps)
+        if not sets:
+            raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found: the lever did not move and the "
+                                     "torque never left its rest level (an isometric test without a contraction)")
+        return replace(base, segmentation="isometric", sets=tuple(sets), warnings=tuple(found))
     if markers is not None and options.use_markers and len(markers) >= 2:
         movements = movements_from_markers(markers, vel, rest_speed_dps=options.rest_speed_dps, gaps=gaps)
         segmentation = "markers"
@@ -400,110 +256,10 @@ def analyze_recording(
         segmentation = "velocity"
     if not movements:
         raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found")
-    sets = _measure_sets(t, tq, pos, vel, vel_raw, movements, fs=fs, pattern=pattern, body_mass_kg=body_mass_kg, options=options)
+    group_sign = None if group is None else (1 if group == PATTERN_DIRECTIONS[pattern][0] else -1)
+    sets, passive = measure_sets(t, tq, pos, vel, vel_raw, movements, fs=fs, pattern=pattern, body_mass_kg=body_mass_kg,
+                                 options=options, mode=mode, group_sign=group_sign, set_velocity_dps=set_velocity_dps)
     if not sets:
-        raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found (only passive movements)")
-    return RecordingAnalysis(
-        source=source,
-        joint=joint,
-        pattern=pattern,
-        side=side,
-        body_mass_kg=body_mass_kg,
-        gravity_torque_nm=gravity_torque_nm,
-        horizontal_angle_deg=horizontal_angle_deg,
-        sample_rate_hz=fs,
-        segmentation=segmentation,
-        sets=tuple(sets),
-        gaps=tuple(gaps),
-        warnings=tuple(found),
-    )
-
-
-def _measure_sets(
-    t: np.ndarray,
-    tq: np.ndarray,
-    pos: np.ndarray,
-    vel_smooth: np.ndarray,
-    vel_raw: np.ndarray,
-    movements: list[Movement],
-    *,
-    fs: float,
-    pattern: str,
-    body_mass_kg: float | None,
-    options: AnalysisOptions,
-) -> list[SetAnalysis]:
-    speeds = [m.sign * vel_smooth[m.start : m.stop] for m in movements]
-    plateaus = [plateau_speed(s) for s in speeds]
-    nominal = [0.0] * len(movements)
-    cluster = [0] * len(movements)
-    for sign in (1, -1):
-        idx = [i for i, m in enumerate(movements) if m.sign == sign]
-        labels = cluster_velocities([plateaus[i] for i in idx], velocity_tolerance=options.velocity_tolerance_percent / 100)
-        for label in set(labels):
-            members = [i for i, lab in zip(idx, labels) if lab == label]
-            value = float(np.median([plateaus[i] for i in members]))
-            for i in members:
-                nominal[i], cluster[i] = value, label
-    tol = options.window_tolerance_percent / 100
-    windows = [
-        load_range(
-            m.sign * vel_raw[m.start : m.stop],
-            nominal[i],
-            tolerance=tol,
-            overshoot=options.overshoot_percent / 100,
-            settle=options.settle_percent / 100,
-        )
-        for i, m in enumerate(movements)
-    ]
-    cutoffs = _torque_cutoffs(tq, movements, windows, cluster, fs, options)
-    torques = _filtered_segments(tq, [(m.start, m.stop) for m in movements], cutoffs, fs, options.filter_order)
-    load_bounds = [(m.start + w[0], m.start + w[1]) if w else (m.start, m.start) for m, w in zip(movements, windows)]
-    load_torques = _filtered_segments(tq, load_bounds, cutoffs, fs, options.filter_order)
-    group_signs: list[int] = []
-    peaks: list[float] = []
-    for i, (m, w) in enumerate(zip(movements, windows)):
-        a, b = w if w else (0, m.stop - m.start)
-        g = 1 if float(np.sum(torques[i][a:b])) >= 0 else -1
-        group_signs.append(g)
-        peaks.append(float(np.max(g * torques[i])))
-    floor = options.passive_torque_percent / 100 * max(peaks)
-    keys: dict[tuple[int, int, int], list[int]] = {}
-    for i, m in enumerate(movements):
-        if peaks[i] >= floor and peaks[i] > 0:
-            keys.setdefault((group_signs[i], m.sign, cluster[i]), []).append(i)
-    result: list[SetAnalysis] = []
-    for (g, sign, _), members in sorted(keys.items(), key=lambda kv: movements[kv[1][0]].start):
-        reps: list[RepetitionMetrics] = []
-        curve_parts: list[tuple[np.ndarray, np.ndarray]] = []
-        for n, i in enumerate(members, start=1):
-            m, w = movements[i], windows[i]
-            sl = slice(m.start, m.stop)
-            window_torque = None
-            if w is not None:
-                window_torque = g * load_torques[i]
-                if w[1] - w[0] >= 2:
-                    curve_parts.append((pos[sl][w[0] : w[1]], window_torque))
-            reps.append(
-                measure_repetition(
-                    t[sl], g * torques[i], pos[sl], speeds[i],
-                    index=n,
-                    movement=direction_of(pattern, sign),
-                    velocity_dps=plateaus[i],
-                    window=w,
-                    torque_angle_deg=options.torque_angle_deg,
-                    torque_time_s=options.torque_time_s,
-                    load_range_torque_nm=window_torque,
-                    raw_group_torque_nm=g * tq[sl],
-                )
-            )
-        metrics = set_metrics(
-            reps,
-            direction=direction_of(pattern, g),
-            contraction="concentric" if g == sign else "eccentric",
-            velocity_dps=nominal[members[0]],
-            body_mass_kg=body_mass_kg,
-            cutoff_hz=cutoffs[members[0]],
-        )
-        curve = _angle_curve(curve_parts) if curve_parts else None
-        result.append(SetAnalysis(metrics=metrics, angle_curve=curve))
-    return result
+        raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found (only passive movements: "
+                                 f"{len(passive)}, e.g. {passive[0].reason})")
+    return replace(base, segmentation=segmentation, sets=tuple(sets), warnings=tuple(found), passive=tuple(passive))

@@ -6,7 +6,8 @@ Numerator and denominator follow each pattern's conventional ratio
 - ``conventional``: both concentric at the same velocity (Hcon/Qcon);
 - ``eccentric``: both eccentric at the same velocity (Hecc/Qecc);
 - ``functional``: one eccentric, one concentric at the same velocity (Hecc/Qcon, Hcon/Qecc; Aagaard 1998);
-- ``mixed``: numerator eccentric and denominator concentric at different velocities (Hecc30/Qcon240; Ardern 2015).
+- ``mixed``: numerator eccentric and denominator concentric at different velocities (Hecc30/Qcon240; Ardern 2015);
+- ``isometric``: both isometric at the same angle (Hiso/Qiso).
 
 Same-velocity ratios also carry an angle-specific curve over the angles both groups'
 load ranges share, and the angle where it crosses 1 (the torque curves cross), ignoring
@@ -22,7 +23,19 @@ import numpy as np
 
 from analysis.repetition import _clean
 
-__all__ = ["AngleRatio", "Ratio", "RatioTerm", "angle_ratio", "direction_abbreviation", "peak_ratio", "ratio_kind"]
+__all__ = [
+    "CONTRACTION_ABBREVIATIONS",
+    "AngleRatio",
+    "Ratio",
+    "RatioTerm",
+    "angle_ratio",
+    "direction_abbreviation",
+    "peak_ratio",
+    "ratio_kind",
+]
+
+#: Contraction suffixes of ratio labels (``Hcon/Qcon``, ``Hiso/Qiso``).
+CONTRACTION_ABBREVIATIONS = {"concentric": "con", "eccentric": "ecc", "isometric": "iso"}
 
 _ABBREVIATIONS = {
     "flexion": "flex",
@@ -48,7 +61,11 @@ def direction_abbreviation(joint: str, direction: str) -> str:
 
 @dataclass(frozen=True)
 class RatioTerm:
-    """One side of a ratio: a set's windowed peak torque (N.m) and what it is."""
+    """One side of a ratio: a set's windowed peak torque (N.m), what it is and which recording it comes from.
+
+    ``angle_deg`` is an isometric set's angle (deg; ``None`` for isokinetic sets);
+    ``gravity_corrected`` whether its recording's torque was gravity-corrected.
+    """
 
     direction: str
     contraction: str
@@ -56,6 +73,8 @@ class RatioTerm:
     side: str | None
     peak_torque_nm: float
     source: str
+    angle_deg: float | None = None
+    gravity_corrected: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _clean(v) for k, v in self.__dict__.items()}
@@ -116,7 +135,13 @@ def peak_ratio(numerator_nm: float, denominator_nm: float) -> float:
 
 
 def ratio_kind(numerator_contraction: str, denominator_contraction: str, same_velocity: bool) -> str | None:
-    """The kind of a numerator/denominator pair, or ``None`` when it is not a ratio we report."""
+    """The kind of a numerator/denominator pair, or ``None`` when it is not a ratio we report.
+
+    For isometric sets ``same_velocity`` means the same angle.
+    """
+    isometric = (numerator_contraction == "isometric", denominator_contraction == "isometric")
+    if any(isometric):
+        return "isometric" if all(isometric) and same_velocity else None
     if same_velocity:
         if numerator_contraction == denominator_contraction:
             return "conventional" if numerator_contraction == "concentric" else "eccentric"

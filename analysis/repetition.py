@@ -115,6 +115,8 @@ class RepetitionMetrics:
     velocity never came within tolerance; ``*_unwindowed_*`` use the whole movement.
     Times are from movement onset (s), angles in deg, torques in N.m (the group's
     torque, positive), work in J (torque integrated over angle in radians), power in W.
+    A ``partial`` repetition (``partial_reason`` says why: it covered less than its set's
+    usual range) is left out of the set's mean peak, CV and fatigue indexes.
     """
 
     index: int
@@ -139,6 +141,8 @@ class RepetitionMetrics:
     load_range_end_s: float | None
     acceleration_time_s: float | None
     deceleration_time_s: float | None
+    partial: bool = False
+    partial_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (field names as in the JSON contract)."""

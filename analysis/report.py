@@ -1,7 +1,9 @@
 """The analysis report: one JSON-ready document (the stable contract) and its text rendering.
 
 :func:`build_report` assembles the document described field by field in ``analysis/README.md``;
-:func:`render_text` prints it as clinical-style tables. Both are pure: no I/O.
+:func:`render_text` prints it for a reader: the verdict first (one line per finding, then the
+criteria that could not be evaluated and why), the pairing applied, then the tables. Both are
+pure: no I/O.
 """
 
 from __future__ import annotations
@@ -12,11 +14,27 @@ from typing import Any
 from analysis.compare import Comparison
 from analysis.flags import THRESHOLD_SOURCES, Thresholds
 from analysis.pipeline import AnalysisOptions, RecordingAnalysis
+from analysis.verdict import verdict
 
-__all__ = ["SCHEMA", "build_report", "render_text"]
+__all__ = ["COLUMNS", "SCHEMA", "build_report", "render_text"]
 
 #: Identifier and version of the JSON contract; bump the number on an incompatible change.
 SCHEMA = "isokin-analysis/1"
+
+#: The text tables' columns, in words (``isokin analyze --help`` prints them).
+COLUMNS: Mapping[str, str] = {
+    "PT N.m": "peak torque in the isokinetic load range (where the speed is the set velocity), N.m",
+    "PT whole": "peak torque over the whole movement, as vendor software prints it, N.m",
+    "at deg": "angle of the load-range peak, deg",
+    "TTP s": "time from movement onset to the load-range peak, s",
+    "work J, power W, ROM deg": "work over the movement, its mean power, its range of motion",
+    "partial": "the repetition covered less than the set's usual range: left out of mean, CV and fatigue",
+    "RTD N.m/s": "isometric: rate of torque development over 0-50 / 0-100 / 0-200 ms from onset",
+    "best 1 s": "isometric: the highest mean torque over 1 s, N.m",
+    "impulse N.m.s": "isometric: torque integrated over the contraction",
+    "curves cross at deg": "angle where the two groups' torque-angle curves cross (angle-specific ratio = 1)",
+    "per kg": "divided by body mass (N.m/kg, J/kg); 'no body mass' when none was given",
+}
 
 
 def build_report(
@@ -27,24 +45,29 @@ def build_report(
     thresholds: Thresholds,
     involved_side: str | None = None,
     velocity_match_percent: float = 10.0,
+    srd: Mapping[str, tuple[float, str]] | None = None,
 ) -> dict[str, Any]:
-    """The whole report as plain dicts, lists, strings and numbers (``json.dumps``-ready)."""
+    """The whole report as plain dicts, lists, strings and numbers (``json.dumps``-ready); the verdict first."""
+    findings, missing = verdict(analyses, comparison, thresholds=thresholds, srd_given=bool(srd))
     return {
         "schema": SCHEMA,
+        "verdict": [f.to_dict() for f in findings],
+        "not_evaluated": [n.to_dict() for n in missing],
         "parameters": {
             "analysis": options.to_dict(),
             "thresholds": thresholds.to_dict(),
             "threshold_sources": dict(THRESHOLD_SOURCES),
             "involved_side": involved_side,
             "velocity_match_percent": velocity_match_percent,
+            "srd": {k: {"value": v, "source": src} for k, (v, src) in (srd or {}).items()},
         },
         "recordings": [a.to_dict() for a in analyses],
-        **comparison.to_dict(),
+        **comparison.to_dict(analyses),
     }
 
 
-def _num(v: Any, fmt: str = ".1f") -> str:
-    return "-" if v is None else format(v, fmt)
+def _num(v: Any, fmt: str = ".1f", none: str = "-") -> str:
+    return none if v is None else format(v, fmt)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -56,50 +79,113 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def _set_lines(s: Mapping[str, Any]) -> list[str]:
-    out = [
-        f"  {s['direction']} {s['contraction']} {s['velocity_dps']:.0f} deg/s: {s['repetitions']} repetitions",
-    ]
+def _per_kg(value: Any, unit: str) -> str:
+    return "no body mass" if value is None else f"{value:.2f} {unit}"
+
+
+def _isokinetic_set(s: Mapping[str, Any]) -> list[str]:
+    partial = f" ({s['partial_repetitions']} partial)" if s.get("partial_repetitions") else ""
+    out = [f"  {s['direction']} {s['contraction']} {s['velocity_dps']:.0f} deg/s: {s['repetitions']} repetitions{partial}"]
     rows = [
         [str(r["index"]), _num(r["peak_torque_nm"]), _num(r["peak_torque_unwindowed_nm"]), _num(r["angle_at_peak_deg"], ".0f"),
-         _num(r["time_to_peak_s"], ".2f"), _num(r["work_j"]), _num(r["mean_power_w"]), _num(r["rom_deg"], ".0f")]
+         _num(r["time_to_peak_s"], ".2f"), _num(r["work_j"]), _num(r["mean_power_w"]), _num(r["rom_deg"], ".0f"),
+         "partial" if r.get("partial") else ""]
         for r in s["reps"]
-    ]
-    out += ["    " + line for line in _table(["rep", "PT N.m", "PT unwin", "angle deg", "TTP s", "work J", "power W", "ROM deg"], rows)]
-    out.append(
-        "    best PT {} N.m (rep {}), mean PT {} N.m, PT/BM {} N.m/kg, CV {} %".format(
-            _num(s["peak_torque_nm"]), s["peak_torque_rep"] or "-", _num(s["mean_peak_torque_nm"]),
-            _num(s["peak_torque_per_kg"], ".2f"), _num(s["cv_percent"])))
-    out.append(
-        "    total work {} J, work/BM {} J/kg, work fatigue {} %, endurance ratio {}, slope {} N.m/rep".format(
-            _num(s["total_work_j"]), _num(s["work_per_kg"], ".2f"), _num(s["work_fatigue_percent"]),
-            _num(s["endurance_ratio"], ".2f"), _num(s["fatigue_slope_nm_per_rep"], ".2f")))
+    ]  # fmt: skip
+    header = ["rep", "PT N.m", "PT whole", "at deg", "TTP s", "work J", "power W", "ROM deg", ""]
+    out += ["    " + line.rstrip() for line in _table(header, rows)]
+    out.append("    best PT {} N.m (rep {}), mean PT {} N.m, PT per kg {}, CV {} %".format(
+        _num(s["peak_torque_nm"]), s["peak_torque_rep"] or "-", _num(s["mean_peak_torque_nm"]),
+        _per_kg(s["peak_torque_per_kg"], "N.m/kg"), _num(s["cv_percent"])))  # fmt: skip
+    out.append("    total work {} J, work per kg {}, work fatigue {} %, endurance ratio {}, slope {} N.m/rep".format(
+        _num(s["total_work_j"]), _per_kg(s["work_per_kg"], "J/kg"), _num(s["work_fatigue_percent"]),
+        _num(s["endurance_ratio"], ".2f"), _num(s["fatigue_slope_nm_per_rep"], ".2f")))  # fmt: skip
     return out
 
 
+def _isometric_set(s: Mapping[str, Any]) -> list[str]:
+    out = [f"  {s['direction']} isometric at {s['angle_deg']:.0f} deg: {s['repetitions']} contractions"]
+    rows = [
+        [str(c["index"]), _num(c["peak_torque_nm"]), _num(c["time_to_peak_s"], ".2f"),
+         "/".join(_num(c[k], ".0f") for k in ("rtd_0_50_nm_per_s", "rtd_0_100_nm_per_s", "rtd_0_200_nm_per_s")),
+         _num(c["mean_torque_best_1s_nm"]), _num(c["impulse_nm_s"]), _num(c["duration_s"], ".1f")]
+        for c in s["contractions"]
+    ]  # fmt: skip
+    out += ["    " + line for line in _table(["#", "PT N.m", "TTP s", "RTD N.m/s", "best 1 s", "impulse N.m.s", "s"], rows)]
+    out.append("    best PT {} N.m (contraction {}), mean PT {} N.m, PT per kg {}, CV {} %".format(
+        _num(s["peak_torque_nm"]), s["peak_torque_rep"], _num(s["mean_peak_torque_nm"]),
+        _per_kg(s["peak_torque_per_kg"], "N.m/kg"), _num(s["cv_percent"])))  # fmt: skip
+    if s.get("impulse_fatigue_percent") is not None:
+        out.append("    impulse fatigue {} %, endurance ratio {}, slope {} N.m/contraction".format(
+            _num(s["impulse_fatigue_percent"]), _num(s["endurance_ratio"], ".2f"), _num(s["fatigue_slope_nm_per_rep"], ".2f")))
+    return out
+
+
+def _recording_lines(rec: Mapping[str, Any]) -> list[str]:
+    side = rec["side"] or "side unknown"
+    grav = f"gravity-corrected ({rec['gravity_torque_nm']:g} N.m)" if rec["gravity_corrected"] else "no gravity correction"
+    who = ", ".join(x for x in (rec.get("subject") and f"subject {rec['subject']}",
+                                rec.get("session") and f"session {rec['session']}") if x)  # fmt: skip
+    how = "isometric test" if rec["segmentation"] == "isometric" else f"segmented by {rec['segmentation']}"
+    lines = [f"== {rec['source']}: {side} {rec['joint']} {rec['pattern']}, {grav}, {how}" + (f"; {who}" if who else "")]
+    for s in rec["sets"]:
+        lines += _isometric_set(s) if s["contraction"] == "isometric" else _isokinetic_set(s)
+    for p in rec.get("passive_movements", []):
+        lines.append(f"  passive: {p['movement']} at {p['start_s']:.2f} s, {p['velocity_dps']:.0f} deg/s, torque up to "
+                     f"{p['peak_torque_nm']:.1f} N.m: {p['reason']}")
+    return lines + [""]
+
+
+def _pairing_lines(report: Mapping[str, Any]) -> list[str]:
+    pairing = report.get("pairing")
+    if not pairing or (not pairing["not_paired"] and not pairing["not_paired_sets"]):
+        return []
+    lines = [f"== Pairing: {pairing['rule']}"]
+    lines += [f"  not paired: {', '.join(p['recordings'])}: {p['reason']}" for p in pairing["not_paired"]]
+    lines += [f"  not paired: {note}" for note in pairing["not_paired_sets"]]
+    return lines + [""]
+
+
+def _where(r: Mapping[str, Any]) -> str:
+    return r["numerator"]["source"] if r["numerator"]["source"] == r["denominator"]["source"] else (
+        f"{r['numerator']['source']} / {r['denominator']['source']}")
+
+
 def render_text(report: Mapping[str, Any]) -> str:
-    """Readable tables: per recording and set, then ratios, bilateral comparisons and flags."""
-    lines: list[str] = []
+    """The verdict, the criteria not evaluated, the pairing, then per recording and set, ratios, deficits, changes and flags."""
+    lines = ["== Verdict"]
+    lines += [f"  {f['text']}" for f in report["verdict"]] or ["  nothing to report"]
+    lines += [f"  Not evaluated: {n['criterion']}: {n['reason']}" for n in report["not_evaluated"]]
+    lines.append("")
+    lines += _pairing_lines(report)
     for rec in report["recordings"]:
-        side = rec["side"] or "side unknown"
-        grav = f"gravity-corrected ({rec['gravity_torque_nm']:g} N.m)" if rec["gravity_corrected"] else "no gravity correction"
-        lines.append(f"== {rec['source']}: {side} {rec['joint']} {rec['pattern']}, {grav}, segmented by {rec['segmentation']}")
-        for s in rec["sets"]:
-            lines += _set_lines(s)
-        lines.append("")
+        lines += _recording_lines(rec)
     if report["ratios"]:
         lines.append("== Ratios (value as %)")
         rows = [[r["numerator"]["side"] or "-", r["kind"], r["label"],
-                 f"{r['numerator']['velocity_dps']:.0f}/{r['denominator']['velocity_dps']:.0f}",
+                 (f"at {r['numerator']['angle_deg']:.0f} deg" if r["numerator"].get("angle_deg") is not None
+                  else f"{r['numerator']['velocity_dps']:.0f}/{r['denominator']['velocity_dps']:.0f} deg/s"),
                  _num(r["numerator"]["peak_torque_nm"]), _num(r["denominator"]["peak_torque_nm"]), _num(100 * r["value"]),
-                 _num((r["angle_specific"] or {}).get("crossing_angle_deg"), ".0f")] for r in report["ratios"]]
-        lines += _table(["side", "kind", "ratio", "deg/s", "num N.m", "den N.m", "ratio %", "cross deg"], rows) + [""]
+                 _num((r["angle_specific"] or {}).get("crossing_angle_deg"), ".0f", "none"), _where(r)]
+                for r in report["ratios"]]  # fmt: skip
+        header = ["side", "kind", "ratio", "velocity", "num N.m", "den N.m", "ratio %", "curves cross at deg", "recordings"]
+        lines += _table(header, rows) + [""]
     if report["bilateral"]:
         lines.append("== Bilateral")
-        rows = [[b["direction"], b["contraction"], f"{b['velocity_dps']:.0f}", _num(b["left_nm"]), _num(b["right_nm"]),
-                 b["involved_side"] or f"ref {b['reference_side']}", _num(b["deficit_percent"]), _num(b["lsi_percent"])]
-                for b in report["bilateral"]]
-        lines += _table(["group", "contraction", "deg/s", "left N.m", "right N.m", "involved", "deficit %", "LSI %"], rows) + [""]
+        rows = [[b["direction"], b["contraction"],
+                 f"at {b['angle_deg']:.0f} deg" if b.get("angle_deg") is not None else f"{b['velocity_dps']:.0f} deg/s",
+                 _num(b["left_nm"]), _num(b["right_nm"]), b["involved_side"] or f"ref {b['reference_side']}",
+                 _num(b["deficit_percent"]), _num(b["lsi_percent"]), f"{b['left_source']} / {b['right_source']}"]
+                for b in report["bilateral"]]  # fmt: skip
+        header = ["group", "contraction", "velocity", "left N.m", "right N.m", "involved", "deficit %", "LSI %", "recordings"]
+        lines += _table(header, rows) + [""]
+    for retest in report.get("retests", []):
+        lines.append(f"== Test-retest: {retest['subject']}, {retest['before_session']} -> {retest['after_session']}")
+        rows = [[c["label"], _num(c["before"], ".2f"), _num(c["after"], ".2f"),
+                 f"{c['change_points']:+.1f} points" if c["change_points"] is not None else f"{_num(c['change_percent'], '+.1f')} %",
+                 "-" if c["beyond_srd"] is None else ("beyond SRD" if c["beyond_srd"] else "within SRD")]
+                for c in retest["changes"]]  # fmt: skip
+        lines += _table(["figure", "before", "after", "change", "SRD"], rows) + [""]
     lines.append("== Flags" if report["flags"] else "== Flags: none")
     for f in report["flags"]:
         lines.append(f"  [{f['severity']}] {f['rule']}: {f['subject']}: {f['message']} ({f['source']})")

@@ -9,6 +9,7 @@ A trial is analysed with :func:`analysis.analyze_recording` on its stored sample
   or import (N.m, deg);
 - the device's repetition markers when the trial has them;
 - the data-quality warnings of the file's importer (metadata ``warning_<rule>``);
+- the trial's mode, acting group and velocities: movements against them are passive;
 - the stored samples' device sample index (``sequence``): gaps are where it does not step
   by 1, never where the host's clock jittered.
 
@@ -89,6 +90,10 @@ class TrialInputs:
     horizontal_angle_deg: float | None
     markers: tuple[int, ...] | None
     source: str
+    mode: str | None = None
+    group: str | None = None
+    set_velocity_dps: tuple[float, float] | None = None
+    torque_unsigned: bool = False
     warnings: tuple[tuple[str, str], ...] = ()
 
 
@@ -146,6 +151,11 @@ def trial_inputs(trial: Trial, subject: Subject | None, settings: AnalysisSettin
         markers=_markers(trial.markers),
         source=f"trial {trial.id} ({file_name})" if file_name else f"trial {trial.id}",
         warnings=tuple(sorted(warnings_of(metadata).items())),
+        mode=trial.mode,
+        group=trial.group,
+        set_velocity_dps=(trial.velocity_plus_dps, trial.velocity_minus_dps)
+        if trial.velocity_plus_dps > 0 and trial.velocity_minus_dps > 0 else None,
+        torque_unsigned=metadata.get("torque_sign", "").strip().lower() == "unsigned",
     )
 
 
@@ -248,6 +258,10 @@ def analyze_trial(
         gravity_torque_nm=inputs.gravity_torque_nm,
         horizontal_angle_deg=inputs.horizontal_angle_deg,
         markers=inputs.markers,
+        mode=inputs.mode,
+        group=inputs.group,
+        set_velocity_dps=inputs.set_velocity_dps,
+        torque_unsigned=inputs.torque_unsigned,
         sample_index=block.sequence,
         warnings=dict(inputs.warnings),
         source=inputs.source,

@@ -7,8 +7,10 @@ The service adds, without changing any contract field:
 - ``trial_id`` in each ``recordings`` entry and in each ratio's ``numerator`` / ``denominator``;
 - in a session report, ``session``, ``subject`` and ``trials`` (every trial of the session,
   whether it was analysed and why not);
+- ``left_trial_id`` and ``right_trial_id`` in each ``bilateral`` entry;
 - in a history, one entry per session and ``trends``: each ratio and deficit as a series
-  over the sessions.
+  over the sessions, gravity-corrected and uncorrected figures in separate series, each
+  point with its trials and whether it is corrected.
 
 Trials still recording, without samples or without a repetition are listed in ``trials``
 with the reason and left out of the figures; the other trials are analysed together, so
@@ -43,11 +45,12 @@ def _involved(settings: AnalysisSettings, subject: Subject | None) -> str | None
 
 def _document(analyses: list[tuple[int, RecordingAnalysis]], settings: AnalysisSettings, involved: str | None) -> dict[str, Any]:
     recordings = [a for _, a in analyses]
-    comparison = compare(
+    comparison = compare(  # the trials of one report are one subject's session
         recordings,
         involved_side=involved,
         thresholds=settings.thresholds,
         velocity_match_percent=settings.velocity_match_percent,
+        same_session=True,
     )
     document = build_report(
         recordings,
@@ -63,6 +66,8 @@ def _document(analyses: list[tuple[int, RecordingAnalysis]], settings: AnalysisS
     for ratio in document["ratios"]:
         for term in ("numerator", "denominator"):
             ratio[term]["trial_id"] = trial_of_source.get(ratio[term]["source"])
+    for b in document["bilateral"]:
+        b["left_trial_id"], b["right_trial_id"] = trial_of_source.get(b["left_source"]), trial_of_source.get(b["right_source"])
     return document
 
 
@@ -153,30 +158,45 @@ def _velocity_key(velocity_dps: float) -> float:
 
 
 def _trends(points: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Series of each ratio and deficit over the sessions (``points``: (session entry, report))."""
+    """Series of each ratio and deficit over the sessions (``points``: (session entry, report)).
+
+    Gravity-corrected and uncorrected figures are separate series (an uncorrected H:Q reads
+    higher: beside a corrected one it would look like a change), and every point names the
+    trials it comes from and whether it is corrected.
+    """
     series: dict[tuple[Any, ...], dict[str, Any]] = {}
     for entry, report in points:
         stamp = {"session_id": entry["session_id"], "date": entry["date"]}
         for r in report["ratios"]:
             v_num, v_den = _velocity_key(r["numerator"]["velocity_dps"]), _velocity_key(r["denominator"]["velocity_dps"])
-            key = ("ratio", r["kind"], r["label"], r["numerator"]["side"], v_num, v_den)
+            corrected = bool(r["numerator"].get("gravity_corrected")) and bool(r["denominator"].get("gravity_corrected"))
+            angle = r["numerator"].get("angle_deg")
+            key = ("ratio", r["kind"], r["label"], r["numerator"]["side"], v_num, v_den, corrected,
+                   None if angle is None else round(angle))
             item = series.setdefault(key, {
                 "measure": "ratio", "kind": r["kind"], "label": r["label"], "joint": r["joint"], "pattern": r["pattern"],
                 "side": r["numerator"]["side"], "velocity_dps": v_num, "other_velocity_dps": v_den,
+                "angle_deg": None if angle is None else round(angle), "gravity_corrected": corrected,
                 "unit": "fraction", "points": [],
             })  # fmt: skip
             trial_ids = [r["numerator"].get("trial_id"), r["denominator"].get("trial_id")]
-            item["points"].append({**stamp, "value": r["value"], "trial_ids": trial_ids})
+            item["points"].append({**stamp, "value": r["value"], "trial_ids": trial_ids, "gravity_corrected": corrected})
         for b in report["bilateral"]:
             v = _velocity_key(b["velocity_dps"])
-            key = ("deficit", b["joint"], b["pattern"], b["direction"], b["contraction"], v)
+            corrected = bool(b.get("gravity_corrected"))
+            angle = b.get("angle_deg")
+            key = ("deficit", b["joint"], b["pattern"], b["direction"], b["contraction"], v, corrected,
+                   None if angle is None else round(angle))
             item = series.setdefault(key, {
                 "measure": "deficit", "kind": b["contraction"], "label": f"{b['direction']} {b['contraction']}",
                 "joint": b["joint"], "pattern": b["pattern"], "side": None, "velocity_dps": v, "other_velocity_dps": v,
+                "angle_deg": None if angle is None else round(angle), "gravity_corrected": corrected,
                 "unit": "percent", "points": [],
             })  # fmt: skip
             weaker = "left" if b["reference_side"] == "right" else "right"
-            item["points"].append({**stamp, "value": b["deficit_percent"], "side": b["involved_side"] or weaker})
+            item["points"].append({**stamp, "value": b["deficit_percent"], "side": b["involved_side"] or weaker,
+                                   "trial_ids": [b.get("left_trial_id"), b.get("right_trial_id")],
+                                   "gravity_corrected": corrected})  # fmt: skip
     return list(series.values())
 
 

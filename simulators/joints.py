@@ -38,11 +38,14 @@ from firmware_protocols.vocabulary import CONTRACTIONS, DEFAULT_ROM_DEG, JOINT_P
 __all__ = [
     "CONTRACTIONS",
     "DEFAULT_FIRST_MOVEMENT",
+    "DEFAULT_ISOMETRIC_ANGLE_DEG",
     "DEFAULT_ROM_DEG",
     "JOINT_PATTERNS",
     "MODES",
+    "PASSIVE_MODES",
     "PATTERN_DIRECTIONS",
     "SIDES",
+    "SIMULATED_MODES",
     "check_pattern",
     "direction_sign",
     "opposite_direction",
@@ -53,6 +56,31 @@ DEFAULT_FIRST_MOVEMENT: Mapping[tuple[str, str], str] = {
     key: ("extension" if key == ("knee", "flexion/extension") else PATTERN_DIRECTIONS[key[1]][0])
     for key in DEFAULT_ROM_DEG
 }
+
+
+#: (joint, pattern) -> the angle (deg) of an isometric test when a protocol gives none: knee at 60 deg of
+#: flexion, shoulder rotation at neutral (0), elbow at 90, the others near the middle of their range.
+DEFAULT_ISOMETRIC_ANGLE_DEG: Mapping[tuple[str, str], float] = {
+    ("knee", "flexion/extension"): 60.0,
+    ("shoulder", "external/internal rotation"): 0.0,
+    ("shoulder", "flexion/extension"): 60.0,
+    ("shoulder", "abduction/adduction"): 45.0,
+    ("elbow", "flexion/extension"): 90.0,
+    ("wrist", "flexion/extension"): 0.0,
+    ("hip", "flexion/extension"): 45.0,
+    ("hip", "abduction/adduction"): 0.0,
+    ("ankle", "plantarflexion/dorsiflexion"): 0.0,
+    ("ankle", "inversion/eversion"): 0.0,
+}
+
+#: Modes in which the machine moves the relaxed limb in one or both directions: ``passive`` (continuous
+#: passive motion both ways), ``con/passive`` and ``ecc/passive`` (the protocol's group works one way,
+#: concentrically or eccentrically, and the machine brings the relaxed limb back).
+PASSIVE_MODES: tuple[str, ...] = ("passive", "con/passive", "ecc/passive")
+
+#: Every mode the simulator runs: the isokinetic modes, ``isometric`` (the lever held still at one
+#: angle) and the passive ones.
+SIMULATED_MODES: tuple[str, ...] = tuple(dict.fromkeys((*MODES, "isometric", *PASSIVE_MODES)))
 
 
 def check_pattern(joint: str, pattern: str) -> None:

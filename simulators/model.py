@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulators.isometric import isometric_signals
 from simulators.joints import PATTERN_DIRECTIONS, direction_sign
 from simulators.machine import Kinematics, LeverMovement, MachineSettings, Trajectory, plan_trajectory
 from simulators.physiology import activation
@@ -171,6 +172,9 @@ def simulate_set(
     limb = profile.pattern(protocol.joint, pattern)
     planned = protocol.movements()
     assert protocol.rom_deg is not None  # resolved by SetProtocol
+    if protocol.mode == "isometric":
+        return _isometric(profile, protocol, sample_rate_hz=sample_rate_hz, seed=seed, noise=noise, gravity=gravity,
+                          fatigue=fatigue, variability=variability, machine=machine)
     trajectory = plan_trajectory(
         [direction_sign(pattern, m.movement) for m in planned],
         [m.velocity_dps for m in planned],
@@ -215,7 +219,7 @@ def simulate_set(
             k,
             movement=plan.movement,
             group=plan.group,
-            group_sign=direction_sign(pattern, plan.group),
+            group_sign=direction_sign(pattern, plan.group) if plan.group else 0,
             contraction=plan.contraction,
             velocity_dps=plan.velocity_dps,
             start_s=lever.start_s,
@@ -252,6 +256,32 @@ def simulate_set(
         servo_position_deg=kin.position_deg,
         servo_velocity_dps=kin.velocity_dps,
     )
+
+
+def _isometric(
+    profile: SubjectProfile,
+    protocol: SetProtocol,
+    *,
+    sample_rate_hz: float,
+    seed: int,
+    noise: bool,
+    gravity: bool,
+    fatigue: bool,
+    variability: bool,
+    machine: MachineSettings,
+) -> SimulatedSet:
+    """An isometric set (:mod:`simulators.isometric`) as a :class:`SimulatedSet`."""
+    rng = np.random.default_rng(seed)
+    effort = _effort(protocol.movements(), profile, rng, fatigue=fatigue, variability=variability)
+    time_s, sig, truth = isometric_signals(profile, protocol, effort, sample_rate_hz=sample_rate_hz, rng=rng,
+                                           noise=noise, gravity=gravity, machine=machine)
+    n = len(time_s)
+    return SimulatedSet(
+        time_s=time_s, torque_nm=sig["torque_nm"], position_deg=sig["position_deg"], velocity_dps=sig["velocity_dps"],
+        status=np.zeros(n, dtype=np.uint8), truth=truth, protocol=protocol, sample_rate_hz=float(sample_rate_hz),
+        muscle_torque_nm=sig["muscle_torque_nm"], artifact_torque_nm=np.zeros(n),
+        servo_position_deg=sig["servo_position_deg"], servo_velocity_dps=np.zeros(n),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,13 +23,16 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["RepTruth", "SetTruth", "rep_truth"]
+__all__ = ["RTD_WINDOWS_S", "RepTruth", "SetTruth", "rep_truth"]
+
+#: Windows (s from onset) of the rate of torque development of isometric contractions.
+RTD_WINDOWS_S = (0.05, 0.1, 0.2)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ class RepTruth:
         Peak muscle torque (N.m) and its angle (deg) over the whole movement.
     load_range_start_s, load_range_end_s
         Bounds of the isokinetic load range, s.
+    rtd_nm_per_s, best_1s_mean_torque_nm, impulse_nm_s
+        Isometric contractions only (:mod:`simulators.isometric`): rate of torque development
+        over each of :data:`RTD_WINDOWS_S` from onset (N.m/s), the best 1 s mean torque (N.m)
+        and the impulse (N.m.s). A passive movement has ``group`` ``""`` and
+        ``contraction`` ``"passive"``; an isometric contraction ``movement`` ``""``.
     """
 
     index: int
@@ -79,10 +87,15 @@ class RepTruth:
     angle_at_peak_unwindowed_deg: float
     load_range_start_s: float
     load_range_end_s: float
+    rtd_nm_per_s: tuple[float, ...] = ()
+    best_1s_mean_torque_nm: float = math.nan
+    impulse_nm_s: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; NaN becomes ``None``."""
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+        out = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+        out["rtd_nm_per_s"] = list(self.rtd_nm_per_s)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RepTruth:
@@ -90,12 +103,16 @@ class RepTruth:
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in data:
+                if f.default is not MISSING:
+                    continue
                 raise ValueError(f"rep truth: missing field {f.name!r}")
             value = data[f.name]
             if f.type == "float":
                 value = math.nan if value is None else float(value)
             elif f.type == "int":
                 value = int(value)
+            elif f.name == "rtd_nm_per_s":
+                value = tuple(math.nan if v is None else float(v) for v in value)
             kwargs[f.name] = value
         return cls(**kwargs)
 

@@ -1,8 +1,13 @@
 """``isokin analyze FILE... [--json]``: peak torque, work, fatigue, ratios, bilateral deficits and flags.
 
 Each FILE is a recording CSV or a vendor export (detected by ``daq.importers.load_recording``).
-Command-line options override the files' metadata. Several files are analysed together:
-ratios pair sets of one side, bilateral comparisons pair the two sides. The JSON document
+Command-line options override the files' metadata. Several files are analysed together,
+paired by the rule of ``analysis.pairing``: ratios within one file or one subject's session
+and side, bilateral deficits across one session's sides, test-retest changes across one
+subject's sessions, nothing across subjects. Subject and session come from the files
+(``subject``; ``session`` or the date of ``started_at``; a HUMAC name's subject and test
+time; a Con-Trex header's subject and date); a file without them is compared only with
+itself unless ``--same-session`` says the files are one session. The JSON document
 (``--json``) is the contract described in ``analysis/README.md``.
 """
 
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from analysis import (
+    COLUMNS,
+    PASSIVE_MODES,
     THRESHOLD_SOURCES,
     AnalysisError,
     AnalysisOptions,
@@ -29,6 +37,7 @@ from analysis import (
     compare,
     render_text,
 )
+from analysis.joints import MODES
 from daq.errors import RecordingFormatError
 from daq.importers import load_recording, warnings_of
 from daq.recording import Recording
@@ -75,6 +84,8 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
                 args.horizontal_angle_deg if args.horizontal_angle_deg is not None else number("horizontal_angle_deg")
             ),
             markers=recording.markers,
+            **_test_plan(recording),
+            **_identity(recording),
             sample_index=recording.extra.get("sequence"),
             warnings=warnings_of(recording.metadata),
             source=name,
@@ -88,6 +99,33 @@ def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) 
     if args.torque_angle_deg is not None:  # only an angle asked for; the default is not every joint's
         _warn_angle(name, args.torque_angle_deg, recording.position_deg)
     return result
+
+
+def _identity(recording: Recording) -> dict[str, Any]:
+    """Who was tested and in which session, from the file's metadata (``None`` when it does not say)."""
+    meta = recording.metadata
+    subject = meta.get("subject", "").strip() or None
+    session = meta.get("session", "").strip() or None
+    started = re.match(r"\s*(\d{4}-\d{2}-\d{2})", meta.get("started_at", ""))
+    if session is None and started:
+        session = started.group(1)
+    if session is None and meta.get("humac_time"):
+        session = f"HUMAC test at {meta['humac_time'].strip()}"
+    return {"subject": subject, "session": session}
+
+
+def _test_plan(recording: Recording) -> dict[str, Any]:
+    """What the test asked for, from the file's metadata (``mode``, ``group``, ``velocity_dps``, ``torque_sign``)."""
+    meta = recording.metadata
+    mode = meta.get("mode", "").strip().lower()
+    speeds = [float(v) for v in re.findall(r"[0-9]+(?:\.[0-9]+)?", meta.get("velocity_dps", ""))[:2]]
+    velocity = (speeds[0], speeds[-1]) if speeds and all(v > 0 for v in speeds) else None
+    return {
+        "mode": mode if mode in (*MODES, "isometric", *PASSIVE_MODES) else None,
+        "group": meta.get("group", "").strip().lower() or None,
+        "set_velocity_dps": velocity,
+        "torque_unsigned": meta.get("torque_sign", "").strip().lower() == "unsigned",
+    }
 
 
 def _warn_angle(name: str, angle_deg: float | None, position_deg: np.ndarray) -> None:
@@ -112,7 +150,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise ValueError(f"--torque-time-s must not be negative, got {args.torque_time_s:g}")
 
 
-class _HelpFormatter(argparse.HelpFormatter):
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Shows an option's default only when it has one and its help does not already say it."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
@@ -138,8 +176,12 @@ def _option_name(field: str) -> str:
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0],
-                                   formatter_class=_HelpFormatter)
+    columns = "\n".join(f"  {name}: {meaning}" for name, meaning in COLUMNS.items())
+    parser = subparsers.add_parser(
+        name, help=help_text, description=__doc__.split("\n\n")[0], formatter_class=_HelpFormatter,
+        epilog="The text output opens with the verdict (one line per finding, then what could not be evaluated and "
+               "why) and the pairing applied, then a table per set. Its columns:\n" + columns,
+    )
     parser.add_argument("files", nargs="+", metavar="FILE", help="recording CSV or vendor export")
     parser.add_argument("--json", action="store_true", help="print one JSON document (see analysis/README.md)")
     meta = parser.add_argument_group("overrides of the files' metadata")
@@ -150,6 +192,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     meta.add_argument("--gravity-torque-nm", type=float, help="limb + lever torque with the segment horizontal (N.m)")
     meta.add_argument("--horizontal-angle-deg", type=float, help="position where the segment is horizontal (deg)")
     meta.add_argument("--involved", choices=("left", "right"), help="side under test (default: stronger side is the reference)")
+    meta.add_argument("--same-session", action="store_true",
+                      help="the files are one subject's one session: pair them whatever their metadata lacks "
+                           "(default: files without subject and session are compared only with themselves)")
     proc = parser.add_argument_group("processing")
     defaults = AnalysisOptions()
     proc.add_argument("--cutoff-hz", type=_cutoff, default=defaults.cutoff_hz,
@@ -183,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     )
     thresholds = Thresholds(**{f.name: getattr(args, f"threshold_{f.name}") for f in dataclasses.fields(Thresholds)})
     analyses = [analyze_file(path, args, options) for path in args.files]
-    comparison = compare(analyses, involved_side=args.involved, thresholds=thresholds)
+    comparison = compare(analyses, involved_side=args.involved, thresholds=thresholds, same_session=args.same_session)
     report = build_report(analyses, comparison, options=options, thresholds=thresholds, involved_side=args.involved)
     emit: Callable[[str], None] = print
     if args.json:

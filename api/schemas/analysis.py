@@ -67,7 +67,9 @@ class SetPublic(BaseModel):
     model_config = _OPEN
 
     direction: str = Field(description="the muscle group's action", examples=["flexion"])
-    contraction: Literal["concentric", "eccentric"] = Field(description="concentric when torque x velocity > 0")
+    contraction: Literal["concentric", "eccentric", "isometric"] = Field(
+        description="concentric when torque x velocity > 0; isometric for contractions against a still lever"
+    )
     velocity_dps: Num = Field(description="set velocity recognised from the plateaus, deg/s", examples=[60.0])
     repetitions: int = Field(description="number of repetitions found", examples=[3])
     peak_torque_nm: Num = Field(description="best windowed peak torque, N.m", examples=[141.0])
@@ -99,7 +101,9 @@ class RecordingPublic(BaseModel):
     gravity_torque_nm: Num = Field(description="limb + lever torque with the segment horizontal, N.m")
     horizontal_angle_deg: Num = Field(description="position where the segment is horizontal, deg")
     sample_rate_hz: Num = Field(description="sample rate, Hz", examples=[1000.0])
-    segmentation: Literal["markers", "velocity"] = Field(description="repetitions from device markers or from velocity")
+    segmentation: Literal["markers", "velocity", "isometric"] = Field(
+        description="repetitions from device markers or from velocity; contractions of an isometric test"
+    )
     sets: list[SetPublic] = Field(description="one per group x contraction x velocity, in the order they start")
 
 
@@ -108,7 +112,7 @@ class RatioTermPublic(BaseModel):
 
     trial_id: int | None = Field(default=None, description="the trial of this set (added by the service)")
     direction: str = Field(description="muscle group", examples=["flexion"])
-    contraction: Literal["concentric", "eccentric"] = Field(description="contraction of the set")
+    contraction: Literal["concentric", "eccentric", "isometric"] = Field(description="contraction of the set")
     velocity_dps: Num = Field(description="set velocity, deg/s")
     side: Side | None = Field(description="side")
     peak_torque_nm: Num = Field(description="the set's peak torque, N.m")
@@ -128,7 +132,7 @@ class RatioPublic(BaseModel):
 
     model_config = _OPEN
 
-    kind: Literal["conventional", "eccentric", "functional", "mixed"] = Field(description="which pairing")
+    kind: Literal["conventional", "eccentric", "functional", "mixed", "isometric"] = Field(description="which pairing")
     label: str = Field(description="e.g. Hcon/Qcon, ERecc/IRcon", examples=["Hcon/Qcon"])
     joint: str = Field(description="joint", examples=["knee"])
     pattern: str = Field(description="movement pattern", examples=["flexion/extension"])
@@ -146,7 +150,7 @@ class BilateralPublic(BaseModel):
     joint: str = Field(description="joint", examples=["knee"])
     pattern: str = Field(description="movement pattern", examples=["flexion/extension"])
     direction: str = Field(description="muscle group", examples=["flexion"])
-    contraction: Literal["concentric", "eccentric"] = Field(description="contraction")
+    contraction: Literal["concentric", "eccentric", "isometric"] = Field(description="contraction")
     velocity_dps: Num = Field(description="mean of the two sides' set velocities, deg/s")
     left_nm: Num = Field(description="left windowed peak torque, N.m")
     right_nm: Num = Field(description="right windowed peak torque, N.m")

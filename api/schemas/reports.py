@@ -77,7 +77,11 @@ class TrendPointPublic(BaseModel):
     date: dt.date = Field(description="test day")
     value: float | None = Field(description="the ratio (fraction) or the deficit (%) that day")
     side: Side | None = Field(default=None, description="deficits: the side under test (involved, else the weaker)")
-    trial_ids: list[int | None] = Field(default_factory=list, description="ratios: the numerator's and denominator's trials")
+    trial_ids: list[int | None] = Field(
+        default_factory=list,
+        description="the trials of the figure: a ratio's numerator and denominator, a deficit's left and right side",
+    )
+    gravity_corrected: bool = Field(default=False, description="whether the figure's torques were gravity-corrected")
 
 
 class TrendPublic(BaseModel):
@@ -91,6 +95,10 @@ class TrendPublic(BaseModel):
     side: Side | None = Field(description="ratios: the side; deficits: null (see each point)")
     velocity_dps: float = Field(description="numerator's (or the deficit's) set velocity, deg/s", examples=[60])
     other_velocity_dps: float = Field(description="denominator's set velocity, deg/s", examples=[60])
+    angle_deg: float | None = Field(default=None, description="isometric figures: the angle, deg; null for isokinetic ones")
+    gravity_corrected: bool = Field(
+        default=False, description="whether the series is gravity-corrected: corrected and uncorrected figures are separate series"
+    )
     unit: Literal["fraction", "percent"] = Field(description="unit of the points' values")
     points: list[TrendPointPublic] = Field(description="one per session that has this figure, in date order")
 

@@ -39,7 +39,8 @@ Conversion to our conventions (DOMAIN.md section 2)
   ``|speed|`` exceeds 10 % of its maximum, carried over the slower samples in between.
   An eccentric HUMAC set would come out with the wrong torque sign: the export does
   not say which group acted. An isometric recording (``|speed|`` below 5 deg/s
-  throughout) keeps its unsigned torque, and gets no ``mode``.
+  throughout) keeps its unsigned torque (``torque_sign: unsigned``: the analysis then
+  reports its muscle group as unknown) and gets ``mode`` ``isometric``.
 - ``markers``: the half-repetition boundaries: the first sample of each ``End Pnt 0``
   half-repetition (where the number changes), then ``len(recording)`` since the last
   one runs to the end of the export. Half-repetition *k* is ``markers[k]:markers[k + 1]``,
@@ -49,10 +50,11 @@ Conversion to our conventions (DOMAIN.md section 2)
   index from its clock (the ``Time`` column, :func:`~daq.importers._common.clock_index`), from
   which the analysis finds lost samples.
 - Metadata: ``subject``, ``side``, ``repetitions``, ``humac_set``, ``humac_time``
-  from the file name; ``velocity_dps`` is the name's velocity unless the recorded
-  speeds disagree with it by more than 10 %, in which case it is the measured
-  speed of each direction (``"plus/minus"``, 95th percentile rounded to 5 deg/s) and the
-  name's value is kept as ``humac_name_velocity_dps``; for an isometric recording
+  from the file name; ``velocity_dps`` is the name's velocity: the test's. When the
+  recorded speeds disagree with it by more than 10 %, ``humac_measured_velocity_dps`` gives
+  the measured speed of each direction (``"plus/minus"``, 95th percentile rounded to 5 deg/s):
+  an extension-only test whose machine returns the limb at 180 deg/s reads ``"180/60"``, and
+  the analysis lists that return as passive; for an isometric recording
   ``velocity_dps`` is ``"0"`` and the name's number is ``humac_isometric_angle_deg``.
   The export does not name the joint, so ``joint`` and ``pattern`` are not set.
 """
@@ -225,6 +227,8 @@ def parse_humac(raw: bytes, *, name: str) -> Recording:
     if isometric:
         torque_nm = torque_raw * factor
         metadata["humac_torque_sign"] = "unsigned as exported (isometric: the direction is not exported)"
+        metadata["torque_sign"] = "unsigned"
+        metadata["mode"] = "isometric"
     else:
         torque_nm = torque_raw * factor * _directions(speed_dps, position_deg, markers or ())
         metadata["mode"] = "con/con"
@@ -268,9 +272,7 @@ def _name_metadata(filename: str, speed_dps: np.ndarray, isometric: bool) -> dic
     plus = _nominal_speed(speed_dps[speed_dps > 0])
     minus = _nominal_speed(-speed_dps[speed_dps < 0])
     measured = [s for s in (plus, minus) if s is not None]
-    if all(abs(s - value) <= 0.1 * value for s in measured):
-        meta["velocity_dps"] = number_text(value)
-    else:
-        meta["velocity_dps"] = "/".join(number_text(s if s is not None else 0.0) for s in (plus, minus))
-        meta["humac_name_velocity_dps"] = number_text(value)
+    meta["velocity_dps"] = number_text(value)
+    if not all(abs(s - value) <= 0.1 * value for s in measured):
+        meta["humac_measured_velocity_dps"] = "/".join(number_text(s if s is not None else 0.0) for s in (plus, minus))
     return meta

@@ -11,7 +11,7 @@ def _pair(synth, left_flexors_nm, right_flexors_nm, **kw):
     for side, flex in (("left", left_flexors_nm), ("right", right_flexors_nm)):
         s = synth(peak_plus_nm=flex, peak_minus_nm=250.0, noise_nm=1.0, **kw)
         out.append(analyze_recording(s.time_s, s.torque_nm, s.position_deg, s.velocity_dps, joint="knee", side=side,
-                                     body_mass_kg=80.0, source=f"{side}.csv"))
+                                     body_mass_kg=80.0, source=f"{side}.csv", subject="S-1", session="2025-01-20"))
     return out
 
 

@@ -92,8 +92,8 @@ def test_errors_unknown_joint_no_repetitions_and_bad_arrays(synth):
     with pytest.raises(UnknownJointError, match="pattern"):
         analyze_recording(s.time_s, s.torque_nm, s.position_deg, s.velocity_dps, joint="knee", pattern="inversion/eversion")
     still = np.zeros_like(s.time_s)
-    with pytest.raises(NoRepetitionsError, match="no repetitions"):
-        analyze_recording(s.time_s, s.torque_nm, still, still, joint="knee")
+    with pytest.raises(NoRepetitionsError, match="no repetitions found: the lever did not move"):
+        analyze_recording(s.time_s, 5.0 + still, still, still, joint="knee")
     with pytest.raises(ValueError, match="same length"):
         analyze_recording(s.time_s[:-1], s.torque_nm, s.position_deg, s.velocity_dps, joint="knee")
     with pytest.raises(ValueError, match="finite"):

@@ -170,7 +170,7 @@ def _best_true_peaks(sim) -> dict[str, float]:
 @pytest.mark.parametrize("velocity_dps", [60.0, 180.0, 300.0])
 def test_ratios_and_bilateral_deficits(joint, pattern, mode, kind, velocity_dps, worst):
     sims = {side: _simulate(joint, pattern, mode, velocity_dps, 1000.0, side=side, seed=3) for side in ("left", "right")}
-    comparison = compare([_analyse(sims[side], side) for side in ("left", "right")])
+    comparison = compare([_analyse(sims[side], side) for side in ("left", "right")], same_session=True)
     best = {side: _best_true_peaks(sim) for side, sim in sims.items()}
     case = _case_id(joint, pattern, mode, velocity_dps, 1000.0)
     ratios = [r for r in comparison.ratios if r.kind == kind]
@@ -197,7 +197,7 @@ def test_functional_ratios_from_two_con_ecc_sets(joint, pattern, velocity_dps, w
         proto = model.SetProtocol(joint=joint, pattern=pattern, side="left", mode="con/ecc",
                                   velocity_dps=velocity_dps, repetitions=3, group=group)  # fmt: skip
         sims.append(model.simulate_set(PROFILE, proto, sample_rate_hz=1000.0, seed=seed))
-    comparison = compare([_analyse(sim) for sim in sims])
+    comparison = compare([_analyse(sim) for sim in sims], same_session=True)
     best: dict[tuple[str, str], float] = {}
     for sim in sims:
         for t in sim.truth.reps:

@@ -22,7 +22,8 @@ def _recording(side: str, flexors_nm: float, *, joint: str | None = "knee", reps
     pos = np.concatenate([[0.0], np.cumsum(vel[:-1]) / fs])
     shape = np.sin(np.pi * np.clip(pos / pos.max(), 0, 1))
     torque = np.where(vel > 0, flexors_nm, np.where(vel < 0, -200.0, 0.0)) * shape
-    meta = {"side": side, "body_mass_kg": "80", "sample_rate_hz": "200"}
+    meta = {"side": side, "body_mass_kg": "80", "sample_rate_hz": "200", "subject": "S-01",
+            "started_at": "2025-08-21T10:00:00"}  # fmt: skip
     if joint:
         meta["joint"] = joint
     return Recording(np.arange(len(vel)) / fs, torque, pos, vel, metadata=meta)
@@ -104,7 +105,8 @@ def test_errors_are_one_line_naming_the_file(tmp_path, pair, capsys):
     assert "bad.csv" in _error([str(bad)], capsys)
     still = tmp_path / "still.csv"
     rec = _recording("left", 100.0)
-    write_recording(still, Recording(rec.time_s, rec.torque_nm, np.zeros(len(rec)), np.zeros(len(rec)), metadata=rec.metadata))
+    zeros = np.zeros(len(rec))
+    write_recording(still, Recording(rec.time_s, zeros + 4.0, zeros, zeros, metadata=rec.metadata))
     assert "still.csv" in (msg := _error([str(still)], capsys)) and "no repetitions" in msg
     nojoint = tmp_path / "nojoint.csv"
     write_recording(nojoint, _recording("left", 100.0, joint=None))

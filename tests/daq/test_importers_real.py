@@ -121,16 +121,16 @@ def test_humac_newton_metre_variant() -> None:
     assert len(rec) == 1093
     assert rec.markers is None
     assert np.max(np.abs(rec.torque_nm)) == pytest.approx(107.676)  # already N.m
-    # extension at 60 deg/s, flexion at 180 deg/s although the name says 60
-    assert rec.metadata["velocity_dps"] == "180/60"
-    assert rec.metadata["humac_name_velocity_dps"] == "60"
+    # extension at 60 deg/s, the test's; the machine returns the limb in flexion at 180 deg/s
+    assert rec.metadata["velocity_dps"] == "60"
+    assert rec.metadata["humac_measured_velocity_dps"] == "180/60"
 
 
 def test_humac_isometric_keeps_unsigned_torque() -> None:
     rec = load(HUMAC / S02_ISO)
     assert rec.metadata["velocity_dps"] == "0"
     assert rec.metadata["humac_isometric_angle_deg"] == "70"
-    assert "mode" not in rec.metadata
+    assert rec.metadata["mode"] == "isometric" and rec.metadata["torque_sign"] == "unsigned"
     assert np.all(rec.torque_nm >= 0) and np.max(rec.torque_nm) == pytest.approx(135.624)
 
 

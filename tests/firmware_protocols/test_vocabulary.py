@@ -9,6 +9,7 @@ from firmware_protocols import vocabulary
 def test_analysis_keeps_the_same_joints_patterns_and_directions():
     assert dict(analysis.joints.JOINT_PATTERNS) == dict(vocabulary.JOINT_PATTERNS)
     assert dict(analysis.joints.PATTERN_DIRECTIONS) == dict(vocabulary.PATTERN_DIRECTIONS)
+    assert set(analysis.joints.MODES) <= set(vocabulary.MODES)
 
 
 def test_simulator_and_importers_use_the_shared_definition():

@@ -1,0 +1,246 @@
+"""Isokinetic sets from movements: load ranges, filtering, muscle groups, passive and partial movements.
+
+:func:`measure_sets` takes the movements :mod:`analysis.segmentation` found and returns the
+sets (one per muscle group x contraction x velocity) with their repetitions' figures
+(:mod:`analysis.repetition`, :mod:`analysis.sets`), and the passive movements left out of
+them (:mod:`analysis.passive`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from analysis.conditioning import lowpass_segments
+from analysis.cutoff import noise_sd, torque_cutoff_hz
+from analysis.joints import direction_of
+from analysis.options import AnalysisOptions
+from analysis.passive import PassiveMovement, passive_reasons
+from analysis.repetition import RepetitionMetrics, load_range, measure_repetition
+from analysis.segmentation import Movement, cluster_velocities, plateau_speed
+from analysis.sets import IsometricSetMetrics, SetMetrics, set_metrics
+
+__all__ = ["AngleCurve", "SetAnalysis", "measure_sets"]
+
+
+@dataclass(frozen=True, eq=False)
+class AngleCurve:
+    """Mean load-range torque (N.m, the group's, positive) over a 1-deg grid of positions (deg)."""
+
+    angle_deg: np.ndarray
+    torque_nm: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class SetAnalysis:
+    """One set's figures with its torque-angle curve (used for angle-specific ratios; ``None`` for isometric sets)."""
+
+    metrics: SetMetrics | IsometricSetMetrics
+    angle_curve: AngleCurve | None = None
+
+
+def _angle_curve(parts: list[tuple[np.ndarray, np.ndarray]]) -> AngleCurve | None:
+    """Mean torque over integer angles covered by at least half the repetitions' load ranges.
+
+    ``parts`` holds each repetition's load-range positions (deg) and group torques (N.m).
+    """
+    lo = float(np.ceil(min(float(np.min(p)) for p, _ in parts)))
+    hi = float(np.floor(max(float(np.max(p)) for p, _ in parts)))
+    grid = np.arange(lo, hi + 1.0)
+    total = np.zeros(len(grid))
+    count = np.zeros(len(grid))
+    for pos, tq in parts:
+        order = np.argsort(pos, kind="stable")
+        inside = (grid >= pos[order[0]]) & (grid <= pos[order[-1]])
+        total[inside] += np.interp(grid[inside], pos[order], tq[order])
+        count[inside] += 1
+    keep = count >= max(1, (len(parts) + 1) // 2)
+    if keep.sum() < 2:
+        return None
+    return AngleCurve(angle_deg=grid[keep], torque_nm=total[keep] / count[keep])
+
+
+def _filtered_segments(
+    tq: np.ndarray, bounds: list[tuple[int, int]], cutoffs: list[float | None], fs: float, order: int
+) -> list[np.ndarray]:
+    """Each segment's torque, low-passed on its own at its cut-off so the neighbouring samples do not leak into it."""
+    out: list[np.ndarray] = [tq[a:b] for a, b in bounds]
+    for cutoff in set(c for c in cutoffs if c is not None):
+        chosen = [i for i, c in enumerate(cutoffs) if c == cutoff]
+        for i, filtered in zip(chosen, lowpass_segments(tq, [bounds[i] for i in chosen], fs, cutoff_hz=cutoff, order=order)):
+            out[i] = filtered
+    return out
+
+
+def _torque_cutoffs(
+    tq: np.ndarray,
+    movements: list[Movement],
+    windows: list[tuple[int, int] | None],
+    cluster: list[int],
+    fs: float,
+    options: AnalysisOptions,
+) -> list[float | None]:
+    """The torque's cut-off (Hz) of each movement, one per direction and set velocity (:mod:`analysis.cutoff`).
+
+    The set's load-range duration, peak torque and noise are the medians over its movements'
+    load ranges (the whole movement when it has none) of their duration, largest raw torque
+    magnitude and noise SD.
+    """
+    if options.cutoff_hz is None or options.noise_limit_percent is None:
+        return [options.cutoff_hz] * len(movements)
+    sets: dict[tuple[int, int], list[int]] = {}
+    for i, m in enumerate(movements):
+        sets.setdefault((m.sign, cluster[i]), []).append(i)
+    cutoffs: list[float | None] = [options.cutoff_hz] * len(movements)
+    for members in sets.values():
+        durations, peaks, noises = [], [], []
+        for i in members:
+            a, b = windows[i] or (0, movements[i].stop - movements[i].start)
+            durations.append((b - a) / fs)
+            segment = tq[movements[i].start + a : movements[i].start + b]
+            peaks.append(float(np.max(np.abs(segment))))
+            noises.append(noise_sd(segment))
+        cutoff = torque_cutoff_hz(
+            float(np.median(durations)),
+            peak_torque_nm=float(np.median(peaks)),
+            noise_sd_nm=float(np.median(noises)),
+            sample_rate_hz=fs,
+            noise_limit_percent=options.noise_limit_percent,
+            cycles=options.cutoff_cycles,
+            min_cutoff_hz=options.min_cutoff_hz,
+            max_cutoff_hz=options.cutoff_hz,
+        )
+        for i in members:
+            cutoffs[i] = cutoff
+    return cutoffs
+
+
+def measure_sets(
+    t: np.ndarray,
+    tq: np.ndarray,
+    pos: np.ndarray,
+    vel_smooth: np.ndarray,
+    vel_raw: np.ndarray,
+    movements: list[Movement],
+    *,
+    fs: float,
+    pattern: str,
+    body_mass_kg: float | None,
+    options: AnalysisOptions,
+    mode: str | None,
+    group_sign: int | None,
+    set_velocity_dps: tuple[float, float] | None,
+) -> tuple[list[SetAnalysis], list[PassiveMovement]]:
+    speeds = [m.sign * vel_smooth[m.start : m.stop] for m in movements]
+    plateaus = [plateau_speed(s) for s in speeds]
+    nominal = [0.0] * len(movements)
+    cluster = [0] * len(movements)
+    for sign in (1, -1):
+        idx = [i for i, m in enumerate(movements) if m.sign == sign]
+        labels = cluster_velocities([plateaus[i] for i in idx], velocity_tolerance=options.velocity_tolerance_percent / 100)
+        for label in set(labels):
+            members = [i for i, lab in zip(idx, labels) if lab == label]
+            value = float(np.median([plateaus[i] for i in members]))
+            for i in members:
+                nominal[i], cluster[i] = value, label
+    tol = options.window_tolerance_percent / 100
+    windows = [
+        load_range(
+            m.sign * vel_raw[m.start : m.stop],
+            nominal[i],
+            tolerance=tol,
+            overshoot=options.overshoot_percent / 100,
+            settle=options.settle_percent / 100,
+        )
+        for i, m in enumerate(movements)
+    ]
+    cutoffs = _torque_cutoffs(tq, movements, windows, cluster, fs, options)
+    torques = _filtered_segments(tq, [(m.start, m.stop) for m in movements], cutoffs, fs, options.filter_order)
+    load_bounds = [(m.start + w[0], m.start + w[1]) if w else (m.start, m.start) for m, w in zip(movements, windows)]
+    load_torques = _filtered_segments(tq, load_bounds, cutoffs, fs, options.filter_order)
+    group_signs: list[int] = []
+    peaks: list[float] = []
+    for i, (m, w) in enumerate(zip(movements, windows)):
+        a, b = w if w else (0, m.stop - m.start)
+        g = 1 if float(np.sum(torques[i][a:b])) >= 0 else -1
+        group_signs.append(g)
+        peaks.append(float(np.max(g * torques[i])))
+    levels = [_middle_level(g * torques[i]) for i, g in enumerate(group_signs)]
+    passive_why = passive_reasons(
+        levels, group_signs, [m.sign for m in movements], plateaus,
+        passive_torque_percent=options.passive_torque_percent, noise_nm=noise_sd(tq),
+        mode=mode, group_sign=group_sign, set_velocity_dps=set_velocity_dps,
+        set_velocity_tolerance_percent=options.set_velocity_tolerance_percent,
+        passive_mode_percent=options.passive_mode_percent,
+    )  # fmt: skip
+    passive = [
+        PassiveMovement(direction_of(pattern, m.sign), float(t[m.start]), float(t[m.stop - 1]), plateaus[i],
+                        float(np.max(np.abs(tq[m.start : m.stop]))), float(np.mean(tq[m.start : m.stop])), why)
+        for i, (m, why) in enumerate(zip(movements, passive_why)) if why is not None
+    ]  # fmt: skip
+    active = [i for i, why in enumerate(passive_why) if why is None]
+    roms = [float(np.ptp(pos[m.start : m.stop])) for m in movements]
+    keys: dict[tuple[int, int, int], list[int]] = {}
+    for i in active:
+        keys.setdefault((group_signs[i], movements[i].sign, cluster[i]), []).append(i)
+    result: list[SetAnalysis] = []
+    for (g, sign, _), members in sorted(keys.items(), key=lambda kv: movements[kv[1][0]].start):
+        reps: list[RepetitionMetrics] = []
+        curve_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for n, i in enumerate(members, start=1):
+            m, w = movements[i], windows[i]
+            sl = slice(m.start, m.stop)
+            window_torque = None
+            if w is not None:
+                window_torque = g * load_torques[i]
+                if w[1] - w[0] >= 2:
+                    curve_parts.append((pos[sl][w[0] : w[1]], window_torque))
+            reps.append(
+                measure_repetition(
+                    t[sl], g * torques[i], pos[sl], speeds[i],
+                    index=n,
+                    movement=direction_of(pattern, sign),
+                    velocity_dps=plateaus[i],
+                    window=w,
+                    torque_angle_deg=options.torque_angle_deg,
+                    torque_time_s=options.torque_time_s,
+                    load_range_torque_nm=window_torque,
+                    raw_group_torque_nm=g * tq[sl],
+                )
+            )
+        usual = float(np.median([roms[i] for i in (members if len(members) >= 3 else active)]))
+        reps = [
+            replace(r, partial=True, partial_reason=why) if (why := _partial_reason(roms[i], usual, options)) else r
+            for r, i in zip(reps, members)
+        ]
+        metrics = set_metrics(
+            reps,
+            direction=direction_of(pattern, g),
+            contraction="concentric" if g == sign else "eccentric",
+            velocity_dps=nominal[members[0]],
+            body_mass_kg=body_mass_kg,
+            cutoff_hz=cutoffs[members[0]],
+        )
+        curve = _angle_curve(curve_parts) if curve_parts else None
+        result.append(SetAnalysis(metrics=metrics, angle_curve=curve))
+    return result, passive
+
+
+def _middle_level(group_torque_nm: np.ndarray) -> float:
+    """The group torque's median over the middle half of a movement (N.m): its level, for passive movements.
+
+    Not its peak: a relaxed limb moved right after a contraction still reads the muscle's
+    relaxation at the start of the movement (a 30 ms time constant on 150 N.m), and the
+    lever's impact artifact; the middle half reads the limb's weight alone.
+    """
+    n = len(group_torque_nm)
+    return float(np.median(group_torque_nm[n // 4 : n - n // 4])) if n >= 4 else float(np.max(group_torque_nm))
+
+
+def _partial_reason(rom_deg: float, usual_rom_deg: float, options: AnalysisOptions) -> str | None:
+    """Why a repetition covering ``rom_deg`` is partial (under ``partial_rom_percent`` of its set's usual range), or ``None``."""
+    if rom_deg < options.partial_rom_percent / 100 * usual_rom_deg:
+        return (f"covers {rom_deg:.0f} of the set's usual {usual_rom_deg:.0f} deg (under {options.partial_rom_percent:g} %): "
+                "a movement started from rest inside the range or stopped short")
+    return None
