@@ -32,12 +32,14 @@ few vectorised numpy operations.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-__all__ = ["Kinematics", "LeverMovement", "MachineSettings", "Trajectory", "plan_trajectory"]
+from simulators.servo import oscillation_of, ringing, ringing_settle_s
+
+__all__ = ["SERVO_MODELS", "Kinematics", "LeverMovement", "MachineSettings", "Trajectory", "plan_trajectory"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,15 @@ class MachineSettings:
         (680 N.m, the concentric limit of a Biodex System 4).
     stop_deceleration_dps2
         Deceleration of a safety stop, deg/s^2.
+    overshoot_frequency_hz, overshoot_damping
+        0 Hz (default): the overshoot is braked as one smooth bump over ``overshoot_duration_s``;
+        above 0: it rings as a damped oscillation of that frequency (Hz) and damping ratio
+        (:mod:`simulators.servo`).
+    ringing_frequency_hz, ringing_damping, ringing_gain
+        Above 0 Hz: the impact artifact rings at that frequency (Hz) and damping ratio, its
+        amplitude ``ringing_gain`` x the limb's inertia x the oscillation's largest deceleration.
+    velocity_ripple_percent
+        SD of the servo's speed ripple (3-30 Hz), % of the set velocity.
     """
 
     acceleration_dps2: float = 20000.0
@@ -77,6 +88,12 @@ class MachineSettings:
     position_noise_deg: float = 0.05
     torque_limit_nm: float = 680.0
     stop_deceleration_dps2: float = 40000.0
+    overshoot_frequency_hz: float = 0.0
+    overshoot_damping: float = 0.4
+    ringing_frequency_hz: float = 0.0
+    ringing_damping: float = 0.3
+    ringing_gain: float = 1.0
+    velocity_ripple_percent: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -86,6 +103,28 @@ class MachineSettings:
         for name in ("acceleration_dps2", "deceleration_dps2", "overshoot_duration_s", "torque_limit_nm", "stop_deceleration_dps2"):
             if getattr(self, name) == 0:
                 raise ValueError(f"{name} must be > 0")
+        for name in ("overshoot_damping", "ringing_damping"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)!r}")
+
+
+#: Named servos the validation grid runs (:mod:`simulators.servo` explains each setting).
+SERVO_MODELS: Mapping[str, MachineSettings] = {
+    # the bundled servo: fast (20000 deg/s^2), its overshoot braked as one smooth bump
+    "ideal": MachineSettings(),
+    # HUMAC-like: slow ramps (1000-1500 deg/s^2 in the real files), a 12 Hz overshoot, 17 Hz ringing
+    "humac": MachineSettings(acceleration_dps2=1200.0, deceleration_dps2=4000.0, overshoot_frequency_hz=12.0,
+                             overshoot_damping=0.5, ringing_frequency_hz=17.0, ringing_damping=0.5,
+                             velocity_ripple_percent=0.5, velocity_noise_dps=1.0),
+    # the independent recordings of issue 10: 1500 deg/s^2, a 10 Hz overshoot, 15 Hz ringing
+    "soft": MachineSettings(acceleration_dps2=1500.0, deceleration_dps2=4000.0, overshoot_per_100dps=0.04,
+                            overshoot_frequency_hz=10.0, overshoot_damping=0.45, ringing_frequency_hz=15.0,
+                            ringing_damping=0.5, velocity_ripple_percent=0.5, velocity_noise_dps=1.0),
+    # a stiff servo, the fast end of the recordings: 4000 deg/s^2, a 15 Hz overshoot, 20 Hz ringing
+    "stiff": MachineSettings(acceleration_dps2=4000.0, deceleration_dps2=8000.0, overshoot_frequency_hz=15.0,
+                             overshoot_damping=0.45, ringing_frequency_hz=20.0, ringing_damping=0.5,
+                             velocity_ripple_percent=0.3, velocity_noise_dps=1.0),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -108,13 +147,16 @@ class LeverMovement:
 class Kinematics:
     """Noise-free lever state at each sample: position (deg), velocity (deg/s),
     acceleration (deg/s^2), whether the servo is braking an overshoot, and the
-    range-limit flag (see :meth:`Trajectory.evaluate`)."""
+    range-limit flag (see :meth:`Trajectory.evaluate`); ``ringing_dps2`` is the impact's
+    ringing as an angular acceleration (the torque artifact is the limb's inertia times it,
+    toward the movement), ``None`` without ringing."""
 
     position_deg: np.ndarray
     velocity_dps: np.ndarray
     acceleration_dps2: np.ndarray
     braking: np.ndarray
     at_limit: np.ndarray
+    ringing_dps2: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +179,14 @@ class Trajectory:
         ``(min_deg, max_deg)``.
     duration_s
         Length of the whole set, s.
+    oscillating
+        Per piece: True for a damped oscillation around a constant velocity, whose
+        coefficients are ``(position, velocity, amplitude, sigma, omega)`` (deg, deg/s, deg/s,
+        1/s, rad/s; :class:`simulators.servo.Oscillation`), not a polynomial's.
+    impacts
+        ``(time_s, amplitude_dps2)`` of each ringing impact (signed toward the movement).
+    ringing_frequency_hz, ringing_damping
+        The impacts' ringing (0 Hz: none).
     """
 
     starts_s: np.ndarray
@@ -146,6 +196,10 @@ class Trajectory:
     movements: tuple[LeverMovement, ...]
     rom_deg: tuple[float, float]
     duration_s: float
+    oscillating: np.ndarray | None = None
+    impacts: tuple[tuple[float, float], ...] = ()
+    ringing_frequency_hz: float = 0.0
+    ringing_damping: float = 0.3
 
     def evaluate(self, time_s: np.ndarray) -> Kinematics:
         """Lever state at ``time_s`` (s, increasing).
@@ -161,10 +215,24 @@ class Trajectory:
         position = c[:, 0] + tau * (c[:, 1] + tau * (c[:, 2] + tau * (c[:, 3] + tau * c[:, 4])))
         velocity = c[:, 1] + tau * (2 * c[:, 2] + tau * (3 * c[:, 3] + tau * 4 * c[:, 4]))
         acceleration = 2 * c[:, 2] + tau * (6 * c[:, 3] + tau * 12 * c[:, 4])
+        if self.oscillating is not None and self.oscillating.any():
+            osc = self.oscillating[piece]
+            amp, sigma, omega = c[osc, 2], c[osc, 3], c[osc, 4]
+            tt = tau[osc]
+            decay = np.exp(-sigma * tt)
+            sin, cos = np.sin(omega * tt), np.cos(omega * tt)
+            position[osc] = c[osc, 0] + c[osc, 1] * tt + amp * (omega - decay * (sigma * sin + omega * cos)) / (sigma**2 + omega**2)
+            velocity[osc] = c[osc, 1] + amp * decay * sin
+            acceleration[osc] = amp * decay * (omega * cos - sigma * sin)
         at_limit = self.holding[piece].copy()
         ends = np.searchsorted(t, [m.end_s for m in self.movements], side="left")
         at_limit[ends[ends < t.size]] = True
-        return Kinematics(position, velocity, acceleration, self.braking[piece], at_limit)
+        ring = None
+        if self.impacts and self.ringing_frequency_hz > 0:
+            ring = np.zeros_like(t)
+            for start, amplitude in self.impacts:
+                ring += amplitude * ringing(t - start, frequency_hz=self.ringing_frequency_hz, damping=self.ringing_damping)
+        return Kinematics(position, velocity, acceleration, self.braking[piece], at_limit, ring)
 
     def stopped(self, stop_s: float, *, deceleration_dps2: float) -> Trajectory:
         """This trajectory with a safety stop at ``stop_s``: the lever decelerates to rest
@@ -176,18 +244,21 @@ class Trajectory:
         coefficients = list(self.coefficients[keep])
         braking = list(self.braking[keep])
         holding = list(self.holding[keep])
+        oscillating = list(self.oscillating[keep]) if self.oscillating is not None else [False] * len(starts)
         if velocity != 0.0:
             stop_time = abs(velocity) / deceleration_dps2
             starts.append(stop_s)
             coefficients.append([position, velocity, -math.copysign(deceleration_dps2, velocity) / 2, 0.0, 0.0])
             braking.append(False)
             holding.append(False)
+            oscillating.append(False)
             position += velocity * stop_time / 2
             stop_s += stop_time
         starts.append(stop_s)
         coefficients.append([position, 0.0, 0.0, 0.0, 0.0])
         braking.append(False)
         holding.append(min(abs(position - r) for r in self.rom_deg) < 1e-6)
+        oscillating.append(False)
         return Trajectory(
             starts_s=np.asarray(starts),
             coefficients=np.asarray(coefficients, dtype=np.float64),
@@ -196,6 +267,10 @@ class Trajectory:
             movements=tuple(m for m in self.movements if m.end_s <= stop_s),
             rom_deg=self.rom_deg,
             duration_s=self.duration_s,
+            oscillating=np.asarray(oscillating, dtype=bool),
+            impacts=tuple(i for i in self.impacts if i[0] < stop_s),
+            ringing_frequency_hz=self.ringing_frequency_hz,
+            ringing_damping=self.ringing_damping,
         )
 
 
@@ -242,40 +317,24 @@ def plan_trajectory(
     holding: list[bool] = [True]
     movements: list[LeverMovement] = []
     t = rest_before_s
-    a, b = settings.acceleration_dps2, settings.deceleration_dps2
+    oscillating: list[bool] = [False]
+    impacts: list[tuple[float, float]] = []
     for k, (d, v) in enumerate(zip(signs, velocities_dps, strict=True)):
         over = settings.overshoot_per_100dps * v / 100.0 if overshoot else 0.0
-        brake_s = settings.overshoot_duration_s if over > 0 else 0.0
-        v_peak = v * (1.0 + over)
-        ramp_s, ramp_deg = v_peak / a, v_peak * v_peak / (2 * a)
-        brake_deg = v * brake_s * (1.0 + over / 2)
-        stop_s, stop_deg = v / b, v * v / (2 * b)
-        constant_deg = span - ramp_deg - brake_deg - stop_deg
-        if constant_deg < 0:
-            raise ValueError(
-                f"{v:g} deg/s cannot be held over a {span:g} deg range: acceleration, overshoot and "
-                f"deceleration need {ramp_deg + brake_deg + stop_deg:.1f} deg; lower the velocity, "
-                "widen the range or raise the machine's acceleration"
-            )
-        constant_s = constant_deg / v
-        pieces = [
-            (t, [position, 0.0, d * a / 2, 0.0, 0.0], False),
-            (t + ramp_s, [position + d * ramp_deg, d * v_peak, 0.0, 0.0, 0.0], True),
-            (t + ramp_s + brake_s, [position + d * (ramp_deg + brake_deg), d * v, 0.0, 0.0, 0.0], False),
-            (t + ramp_s + brake_s + constant_s, [position + d * (span - stop_deg), d * v, -d * b / 2, 0.0, 0.0], False),
-        ]
-        if brake_s > 0:
-            pieces[1][1][3] = -d * v * over / brake_s**2
-            pieces[1][1][4] = d * v * over / (2 * brake_s**3)
+        if over > 0 and settings.overshoot_frequency_hz > 0:
+            pieces, movement, impact = _oscillating_movement(d, v, over, t, position, span, settings)
         else:
-            del pieces[1]
-        for start, coef, is_brake in pieces:
+            pieces, movement, impact = _smooth_movement(d, v, over, t, position, span, settings)
+        for start, coef, is_brake, is_oscillation in pieces:
             starts.append(start)
             coefficients.append(coef)
             braking.append(is_brake)
             holding.append(False)
-        end = t + ramp_s + brake_s + constant_s + stop_s
-        movements.append(LeverMovement(d, v, t, end, t + ramp_s + brake_s, t + ramp_s + brake_s + constant_s))
+            oscillating.append(is_oscillation)
+        movements.append(movement)
+        if impact is not None:
+            impacts.append(impact)
+        end = movement.end_s
         position = high if d > 0 else low
         last = k + 1 == len(signs)
         rest = rest_after_s if last else pause_s
@@ -285,6 +344,7 @@ def plan_trajectory(
             coefficients.append([position, 0.0, 0.0, 0.0, 0.0])
             braking.append(False)
             holding.append(True)
+            oscillating.append(False)
     return Trajectory(
         starts_s=np.asarray(starts),
         coefficients=np.asarray(coefficients, dtype=np.float64),
@@ -293,4 +353,81 @@ def plan_trajectory(
         movements=tuple(movements),
         rom_deg=(float(low), float(high)),
         duration_s=t,
+        oscillating=np.asarray(oscillating, dtype=bool),
+        impacts=tuple(impacts),
+        ringing_frequency_hz=settings.ringing_frequency_hz if overshoot else 0.0,
+        ringing_damping=settings.ringing_damping,
     )
+
+
+def _too_short(v: float, span: float, needed_deg: float) -> ValueError:
+    return ValueError(
+        f"{v:g} deg/s cannot be held over a {span:g} deg range: acceleration, overshoot and "
+        f"deceleration need {needed_deg:.1f} deg; lower the velocity, widen the range or raise the machine's acceleration"
+    )
+
+
+_Pieces = list[tuple[float, list[float], bool, bool]]
+
+
+def _oscillating_movement(
+    d: int, v: float, over: float, t: float, position: float, span: float, settings: MachineSettings
+) -> tuple[_Pieces, LeverMovement, tuple[float, float] | None]:
+    """One movement whose overshoot rings (:mod:`simulators.servo`): ramp, damped oscillation, deceleration.
+
+    Returns the pieces ``(start_s, coefficients, braking, oscillating)``, the movement (its load range
+    starts when the oscillation and the impact's ringing have both decayed to
+    :data:`~simulators.servo.TRANSIENT_DECAYED`; empty when deceleration comes first) and the
+    ringing impact ``(time_s, amplitude_dps2)``, or ``None`` without ringing.
+    """
+    a, b = settings.acceleration_dps2, settings.deceleration_dps2
+    osc = oscillation_of(over * v, settings.overshoot_frequency_hz, settings.overshoot_damping)
+    ramp_s, ramp_deg = v / a, v * v / (2 * a)
+    stop_s, stop_deg = v / b, v * v / (2 * b)
+    held_s = (span - ramp_deg - stop_deg - float(osc.displacement_deg(1e9))) / v
+    for _ in range(4):  # the oscillation's own displacement up to deceleration, by fixed point
+        held_s = (span - ramp_deg - stop_deg - float(osc.displacement_deg(max(held_s, 0.0)))) / v
+    if held_s <= osc.peak_s:
+        raise _too_short(v, span, ramp_deg + stop_deg + v * osc.peak_s + float(osc.displacement_deg(osc.peak_s)))
+    settle = osc.settle_s
+    impact = None
+    if settings.ringing_frequency_hz > 0:
+        settle = max(settle, osc.peak_s + ringing_settle_s(settings.ringing_frequency_hz, settings.ringing_damping))
+        impact = (t + ramp_s + osc.peak_s, d * settings.ringing_gain * osc.largest_deceleration_dps2)
+    pieces: _Pieces = [
+        (t, [position, 0.0, d * a / 2, 0.0, 0.0], False, False),
+        (t + ramp_s, [position + d * ramp_deg, d * v, d * osc.amplitude_dps, osc.sigma, osc.omega], True, True),
+        (t + ramp_s + held_s, [position + d * (span - stop_deg), d * v, -d * b / 2, 0.0, 0.0], False, False),
+    ]
+    end = t + ramp_s + held_s + stop_s
+    return pieces, LeverMovement(d, v, t, end, t + ramp_s + settle, t + ramp_s + held_s), impact
+
+
+def _smooth_movement(
+    d: int, v: float, over: float, t: float, position: float, span: float, settings: MachineSettings
+) -> tuple[_Pieces, LeverMovement, None]:
+    """One movement of the default servo: ramp, smooth braking of the overshoot, load range, deceleration."""
+    a, b = settings.acceleration_dps2, settings.deceleration_dps2
+    brake_s = settings.overshoot_duration_s if over > 0 else 0.0
+    v_peak = v * (1.0 + over)
+    ramp_s, ramp_deg = v_peak / a, v_peak * v_peak / (2 * a)
+    brake_deg = v * brake_s * (1.0 + over / 2)
+    stop_s, stop_deg = v / b, v * v / (2 * b)
+    constant_deg = span - ramp_deg - brake_deg - stop_deg
+    if constant_deg < 0:
+        raise _too_short(v, span, ramp_deg + brake_deg + stop_deg)
+    constant_s = constant_deg / v
+    pieces = [
+        (t, [position, 0.0, d * a / 2, 0.0, 0.0], False),
+        (t + ramp_s, [position + d * ramp_deg, d * v_peak, 0.0, 0.0, 0.0], True),
+        (t + ramp_s + brake_s, [position + d * (ramp_deg + brake_deg), d * v, 0.0, 0.0, 0.0], False),
+        (t + ramp_s + brake_s + constant_s, [position + d * (span - stop_deg), d * v, -d * b / 2, 0.0, 0.0], False),
+    ]
+    if brake_s > 0:
+        pieces[1][1][3] = -d * v * over / brake_s**2
+        pieces[1][1][4] = d * v * over / (2 * brake_s**3)
+    else:
+        del pieces[1]
+    end = t + ramp_s + brake_s + constant_s + stop_s
+    movement = LeverMovement(d, v, t, end, t + ramp_s + brake_s, t + ramp_s + brake_s + constant_s)
+    return [(start, coef, is_brake, False) for start, coef, is_brake in pieces], movement, None

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -59,6 +59,7 @@ from simulators.machine import Kinematics, LeverMovement, MachineSettings, Traje
 from simulators.physiology import activation
 from simulators.profile import MuscleGroup, SubjectProfile, default_profile
 from simulators.protocol import PlannedMovement, SetProtocol, is_positive_number
+from simulators.servo import ripple
 from simulators.truth import RepTruth, SetTruth, rep_truth
 
 __all__ = [
@@ -196,10 +197,17 @@ def simulate_set(
 
     scheduled = trajectory.movements
 
+    speed_ripple = ripple(n, sample_rate_hz, rng, sd=machine.velocity_ripple_percent / 100.0)
+
     def signals(lever: Trajectory, stop_s: float | None) -> tuple[Kinematics, np.ndarray, np.ndarray, np.ndarray]:
-        kin = lever.evaluate(time_s)
+        kin = _with_ripple(lever.evaluate(time_s), speed_ripple, sample_rate_hz)
         muscle = _muscle_torque(time_s, kin, scheduled, planned, effort, groups, profile, pattern, stop_s)
-        artifact = np.where(kin.braking, -limb.limb_inertia_kgm2 * np.deg2rad(kin.acceleration_dps2), 0.0)
+        inertia = limb.limb_inertia_kgm2
+        artifact = np.where(kin.braking, -inertia * np.deg2rad(kin.acceleration_dps2), 0.0)
+        if speed_ripple.any():  # the ripple's own inertial torque, wherever the lever moves
+            artifact -= inertia * np.deg2rad(np.gradient(speed_ripple * kin.velocity_dps, 1.0 / sample_rate_hz))
+        if kin.ringing_dps2 is not None:
+            artifact += inertia * np.deg2rad(kin.ringing_dps2)
         weight = w_nm * np.cos(np.deg2rad(kin.position_deg - limb.horizontal_angle_deg))
         return kin, muscle, artifact, muscle + weight + artifact + torque_noise
 
@@ -328,6 +336,16 @@ def simulate_hold(
         gravity_torque_nm=limb.gravity_torque_nm,
         horizontal_angle_deg=limb.horizontal_angle_deg,
     )
+
+
+def _with_ripple(kin: Kinematics, unit_ripple: np.ndarray, sample_rate_hz: float) -> Kinematics:
+    """The lever's kinematics with the servo's speed ripple (a fraction of the speed) added, position integrated."""
+    if not unit_ripple.any():
+        return kin
+    extra = unit_ripple * kin.velocity_dps
+    position = kin.position_deg + np.concatenate([[0.0], np.cumsum(0.5 * (extra[1:] + extra[:-1]))]) / sample_rate_hz
+    acceleration = kin.acceleration_dps2 + np.gradient(extra, 1.0 / sample_rate_hz)
+    return replace(kin, position_deg=position, velocity_dps=kin.velocity_dps + extra, acceleration_dps2=acceleration)
 
 
 def _effort(

@@ -29,18 +29,20 @@ from analysis import analyze_recording, compare, deficit_percent, lowpass
 
 model = pytest.importorskip("simulators.model")
 from simulators.joints import JOINT_PATTERNS, PATTERN_DIRECTIONS  # noqa: E402
+from simulators.machine import SERVO_MODELS  # noqa: E402
 
 PROFILE = model.default_profile()
 JOINT_CASES = [(j, p) for j, patterns in JOINT_PATTERNS.items() for p in patterns]
 MODES = ("con/con", "ecc/ecc", "con/ecc")
 
 
-def _simulate(joint, pattern, mode, velocity_dps, fs, *, side="left", seed=1, noise=True, artifacts=True, gravity=True):
+def _simulate(joint, pattern, mode, velocity_dps, fs, *, side="left", seed=1, noise=True, artifacts=True, gravity=True,
+              servo="ideal"):
     group = PATTERN_DIRECTIONS[pattern][1] if mode == "con/ecc" else None
     proto = model.SetProtocol(joint=joint, pattern=pattern, side=side, mode=mode, velocity_dps=velocity_dps,
                               repetitions=3, group=group)
     return model.simulate_set(PROFILE, proto, sample_rate_hz=fs, seed=seed, noise=noise, artifacts=artifacts,
-                              gravity=gravity)
+                              gravity=gravity, machine=SERVO_MODELS[servo])
 
 
 def _analyse(sim, side="left"):
@@ -55,7 +57,8 @@ def _check_angle(sim, rep, truth, cutoff_hz, case, worst):
 
     Per repetition, from the simulator's components over the analysis's load range:
 
-    - ``sd``: SD of the noise left by the analysis's low-pass (the simulator's noise run
+    - ``sd``: SD of the noise left by the analysis's low-pass (the simulator's noise, and the
+      inertial artifacts left in the load range of a ringing servo's speed ripple, run
       through the same filter); two samples' noise differ by more than ``3 sqrt(2) sd``
       less than once in 300;
     - ``filtered``: the noise-free muscle torque run through the same filter: where the
@@ -90,7 +93,9 @@ def _check_angle(sim, rep, truth, cutoff_hz, case, worst):
     drop_nm = float(true[k_true] - np.max(true[away])) if away.any() else np.inf
     a, b = np.searchsorted(t, [rep.load_range_start_s - 1e-9, rep.load_range_end_s + 1e-9])
     grav = sim.truth.gravity_torque_nm * np.cos(np.radians(sim.servo_position_deg[a:b] - sim.truth.horizontal_angle_deg))
-    noise = sim.torque_nm[a:b] - sim.muscle_torque_nm[a:b] - sim.artifact_torque_nm[a:b] - grav
+    # what the analysis cannot tell from the muscle's torque: the sensor's noise, and what is left in the load range of
+    # the lever's inertial artifacts (a ringing servo's speed ripple and the tail of its ringing)
+    noise = sim.torque_nm[a:b] - sim.muscle_torque_nm[a:b] - grav
     filtered = sign * sim.muscle_torque_nm[a:b]
     if cutoff_hz is not None:
         noise = lowpass(noise, fs, cutoff_hz=cutoff_hz)
@@ -114,6 +119,10 @@ def _check_reps(sim, analysis, case, worst):
     assert len(found) == len(truth)
     for (rep, metrics), t in zip(found, truth):
         assert (metrics.direction, metrics.contraction) == (t.group, t.contraction)
+        if np.isnan(t.peak_torque_nm):  # the servo's transients outlast the range: no load range, no windowed peak
+            worst.record("no load range (truth and analysis agree)", float(rep.peak_torque_nm is not None), case)
+            assert rep.peak_torque_nm is None
+            continue
         assert rep.peak_torque_nm is not None
         error = 100.0 * (rep.peak_torque_nm - t.peak_torque_nm) / t.peak_torque_nm
         worst.record("peak torque (%)", error, f"{case} rep {t.index + 1}")
@@ -212,3 +221,142 @@ def test_functional_ratios_from_two_con_ecc_sets(joint, pattern, velocity_dps, w
         truth = best[(r.numerator.direction, r.numerator.contraction)] / best[(r.denominator.direction, r.denominator.contraction)]
         worst.record("ratio (fraction)", r.value - truth, f"{case} functional {r.label}")
         assert r.value == pytest.approx(truth, abs=0.02)
+
+
+SERVO_VELOCITIES = {"humac": (60.0, 120.0, 180.0, 240.0, 300.0), "soft": (60.0, 120.0, 180.0, 240.0, 300.0),
+                    "stiff": (60.0, 180.0, 300.0, 400.0, 500.0)}  # fmt: skip
+
+#: Cases the windowing does not yet hold to the criteria (servo, velocity deg/s, mode: sample rates Hz): the load
+#: range starts by the speed's tolerance and the braking rule while the servo's oscillation and the impact's ringing
+#: are still decaying (10-30 ms before the truth's load range at 180-500 deg/s), so their inertial torque is windowed
+#: (peaks up to 14 % high, angles up to 7 deg off). A fit of the oscillation's decay from the speed was tried and
+#: dropped: under the servo's speed ripple it misplaced the start by as much (analysis/README.md, "Known limits").
+#: Strict: a case that starts to pass fails the suite until it is taken off this list.
+KNOWN_LIMITS = {
+    tuple(key.split()): {float(fs) for fs in rates.split()}
+    for key, rates in (line.strip().split(": ") for line in """
+    humac 180 con/con: 100 200 1000 2000
+    humac 180 con/ecc: 100 1000
+    humac 240 con/con: 100 200 1000 2000
+    humac 240 con/ecc: 100 200 1000 2000
+    humac 300 con/con: 100 200 1000 2000
+    humac 300 con/ecc: 100 200 1000 2000
+    humac 300 ecc/ecc: 100 200 1000 2000
+    soft 180 con/con: 1000 2000
+    soft 180 con/ecc: 1000
+    soft 240 con/con: 100 200 1000 2000
+    soft 240 con/ecc: 100 200 1000 2000
+    soft 240 ecc/ecc: 2000
+    soft 300 con/con: 100 200 1000 2000
+    soft 300 con/ecc: 100 200 1000 2000
+    soft 300 ecc/ecc: 100 200 1000 2000
+    stiff 300 con/con: 100 200
+    stiff 300 con/ecc: 100 200 1000
+    stiff 400 con/con: 100 200 1000 2000
+    stiff 400 con/ecc: 100 200 1000 2000
+    stiff 400 ecc/ecc: 100 200
+    stiff 500 con/con: 100 200 1000 2000
+    stiff 500 con/ecc: 100 200 1000 2000
+    stiff 500 ecc/ecc: 100 200 1000 2000
+""".strip().splitlines())
+}
+
+
+@pytest.mark.parametrize("fs", [100.0, 200.0, 1000.0, 2000.0])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("servo", "velocity_dps"), [(s, v) for s, vs in SERVO_VELOCITIES.items() for v in vs])
+def test_realistic_servos_from_60_to_500_dps(servo, velocity_dps, mode, fs, worst, request):
+    """Servos that ring (simulators.servo): slow ramps, a damped oscillatory overshoot, an impact that rings, speed ripple."""
+    known = fs in KNOWN_LIMITS.get((servo, f"{velocity_dps:g}", mode), ())
+    if known:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="known limit of the windowing (KNOWN_LIMITS)"))
+    sim = _simulate("knee", "flexion/extension", mode, velocity_dps, fs, servo=servo)
+    label = "realistic servos, known limits: " if known else "realistic servos: "
+    _check_reps(sim, _analyse(sim), _case_id("knee", "flexion/extension", mode, velocity_dps, fs, f" {servo} servo"),
+                _Prefixed(worst, label))
+
+
+class _Prefixed:
+    """The session's worst-case collector, with the servo grid's criteria named apart."""
+
+    def __init__(self, worst, prefix):
+        self.worst, self.prefix = worst, prefix
+
+    def record(self, criterion, error, case):
+        self.worst.record(self.prefix + criterion, error, case)
+
+
+def _isometric(joint, pattern, fs, side, seed):
+    proto = model.SetProtocol(joint=joint, pattern=pattern, side=side, mode="isometric", repetitions=3)
+    return model.simulate_set(PROFILE, proto, sample_rate_hz=fs, seed=seed)
+
+
+def _filtered_noise(sim, cutoff_hz):
+    """SD of the simulator's torque noise after the zero-lag low-pass at ``cutoff_hz`` (Hz; ``None``: raw)."""
+    noise = sim.torque_nm - sim.muscle_torque_nm - sim.torque_nm[0] + sim.muscle_torque_nm[0]
+    if cutoff_hz is not None and cutoff_hz <= sim.sample_rate_hz / 5:
+        noise = lowpass(noise, sim.sample_rate_hz, cutoff_hz=cutoff_hz)
+    return float(np.std(noise))
+
+
+@pytest.mark.parametrize(("joint", "pattern"), JOINT_CASES)
+@pytest.mark.parametrize("fs", [100.0, 1000.0, 2000.0])
+def test_isometric_tests_of_every_joint_against_the_truth(joint, pattern, fs, worst):
+    """Each contraction's peak, rate of torque development, best 1 s mean and impulse; the isometric ratio and deficits.
+
+    Peak within 2 % wherever the noise left by the set's filter is under 0.5 % of the peak (else within 2 % plus three
+    such noise SDs, recorded apart as noise-limited: a wrist's 7-12 N.m under 0.4 N.m of noise); RTD within 3 % where
+    it is measurable (at 500 Hz and above, with the noise left at the 100 Hz onset filter under 1 % of the torque 50 ms
+    after onset; elsewhere within 20 %, recorded apart); best 1 s mean and impulse within 2 %.
+    """
+    sims = {side: _isometric(joint, pattern, fs, side, 8) for side in ("left", "right")}
+    analyses = {side: _analyse(sims[side], side) for side in sims}
+    case = f"{joint} {pattern} isometric {fs:g} Hz"
+    for side, sim in sims.items():
+        found = sorted(((c, s.metrics) for s in analyses[side].sets for c in s.metrics.contractions), key=lambda x: x[0].onset_s)
+        worst.record("isometric contraction count (difference)", abs(len(found) - len(sim.truth.reps)), case)
+        assert len(found) == len(sim.truth.reps)
+        rtd_noise = _filtered_noise(sim, 100.0)
+        for (c, metrics), t in zip(found, sim.truth.reps):
+            assert metrics.direction == t.group and metrics.contraction == "isometric"
+            where = f"{case} {side} contraction {t.index + 1}"
+            error = 100.0 * (c.peak_torque_nm / t.peak_torque_nm - 1.0)
+            noise_pct = 100.0 * _filtered_noise(sim, metrics.cutoff_hz) / t.peak_torque_nm
+            if noise_pct < 0.5:
+                worst.record("isometric peak torque (%)", error, where)
+                assert abs(error) <= 2.0
+            else:
+                worst.record("isometric peak torque, noise-limited (%)", error, where)
+                assert abs(error) <= 2.0 + 3.0 * noise_pct
+            measurable = fs >= 500 and rtd_noise < 0.01 * t.rtd_nm_per_s[0] * 0.05
+            for w, measured, true in zip((50, 100, 200), (c.rtd_0_50_nm_per_s, c.rtd_0_100_nm_per_s, c.rtd_0_200_nm_per_s),
+                                         t.rtd_nm_per_s):
+                rtd_error = 100.0 * (measured / true - 1.0)
+                worst.record(f"isometric RTD 0-{w} ms (%)" + ("" if measurable else ", noise- or rate-limited"), rtd_error, where)
+                assert abs(rtd_error) <= (3.0 if measurable else 20.0)
+            for label, measured, true in (("best 1 s mean", c.mean_torque_best_1s_nm, t.best_1s_mean_torque_nm),
+                                          ("impulse", c.impulse_nm_s, t.impulse_nm_s)):
+                e = 100.0 * (measured / true - 1.0)
+                worst.record(f"isometric {label} (%)", e, where)
+                assert abs(e) <= 2.0
+    comparison = compare([analyses["left"], analyses["right"]], same_session=True)
+    best = {side: {g: max(t.peak_torque_nm for t in sims[side].truth.reps if t.group == g) for g in PATTERN_DIRECTIONS[pattern]}
+            for side in sims}
+    (left, right) = sorted((r for r in comparison.ratios if r.kind == "isometric"), key=lambda r: r.numerator.side)
+    for r in (left, right):
+        truth = best[r.numerator.side][r.numerator.direction] / best[r.numerator.side][r.denominator.direction]
+        sets = {s.metrics.direction: s.metrics for s in analyses[r.numerator.side].sets}
+        noise = [100.0 * _filtered_noise(sims[r.numerator.side], sets[t.direction].cutoff_hz) / t.peak_torque_nm
+                 for t in (r.numerator, r.denominator)]
+        if max(noise) < 0.5:
+            worst.record("isometric ratio (fraction)", r.value - truth, f"{case} {r.numerator.side} {r.label}")
+            assert r.value == pytest.approx(truth, abs=0.02)
+        else:  # noise-limited peaks, as above: each may read up to three noise SDs high
+            worst.record("isometric ratio, noise-limited (fraction)", r.value - truth, f"{case} {r.numerator.side} {r.label}")
+            assert r.value == pytest.approx(truth, abs=0.02 + truth * 3.0 * sum(noise) / 100.0)
+    assert len(comparison.bilateral) == 2
+    for b in comparison.bilateral:
+        lt, rt = best["left"][b.direction], best["right"][b.direction]
+        truth = deficit_percent(min(lt, rt), max(lt, rt))
+        worst.record("isometric bilateral deficit (percentage points)", b.deficit_percent - truth, f"{case} {b.direction}")
+        assert b.deficit_percent == pytest.approx(truth, abs=2.0)
