@@ -47,7 +47,7 @@ __all__ = ["CHUNK_SAMPLES", "ImportOverrides", "check_head", "import_file", "saf
 #: Samples per stored chunk of an imported trial.
 CHUNK_SAMPLES = 10_000
 
-_MODES = ("con/con", "ecc/ecc", "con/ecc", "ecc/con")
+_MODES = ("con/con", "ecc/ecc", "con/ecc", "ecc/con", "isometric")
 #: Characters never kept in a stored file name: controls, path separators, bidi overrides and isolates.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 #: Highest sample rate of a trial, Hz (as ``POST /trials``).
@@ -185,16 +185,23 @@ def _meta_number(recording: Recording, key: str, *, low: float, high: float) -> 
     return value
 
 
+def _isometric_angle(recording: Recording) -> float:
+    """The angle an isometric recording's lever held: its median position (deg, to 0.1)."""
+    return round(float(np.median(recording.position_deg)), 1) if len(recording) else 0.0
+
+
 def _checked_set(
-    joint: str, pattern: str, side: str, mode: str, group: str | None, plus: float, minus: float, repetitions: int
+    joint: str, pattern: str, side: str, mode: str, group: str | None, plus: float, minus: float, repetitions: int,
+    isometric_angle: float | None = None,
 ) -> None:
     """Apply ``POST /trials``' rules to an import's set (:class:`InvalidInputError` naming the form field)."""
     if group is not None and group not in DIRECTIONS:
         raise _invalid("group", f"the file's group {group[:40]!r} is not a direction ({', '.join(DIRECTIONS)}): give the 'group' form field")
+    angle = {} if isometric_angle is None else {"rom_min_deg": isometric_angle, "rom_max_deg": isometric_angle}
     try:
         TrialCreate.model_validate(
-            {"joint": joint, "side": side, "pattern": pattern, "mode": mode, "group": group, "velocity_dps": plus,
-             "velocity_plus_dps": plus, "velocity_minus_dps": minus, "repetitions": repetitions}
+            {"joint": joint, "side": side, "pattern": pattern, "mode": mode, "group": group, "velocity_dps": plus or 60,
+             "velocity_plus_dps": plus or None, "velocity_minus_dps": minus or None, "repetitions": repetitions, **angle}
         )  # fmt: skip
     except ValidationError as err:
         first = err.errors()[0]
@@ -258,10 +265,11 @@ def import_file(
         raise _missing("mode", "the contraction mode")
     if mode not in _MODES:
         raise _invalid("mode", f"the file's mode {mode!r} is not one of {', '.join(_MODES)}: give the 'mode' form field")
-    plus, minus = _velocities(overrides, metadata)
+    isometric_angle = _isometric_angle(recording) if mode == "isometric" else None
+    plus, minus = (0.0, 0.0) if isometric_angle is not None else _velocities(overrides, metadata)
     group = overrides.group or metadata.get("group", "").strip() or None
     repetitions = _repetitions(overrides, recording)
-    _checked_set(joint, pattern, side, mode, group, plus, minus, repetitions)
+    _checked_set(joint, pattern, side, mode, group, plus, minus, repetitions, isometric_angle)
     stored, _ = _resolved_metadata(recording, overrides, file_name)
     gravity = (
         overrides.gravity_torque_nm if overrides.gravity_torque_nm is not None
@@ -289,6 +297,8 @@ def import_file(
         velocity_plus_dps=plus,
         velocity_minus_dps=minus,
         repetitions=repetitions,
+        rom_min_deg=isometric_angle,
+        rom_max_deg=isometric_angle,
         state="complete",
         source_format=metadata.get("source_format", "isokin")[:32],
         gravity_torque_nm=gravity,

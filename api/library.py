@@ -4,7 +4,9 @@ Each protocol lists its sets once per side (left first, then right) with the sam
 repetitions. Ranges of motion follow DOMAIN.md's sign convention (position grows toward
 the pattern's first-named direction; 0 = the joint's reference position). Velocities
 and repetitions follow common clinical practice: 60 deg/s x 5 for strength, faster
-sets with more repetitions, 180 deg/s x 25 for endurance (Biodex, HUMAC manuals).
+sets with more repetitions, 180 deg/s x 25 for endurance (Biodex, HUMAC manuals). Isometric
+protocols hold the lever at one angle (the knee at 60 deg of flexion, the shoulder at neutral
+rotation) for maximal contractions of each group in turn, or of one group for an endurance set.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ def _set(joint: str, velocity_dps: float, repetitions: int, rom: tuple[float, fl
         "rom_max_deg": rom[1],
         **options,
     }
+
+
+def _isometric(joint: str, angle_deg: float, contractions: int, **options: Any) -> dict[str, Any]:
+    """An isometric set: the lever held at ``angle_deg``; ``contractions`` of each group in turn, or of ``group``."""
+    return {"joint": joint, "mode": "isometric", "repetitions": contractions, "rom_min_deg": angle_deg,
+            "rom_max_deg": angle_deg, **options}  # fmt: skip
 
 
 _KNEE = (0.0, 90.0)
@@ -123,6 +131,25 @@ BUILTIN_PROTOCOLS: tuple[BuiltinProtocol, ...] = (
         "Wrist flexion/extension con/con 60-120 deg/s",
         "Wrist flexor and extensor strength at 60 deg/s (5 reps) and 120 deg/s (10).",
         (_set("wrist", 60, 5, _WRIST), _set("wrist", 120, 10, _WRIST)),
+    ),
+    BuiltinProtocol(
+        "knee-isometric-60",
+        "Knee isometric at 60 deg",
+        "Maximal isometric extension and flexion at 60 deg of flexion, 3 contractions each: peak torque, rate of torque "
+        "development, isometric H:Q and bilateral deficits at the same angle.",
+        (_isometric("knee", 60.0, 3),),
+    ),
+    BuiltinProtocol(
+        "shoulder-er-ir-isometric-0",
+        "Shoulder external/internal rotation isometric at 0 deg",
+        "Maximal isometric external and internal rotation at neutral rotation, 3 contractions each: isometric ER:IR.",
+        (_isometric("shoulder", 0.0, 3, pattern="external/internal rotation"),),
+    ),
+    BuiltinProtocol(
+        "knee-isometric-endurance-24",
+        "Knee extension isometric endurance at 60 deg x 24",
+        "24 maximal isometric knee extensions at 60 deg: impulse fatigue, endurance ratio and slope of peak torque.",
+        (_isometric("knee", 60.0, 24, group="extension"),),
     ),
     BuiltinProtocol(
         "knee-endurance-25",

@@ -460,10 +460,11 @@ class SimulatedDevice:
             or (driving and (msg.velocity_plus_dps <= 0 or msg.velocity_minus_dps <= 0))
             or (driving and msg.rom_min_deg >= msg.rom_max_deg)
             or (one_group and msg.acting_direction == 0)
+            or (msg.mode == Mode.ISOMETRIC and msg.rom_min_deg != msg.rom_max_deg)
         ):
             return ErrorCode.BAD_VALUE
         # The simulated machine holds a passive limb still (limb weighing) but moves none.
-        if msg.mode == Mode.ISOMETRIC or (msg.mode == Mode.PASSIVE and msg.rom_min_deg != msg.rom_max_deg):
+        if msg.mode == Mode.PASSIVE and msg.rom_min_deg != msg.rom_max_deg:
             return ErrorCode.NOT_SUPPORTED
         if msg.sample_rate_hz not in SAMPLE_RATES_HZ:
             return ErrorCode.UNSUPPORTED_RATE
@@ -473,19 +474,23 @@ class SimulatedDevice:
             self._set, self._repetitions, self._prepared = None, 0, None
         else:
             group = None
-            if one_group:
+            if one_group or (msg.mode == Mode.ISOMETRIC and msg.acting_direction != 0):
                 group = PATTERN_DIRECTIONS[self.pattern][0 if msg.acting_direction > 0 else 1]
             try:
-                protocol = SetProtocol(
-                    joint=self.joint,
-                    pattern=self.pattern,
-                    side=self.side,
-                    mode=_MODE_NAMES[msg.mode],
-                    velocity_dps=(msg.velocity_plus_dps, msg.velocity_minus_dps),
-                    repetitions=msg.repetitions or 1,
-                    rom_deg=(msg.rom_min_deg, msg.rom_max_deg),
-                    group=group,
-                )
+                if msg.mode == Mode.ISOMETRIC:  # the lever held at rom_min = rom_max; contractions of group, or each in turn
+                    protocol = SetProtocol(joint=self.joint, pattern=self.pattern, side=self.side, mode="isometric",
+                                           repetitions=msg.repetitions or 1, angle_deg=msg.rom_min_deg, group=group)
+                else:
+                    protocol = SetProtocol(
+                        joint=self.joint,
+                        pattern=self.pattern,
+                        side=self.side,
+                        mode=_MODE_NAMES[msg.mode],
+                        velocity_dps=(msg.velocity_plus_dps, msg.velocity_minus_dps),
+                        repetitions=msg.repetitions or 1,
+                        rom_deg=(msg.rom_min_deg, msg.rom_max_deg),
+                        group=group,
+                    )
                 prepared = SampleSource(
                     self.profile,
                     protocol,

@@ -62,7 +62,7 @@ def create_trial(session_id: IdPath, body: TrialCreate, session: SessionDep, _: 
         state="created",
         source_format="isokin",
     )
-    if trial.rom_min_deg >= trial.rom_max_deg:  # type: ignore[operator]
+    if body.mode != "isometric" and trial.rom_min_deg >= trial.rom_max_deg:  # type: ignore[operator]
         raise InvalidInputError(
             "rom_min_deg", f"must be below rom_max_deg ({trial.rom_min_deg:g} >= {trial.rom_max_deg:g})"
         )

@@ -22,6 +22,7 @@ __all__ = [
     "Side",
     "ValidationErrorItem",
     "ValidationErrorPublic",
+    "check_isometric",
     "check_text",
 ]
 
@@ -86,7 +87,21 @@ Direction = Literal[
 DIRECTIONS: tuple[str, ...] = Direction.__args__  # type: ignore[attr-defined]
 Side = Literal["left", "right"]
 Sex = Literal["female", "male", "other"]
-Mode = Literal["con/con", "ecc/ecc", "con/ecc", "ecc/con"]
+Mode = Literal["con/con", "ecc/ecc", "con/ecc", "ecc/con", "isometric"]
+
+
+def check_isometric(group: str | None, directions: tuple[str, str], rom_min_deg: float | None, rom_max_deg: float | None) -> None:
+    """An isometric set's rules: its angle in ``rom_min_deg`` = ``rom_max_deg``, ``group`` null (each group in turn) or one.
+
+    Raises
+    ------
+    ValueError
+        Naming the field at fault.
+    """
+    if group is not None and group not in directions:
+        raise ValueError(f"group: {group!r} is not a direction of the pattern: use {' or '.join(directions)}, or null for both")
+    if rom_min_deg is None or rom_max_deg is None or rom_min_deg != rom_max_deg:
+        raise ValueError("rom_min_deg, rom_max_deg: an isometric set holds one angle: give it as both (equal)")
 
 
 class ErrorPublic(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from analysis.errors import UnknownJointError
 from analysis.joints import PATTERN_DIRECTIONS, resolve_pattern
-from api.schemas.common import CODE_PATTERN, TEXT_PATTERN, Direction, FreeText, Joint, LineText, Mode, Pattern, Side
+from api.schemas.common import CODE_PATTERN, TEXT_PATTERN, Direction, FreeText, Joint, LineText, Mode, Pattern, Side, check_isometric
 
 __all__ = [
     "ProtocolCreate",
@@ -30,7 +30,8 @@ class _TrialTemplateFields(BaseModel):
     side: Side = Field(description="side tested", examples=["left"])
     mode: Mode = Field(
         default="con/con",
-        description="con/con, ecc/ecc, or con/ecc and ecc/con for the one muscle group named by 'group'",
+        description="con/con, ecc/ecc, or con/ecc and ecc/con for the one muscle group named by 'group'; isometric: the "
+        "lever held at rom_min_deg = rom_max_deg, repetitions contractions of group (each group in turn when null)",
         examples=["con/con"],
     )
     group: Direction | None = Field(
@@ -38,7 +39,9 @@ class _TrialTemplateFields(BaseModel):
         description="the muscle group (its direction) of a con/ecc or ecc/con set; null for con/con and ecc/ecc",
         examples=[None],
     )
-    velocity_dps: float = Field(gt=0, le=600, description="nominal set velocity in deg/s", examples=[60])
+    velocity_dps: float | None = Field(
+        default=None, gt=0, le=600, description="nominal set velocity in deg/s (required but for isometric sets)", examples=[60]
+    )
     repetitions: int = Field(
         ge=1, le=100, description="repetitions per direction (5 means 5 movements each way)", examples=[5]
     )
@@ -75,6 +78,12 @@ class TrialTemplateCreate(_TrialTemplateFields):
         except UnknownJointError as err:
             raise ValueError(f"pattern: {err}") from err
         directions = PATTERN_DIRECTIONS[self.pattern]  # type: ignore[index]
+        if self.mode == "isometric":  # the lever held at one angle: no velocity
+            check_isometric(self.group, directions, self.rom_min_deg, self.rom_max_deg)
+            self.velocity_dps = self.velocity_plus_dps = self.velocity_minus_dps = 0.0
+            return self
+        if self.velocity_dps is None:
+            raise ValueError("velocity_dps: required for an isokinetic set")
         if self.mode in ("con/ecc", "ecc/con"):
             if self.group not in directions:
                 raise ValueError(f"group: a {self.mode} set needs group set to one of {', '.join(directions)}")
@@ -90,7 +99,9 @@ class TrialTemplateCreate(_TrialTemplateFields):
 
 
 class TrialTemplatePublic(_TrialTemplateFields):
-    """A stored trial template, with its pattern and both velocities resolved."""
+    """A stored trial template, with its pattern and both velocities resolved (0 for isometric sets)."""
+
+    velocity_dps: float = Field(description="nominal set velocity in deg/s (0 for isometric sets)", examples=[60])
 
     pattern: Pattern = Field(description="movement pattern, '+ direction/- direction'", examples=["flexion/extension"])
     velocity_plus_dps: float = Field(description="velocity toward the pattern's first-named direction, deg/s", examples=[60])
@@ -104,6 +115,8 @@ def _set_key(template: TrialTemplateCreate) -> tuple[Any, ...]:
 
 def _describe(template: TrialTemplateCreate) -> str:
     group = f" {template.group}" if template.group else ""
+    if template.mode == "isometric":
+        return f"{template.joint} {template.pattern} isometric{group} at {template.rom_min_deg:g} deg x {template.repetitions}"
     return (
         f"{template.joint} {template.pattern} {template.mode}{group} "
         f"{template.velocity_plus_dps:g}/{template.velocity_minus_dps:g} deg/s x {template.repetitions}"

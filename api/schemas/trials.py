@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analysis.errors import UnknownJointError
 from analysis.joints import CONVENTIONAL_RATIO, PATTERN_DIRECTIONS, resolve_pattern
-from api.schemas.common import Direction, Joint, Mode, Pattern, Side
+from api.schemas.common import Direction, Joint, Mode, Pattern, Side, check_isometric
 from api.storage.models import Trial, TrialEvent
 
 __all__ = [
@@ -43,7 +43,12 @@ class TrialCreate(BaseModel):
     joint: Joint = Field(description="joint tested", examples=["knee"])
     side: Side = Field(description="side tested", examples=["left"])
     pattern: Pattern | None = Field(default=None, description="'+ direction/- direction'; null: the joint's default")
-    mode: Mode = Field(default="con/con", description="con/con, ecc/ecc, con/ecc or ecc/con", examples=["con/con"])
+    mode: Mode = Field(
+        default="con/con",
+        description="con/con, ecc/ecc, con/ecc or ecc/con; isometric: the lever held at rom_min_deg = rom_max_deg, "
+        "repetitions contractions of group (or of each group in turn when null), velocities 0",
+        examples=["con/con"],
+    )
     group: Direction | None = Field(
         default=None, description="acting group (its direction) of a con/ecc or ecc/con set; null for con/con and ecc/ecc"
     )
@@ -67,6 +72,10 @@ class TrialCreate(BaseModel):
         except UnknownJointError as err:
             raise ValueError(f"pattern: {err}") from err
         directions = PATTERN_DIRECTIONS[self.pattern]  # type: ignore[index]
+        if self.mode == "isometric":  # the lever held at one angle: no velocity
+            check_isometric(self.group, directions, self.rom_min_deg, self.rom_max_deg)
+            self.velocity_plus_dps = self.velocity_minus_dps = 0.0
+            return self
         if self.mode in ("con/ecc", "ecc/con"):
             if self.group is None:
                 self.group = CONVENTIONAL_RATIO[self.pattern][1]  # type: ignore[index,assignment]
@@ -113,7 +122,7 @@ class TrialPublic(BaseModel):
     joint: str = Field(description="joint tested", examples=["knee"])
     pattern: str = Field(description="movement pattern, '+ direction/- direction'", examples=["flexion/extension"])
     side: str = Field(description="side tested", examples=["left"])
-    mode: str = Field(description="con/con, ecc/ecc, con/ecc or ecc/con", examples=["con/con"])
+    mode: str = Field(description="con/con, ecc/ecc, con/ecc, ecc/con or isometric", examples=["con/con"])
     group: str | None = Field(description="acting group of a con/ecc or ecc/con set")
     velocity_plus_dps: float = Field(description="velocity toward the pattern's first-named direction, deg/s", examples=[60])
     velocity_minus_dps: float = Field(description="velocity toward the pattern's second-named direction, deg/s", examples=[60])

@@ -163,7 +163,7 @@ class Trial(Base):
     joint: Mapped[str] = mapped_column(String(16))
     pattern: Mapped[str] = mapped_column(String(40))
     side: Mapped[str] = mapped_column(String(8))
-    mode: Mapped[str] = mapped_column(String(8))
+    mode: Mapped[str] = mapped_column(String(16))  # 0005: 'isometric' is 9 characters
     group: Mapped[str | None] = mapped_column(String(24), nullable=True)
     velocity_plus_dps: Mapped[float] = mapped_column(Float)
     velocity_minus_dps: Mapped[float] = mapped_column(Float)

@@ -110,17 +110,23 @@ def test_hello_version_0_is_refused() -> None:
         (Configure(1000, 0, Mode.CON_CON, 0, 0, 60, 0, 90, 3), ErrorCode.BAD_VALUE),  # velocity 0
         (Configure(1000, 0, Mode.CON_ECC, 0, 60, 60, 0, 90, 3), ErrorCode.BAD_VALUE),  # no acting group
         (Configure(1000, 0, Mode.CON_CON, 0, 500, 500, 0, 5, 3), ErrorCode.BAD_VALUE),  # cannot reach 500 in 5 deg
-        (Configure(1000, 0, Mode.ISOMETRIC, 0, 0, 0, 0, 90, 3), ErrorCode.NOT_SUPPORTED),
+        (Configure(1000, 0, Mode.ISOMETRIC, 0, 0, 0, 0, 90, 3), ErrorCode.BAD_VALUE),  # isometric holds one angle
         (Configure(1000, 0, Mode.PASSIVE, 0, 30, 30, 0, 90), ErrorCode.NOT_SUPPORTED),  # holds, moves no limb
         # Several faults: the first in PROTOCOL.md's order wins.
         (Configure(1234, 315), ErrorCode.BAD_VALUE),
-        (Configure(1234, 0, Mode.ISOMETRIC), ErrorCode.NOT_SUPPORTED),
+        (Configure(1234, 0, Mode.PASSIVE, 0, 30, 30, 0, 90), ErrorCode.NOT_SUPPORTED),
     ],
 )
 def test_configure_refusals_name_the_reason(configure: Configure, error: ErrorCode) -> None:
     host = Host(SimulatedDevice())
     seq = host.send(configure, 0.0)
     assert host.until(0.0) == [Nak(Configure.TYPE, seq, error)]
+
+
+def test_an_isometric_set_at_one_angle_is_accepted() -> None:
+    host = Host(SimulatedDevice())
+    seq = host.send(Configure(1000, 0, Mode.ISOMETRIC, -1, 0, 0, 60, 60, 3), 0.0)
+    assert host.until(0.0) == [Ack(Configure.TYPE, seq)]
 
 
 def test_configure_while_streaming_is_not_allowed_now() -> None:
