@@ -18,6 +18,9 @@ Layout (UTF-8, ``\\r\\n`` line ends as the csv module writes them)::
     ...
     # trials
     ...
+    # verdict
+    kind,severity,text
+    ...
 
 Each section starts with a ``# name`` line, then its header, then one row per item
 (possibly none), and ends with a blank line. Numbers are in the units their column names
@@ -52,13 +55,15 @@ SECTIONS: Mapping[str, tuple[str, ...]] = {
     ),  # fmt: skip
     "bilateral": (
         "joint", "pattern", "direction", "contraction", "velocity_dps", "left_nm", "right_nm",
-        "involved_side", "reference_side", "deficit_percent", "lsi_percent",
+        "involved_side", "reference_side", "deficit_percent", "lsi_percent", "left_trial_id", "right_trial_id",
+        "angle_deg", "gravity_corrected",
     ),  # fmt: skip
     "flags": ("rule", "severity", "subject", "message", "threshold_name", "threshold", "source"),
     "trials": (
         "trial_id", "state", "joint", "pattern", "side", "mode", "velocity_plus_dps", "velocity_minus_dps",
         "source_format", "analysed", "reason",
     ),  # fmt: skip
+    "verdict": ("kind", "severity", "text"),
 }
 
 
@@ -96,6 +101,8 @@ def _rows(report: Mapping[str, Any]) -> dict[str, Iterable[Sequence[Any]]]:
             (*(t.get(c) for c in SECTIONS["trials"][:-2]), t.get("recording_index") is not None, t.get("reason"))
             for t in report.get("trials", [])
         ],
+        "verdict": [(f["kind"], f["severity"], f["text"]) for f in report.get("verdict", [])]
+        + [("not evaluated", "info", f"{n['criterion']}: {n['reason']}") for n in report.get("not_evaluated", [])],
     }  # fmt: skip
 
 

@@ -8,7 +8,7 @@ deficits, LSI, CV and fatigue are percent.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,13 @@ __all__ = [
     "AnalysisParameters",
     "AnalysisPublic",
     "AngleSpecificPublic",
+    "ChangePublic",
+    "ContractionPublic",
+    "FindingPublic",
+    "NotEvaluatedPublic",
+    "PassiveMovementPublic",
+    "RetestPublic",
+    "WarningPublic",
     "BilateralPublic",
     "FlagPublic",
     "OptionsPublic",
@@ -59,6 +66,30 @@ class RepetitionPublic(BaseModel):
     load_range_end_s: Num = Field(description="end of the isokinetic load range, s")
     acceleration_time_s: Num = Field(description="onset to load range, s")
     deceleration_time_s: Num = Field(description="load range to stop, s")
+    partial: bool = Field(default=False, description="covered less than the set's usual range: out of mean, CV and fatigue")
+    partial_reason: str | None = Field(default=None, description="why the repetition is partial")
+
+
+class ContractionPublic(BaseModel):
+    """One isometric contraction; torques net of the torque at rest before it, the group's, positive."""
+
+    model_config = _OPEN
+
+    index: int = Field(description="1-based contraction number within the set", examples=[1])
+    onset_s: Num = Field(description="onset (threshold rise extended back to the baseline), s (recording time)")
+    end_s: Num = Field(description="end, when the torque is back at rest (or the recording ends), s")
+    baseline_torque_nm: Num = Field(description="torque at rest just before, N.m (subtracted from every figure)")
+    peak_torque_nm: Num = Field(description="peak net torque, N.m", examples=[250.0])
+    time_to_peak_s: Num = Field(description="onset to peak, s")
+    angle_deg: Num = Field(description="the lever's angle (median position), deg", examples=[60.0])
+    rtd_0_50_nm_per_s: Num = Field(description="rate of torque development 0-50 ms from onset, N.m/s")
+    rtd_0_100_nm_per_s: Num = Field(description="rate of torque development 0-100 ms from onset, N.m/s")
+    rtd_0_200_nm_per_s: Num = Field(description="rate of torque development 0-200 ms from onset, N.m/s")
+    mean_torque_best_1s_nm: Num = Field(description="highest mean net torque over best_window_s, N.m")
+    best_window_s: Num = Field(description="the window of that mean: 1 s, or the whole contraction when shorter, s")
+    impulse_nm_s: Num = Field(description="net torque integrated from onset to end, N.m.s")
+    duration_s: Num = Field(description="end minus onset, s")
+    ends_with_recording: bool = Field(description="the recording stopped before the torque came back to rest")
 
 
 class SetPublic(BaseModel):
@@ -83,7 +114,36 @@ class SetPublic(BaseModel):
     work_fatigue_percent: Num = Field(description="100 x (first third - last third of work) / first third, %")
     endurance_ratio: Num = Field(description="mean peak of the last k / first k repetitions, fraction")
     fatigue_slope_nm_per_rep: Num = Field(description="slope of peak torque over repetitions, N.m per repetition")
-    reps: list[RepetitionPublic] = Field(description="the repetitions, in time order")
+    reps: list[RepetitionPublic] = Field(description="the repetitions, in time order (empty for isometric sets)")
+    partial_repetitions: int = Field(default=0, description="repetitions marked partial")
+    angle_deg: Num = Field(default=None, description="isometric sets: the angle held, deg")
+    impulse_fatigue_percent: Num = Field(
+        default=None, description="isometric endurance sets: 100 x (first third - last third of impulse) / first third, %"
+    )
+    contractions: list[ContractionPublic] = Field(default_factory=list, description="isometric sets: the contractions")
+
+
+class WarningPublic(BaseModel):
+    """A data-quality finding about a whole recording."""
+
+    model_config = _OPEN
+
+    rule: str = Field(description="the flag it raises", examples=["velocity_sign_contradicts_position"])
+    message: str = Field(description="what was found and done")
+
+
+class PassiveMovementPublic(BaseModel):
+    """A movement of the relaxed limb, left out of the sets."""
+
+    model_config = _OPEN
+
+    movement: str = Field(description="direction the lever moved", examples=["flexion"])
+    start_s: Num = Field(description="start, s (recording time)")
+    end_s: Num = Field(description="end, s")
+    velocity_dps: Num = Field(description="plateau speed, deg/s")
+    peak_torque_nm: Num = Field(description="largest torque magnitude over the movement, N.m")
+    mean_torque_nm: Num = Field(description="mean torque over the movement (signed), N.m")
+    reason: str = Field(description="why it is passive")
 
 
 class RecordingPublic(BaseModel):
@@ -104,7 +164,11 @@ class RecordingPublic(BaseModel):
     segmentation: Literal["markers", "velocity", "isometric"] = Field(
         description="repetitions from device markers or from velocity; contractions of an isometric test"
     )
-    sets: list[SetPublic] = Field(description="one per group x contraction x velocity, in the order they start")
+    sets: list[SetPublic] = Field(description="one per group x contraction x velocity (or angle), in the order they start")
+    subject: str | None = Field(default=None, description="who was tested (pairing), null when unknown")
+    session: str | None = Field(default=None, description="the session (a date, or the vendor's test), null when unknown")
+    warnings: list[WarningPublic] = Field(default_factory=list, description="data-quality findings about the recording")
+    passive_movements: list[PassiveMovementPublic] = Field(default_factory=list, description="movements left out as passive")
 
 
 class RatioTermPublic(BaseModel):
@@ -117,6 +181,8 @@ class RatioTermPublic(BaseModel):
     side: Side | None = Field(description="side")
     peak_torque_nm: Num = Field(description="the set's peak torque, N.m")
     source: str = Field(description="recording the set comes from")
+    angle_deg: Num = Field(default=None, description="isometric sets: the angle, deg")
+    gravity_corrected: bool = Field(default=False, description="whether the set's torque was gravity-corrected")
 
 
 class AngleSpecificPublic(BaseModel):
@@ -158,6 +224,12 @@ class BilateralPublic(BaseModel):
     reference_side: Side = Field(description="the uninvolved side, or the stronger one")
     deficit_percent: Num = Field(description="(reference - other) / reference x 100, %", examples=[25.0])
     lsi_percent: Num = Field(description="other / reference x 100, %", examples=[75.0])
+    left_source: str = Field(default="", description="the left side's recording")
+    right_source: str = Field(default="", description="the right side's recording")
+    left_trial_id: int | None = Field(default=None, description="the left side's trial (added by the service)")
+    right_trial_id: int | None = Field(default=None, description="the right side's trial (added by the service)")
+    angle_deg: Num = Field(default=None, description="isometric comparisons: the angle, deg")
+    gravity_corrected: bool = Field(default=False, description="whether both sides' torques were gravity-corrected")
 
 
 class FlagPublic(BaseModel):
@@ -198,14 +270,70 @@ class AnalysisParameters(BaseModel):
     velocity_match_percent: float = Field(description="sets within this % of each other are at the same velocity")
 
 
+class FindingPublic(BaseModel):
+    """One line of the verdict."""
+
+    model_config = _OPEN
+
+    kind: str = Field(description="imbalance, ardern, ratio, change, check or none", examples=["imbalance"])
+    severity: Literal["flag", "warning", "info"] = Field(description="flag: clinical; warning: data quality; info")
+    text: str = Field(description="the line, for a reader", examples=["Imbalance: left hamstrings 25 % weaker than right ..."])
+    rules: list[str] = Field(description="the flags or facts behind it")
+
+
+class NotEvaluatedPublic(BaseModel):
+    """A criterion the recordings could not support."""
+
+    model_config = _OPEN
+
+    criterion: str = Field(description="what could not be evaluated")
+    reason: str = Field(description="why")
+
+
+class ChangePublic(BaseModel):
+    """One figure in two sessions of a subject."""
+
+    model_config = _OPEN
+
+    measure: Literal["peak_torque", "ratio", "deficit"] = Field(description="what changed")
+    label: str = Field(description="which figure")
+    unit: str = Field(description="unit of before and after: N.m, fraction or percent")
+    before: Num = Field(description="first session's value")
+    after: Num = Field(description="second session's value")
+    change_percent: Num = Field(description="peak torques and ratios: 100 x (after - before) / before, %")
+    change_points: Num = Field(description="deficits: after - before, percentage points")
+    srd: Num = Field(description="smallest real difference given (same unit as the change), null when none")
+    srd_source: str | None = Field(description="where the SRD comes from")
+    beyond_srd: bool | None = Field(description="whether the change exceeds the SRD; null without one")
+    before_sources: list[str] = Field(description="recordings of the first value")
+    after_sources: list[str] = Field(description="recordings of the second value")
+
+
+class RetestPublic(BaseModel):
+    """A test-retest comparison of one subject's two sessions."""
+
+    model_config = _OPEN
+
+    subject: str = Field(description="the subject")
+    before_session: str = Field(description="the first session")
+    after_session: str = Field(description="the second session")
+    changes: list[ChangePublic] = Field(description="each figure present in both")
+
+
 class AnalysisPublic(BaseModel):
     """The analyze JSON document (schema isokin-analysis/1)."""
 
     model_config = _OPEN
 
     schema_: str = Field(alias="schema", description="contract identifier and version", examples=["isokin-analysis/1"])
+    verdict: list[FindingPublic] = Field(default_factory=list, description="one line per finding, most important first")
+    not_evaluated: list[NotEvaluatedPublic] = Field(default_factory=list, description="criteria not evaluated, and why")
     parameters: AnalysisParameters
     recordings: list[RecordingPublic] = Field(description="one per analysed recording (trial)")
     ratios: list[RatioPublic] = Field(description="agonist/antagonist ratios within each side")
     bilateral: list[BilateralPublic] = Field(description="left/right comparisons")
     flags: list[FlagPublic] = Field(description="clinical flags and data-quality warnings")
+    retests: list[RetestPublic] = Field(default_factory=list, description="test-retest comparisons across sessions")
+    pairing: dict[str, Any] | None = Field(
+        default=None, description="the pairing rule applied, the groups paired and what was not paired, and why"
+    )

@@ -120,7 +120,7 @@ def test_the_csv_report_has_one_table_per_section_with_the_json_figures(
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert f"session-{session_id}-report.csv" in r.headers["content-disposition"]
     tables = _sections(r.text)
-    assert list(tables) == ["session", "sets", "ratios", "bilateral", "flags", "trials"]
+    assert list(tables) == ["session", "sets", "ratios", "bilateral", "flags", "trials", "verdict"]
     assert tables["session"][0]["subject_code"] == "S-01"
     sets = [(int(row["trial_id"]), row["direction"], float(row["peak_torque_nm"])) for row in tables["sets"]]
     assert sets == [
