@@ -160,15 +160,15 @@ class SetPlan:
         if not self.drive or self.mode is None:
             return Configure(self.sample_rate_hz, self.samples_per_frame)
         acting = 0
-        if self.mode in _ONE_GROUP_MODES and self.pattern is not None:
-            acting = 1 if self.group == PATTERN_DIRECTIONS[self.pattern][0] else -1
+        if self.pattern is not None and (self.mode in _ONE_GROUP_MODES or (self.mode == "isometric" and self.group)):
+            acting = 1 if self.group == PATTERN_DIRECTIONS[self.pattern][0] else -1  # isometric: one group's endurance set
         return Configure(
             self.sample_rate_hz,
             self.samples_per_frame,
             MODE_CODES[self.mode],
             acting,
-            self.velocity_plus_dps if self.mode != "passive" else 0.0,
-            self.velocity_minus_dps if self.mode != "passive" else 0.0,
+            self.velocity_plus_dps if self.mode not in ("passive", "isometric") else 0.0,
+            self.velocity_minus_dps if self.mode not in ("passive", "isometric") else 0.0,
             self.rom_min_deg,
             self.rom_max_deg,
             self.repetitions,

@@ -10,7 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from analysis.errors import UnknownJointError
 from analysis.joints import PATTERN_DIRECTIONS, resolve_pattern
-from api.schemas.common import CODE_PATTERN, TEXT_PATTERN, Direction, FreeText, Joint, LineText, Mode, Pattern, Side, check_isometric
+from api.schemas.common import (
+    CODE_PATTERN,
+    TEXT_PATTERN,
+    Direction,
+    FreeText,
+    Joint,
+    LineText,
+    Mode,
+    Pattern,
+    Side,
+    check_isometric,
+)
 
 __all__ = [
     "ProtocolCreate",
