@@ -85,8 +85,9 @@ class SetMetrics:
     partial_repetitions: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping, repetitions included under ``reps``."""
+        """JSON-ready mapping, repetitions included under ``reps``; an isometric set's keys are there too, ``null``."""
         out = {k: _clean(v) for k, v in self.__dict__.items() if k != "reps"}
+        out |= {"angle_deg": None, "impulse_fatigue_percent": None, "contractions": []}
         out["reps"] = [r.to_dict() for r in self.reps]
         return out
 
