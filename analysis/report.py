@@ -104,7 +104,8 @@ def _isokinetic_set(s: Mapping[str, Any]) -> list[str]:
 
 
 def _isometric_set(s: Mapping[str, Any]) -> list[str]:
-    out = [f"  {s['direction']} isometric at {s['angle_deg']:.0f} deg: {s['repetitions']} contractions"]
+    n = s["repetitions"]
+    out = [f"  {s['direction']} isometric at {s['angle_deg']:.0f} deg: {n} contraction{'' if n == 1 else 's'}"]
     rows = [
         [str(c["index"]), _num(c["peak_torque_nm"]), _num(c["time_to_peak_s"], ".2f"),
          "/".join(_num(c[k], ".0f") for k in ("rtd_0_50_nm_per_s", "rtd_0_100_nm_per_s", "rtd_0_200_nm_per_s")),
