@@ -39,6 +39,7 @@ __all__ = [
     "Base",
     "LabSession",
     "Protocol",
+    "RetestGoal",
     "SampleChunk",
     "Station",
     "Subject",
@@ -130,6 +131,27 @@ class LabSession(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"), index=True)
     date: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RetestGoal(Base):
+    """A clinician's target for one of a subject's figures at re-test (LSI, deficit or ratio)."""
+
+    __tablename__ = "retest_goals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"), index=True)
+    measure: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    contraction: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    velocity_dps: Mapped[float | None] = mapped_column(Float, nullable=True)
+    side: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    comparison: Mapped[str] = mapped_column(String(2))
+    target: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
