@@ -13,7 +13,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse
 
 from api.acquisition.service import AcquisitionService
 from api.analysis_service import AnalysisCache
@@ -25,6 +24,7 @@ from api.routes import api_router
 from api.security import install_log_redaction
 from api.settings import Settings
 from api.storage.database import Database
+from api.web import install_web
 
 __all__ = ["create_app"]
 
@@ -89,6 +89,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served by api.web from the package's own assets
+        redoc_url=None,
         dependencies=[Depends(reject_unknown_query_parameters)],
         openapi_tags=[
             {"name": "health", "description": "service state, no token needed"},
@@ -104,7 +106,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             {"name": "live", "description": "a running trial for display (GET, or WebSocket at the same path)"},
             {"name": "imports", "description": "vendor exports and recording CSVs uploaded as trials"},
             {"name": "analysis", "description": "one trial analysed (the analyze JSON contract)"},
-            {"name": "reports", "description": "session reports (JSON, CSV) and subject histories"},
+            {"name": "reports", "description": "session reports (JSON, CSV, PDF) and subject histories"},
+            {"name": "goals", "description": "re-test goals of a subject and each session's progress"},
         ],
     )
     app.state.settings = settings
@@ -115,10 +118,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_error_handlers(app)
     install_log_redaction()
     app.include_router(api_router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    install_web(app)  # the web app at /, /docs and /redoc, from the package's own assets
 
     install_middleware(app, database=db, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s)
     if settings.cors_origins:

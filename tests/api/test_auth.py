@@ -56,6 +56,15 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("get", "/api/v1/trials/{trial_id}/events"): "viewer",
     ("get", "/api/v1/trials/{trial_id}/samples"): "viewer",
     ("get", "/api/v1/trials/{trial_id}/live"): "viewer",
+    ("get", "/api/v1/sessions/{session_id}/report.pdf"): "viewer",
+    ("get", "/api/v1/sessions/{session_id}/report.html"): "viewer",
+    ("get", "/api/v1/me"): "viewer",
+    ("get", "/api/v1/subjects/{subject_id}/goals"): "viewer",
+    ("post", "/api/v1/subjects/{subject_id}/goals"): "operator",
+    ("get", "/api/v1/subjects/{subject_id}/goals/defaults"): "viewer",
+    ("get", "/api/v1/subjects/{subject_id}/goals/progress"): "viewer",
+    ("patch", "/api/v1/goals/{goal_id}"): "operator",
+    ("delete", "/api/v1/goals/{goal_id}"): "operator",
 }
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
@@ -63,7 +72,7 @@ RANK = {"viewer": 0, "operator": 1, "admin": 2}
 def _concrete(path: str) -> str:
     return path.replace("{subject_id}", "1").replace("{session_id}", "1").replace("{protocol_id}", "1").replace(
         "{token_id}", "1"
-    ).replace("{trial_id}", "1")
+    ).replace("{trial_id}", "1").replace("{goal_id}", "1")
 
 
 def test_the_table_covers_every_route(app: FastAPI) -> None:

@@ -1,0 +1,102 @@
+"""API routes the web app adds: the printed report (PDF and HTML) and the caller's own token.
+
+``GET /sessions/{id}/report.pdf`` and ``.../report.html`` take the same analysis query
+parameters as ``GET /sessions/{id}/report`` and print that same document: the figures are
+the JSON report's, rounded as printed. The HTML is the report's ``<article>`` for the
+report page (all text escaped by the template; the figures are SVG drawn here).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import DatabaseDep, IdPath, SessionDep, ViewerDep
+from api.goals import GoalSpec, report_goal_rows, subject_progress
+from api.report_pdf import report_html, report_pdf
+from api.report_pdf.sources import session_curves, session_extra
+from api.reporting import session_report
+from api.routes.analysis import AnalysisCacheDep, AnalysisSettingsDep
+from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
+from api.schemas.common import ValidationErrorPublic
+from api.security import Role
+from api.storage.models import LabSession, Subject
+
+__all__ = ["TokenSelfPublic", "router"]
+
+router = APIRouter(responses=AUTH_ERRORS)
+
+_REPORT_ERRORS: dict[int | str, dict[str, Any]] = NOT_FOUND | {
+    422: {"model": ValidationErrorPublic, "description": "a bad query parameter"}
+}
+
+
+def _html(session: SessionDep, session_id: int, settings: Any, cache: Any, *, standalone: bool) -> tuple[str, str]:
+    lab_session = get_or_404(session, LabSession, session_id, "session")
+    document = session_report(session, lab_session, settings, cache=cache)
+    subject = session.get(Subject, lab_session.subject_id)
+    goals: list[dict[str, Any]] = []
+    if subject is not None:
+        _, progress = subject_progress(session, subject, settings, cache=cache, until=lab_session)
+        goals = report_goal_rows([(GoalSpec.of(g), s) for g, s in progress], lab_session.id)
+    html = report_html(
+        document, session_curves(session, document), standalone=standalone, extra=session_extra(session, document), goals=goals
+    )
+    code = subject.code if subject is not None else "subject"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in code)[:40]
+    return html, f"isokin-{safe}-{lab_session.date.isoformat()}-session-{session_id}.pdf"
+
+
+@router.get(
+    "/sessions/{session_id}/report.pdf",
+    tags=["reports"],
+    response_class=Response,
+    responses=_REPORT_ERRORS | {200: {"content": {"application/pdf": {}}, "description": "the report as an A4 PDF"}},
+    summary="Session report as a PDF: tables, torque-angle overlays, deficits, ratios, flags, processing log",
+)
+async def read_report_pdf(
+    session_id: IdPath, database: DatabaseDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep
+) -> Response:
+    def build() -> tuple[bytes, str]:
+        with database.session() as session:
+            html, name = _html(session, session_id, settings, cache, standalone=True)
+        return report_pdf(html), name
+
+    pdf, name = await run_in_threadpool(build)
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get(
+    "/sessions/{session_id}/report.html",
+    tags=["reports"],
+    response_class=Response,
+    responses=_REPORT_ERRORS | {200: {"content": {"text/html": {}}, "description": "the report's HTML body"}},
+    summary="Session report as HTML (the report page's body; the PDF's layout)",
+)
+def read_report_html(
+    session_id: IdPath, session: SessionDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep
+) -> HTMLResponse:
+    html, _name = _html(session, session_id, settings, cache, standalone=False)
+    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+class TokenSelfPublic(BaseModel):
+    """The caller's own token: who it is and what its role allows."""
+
+    id: int = Field(description="token id", examples=[1])
+    name: str = Field(description="who or what uses it", examples=["station 1"])
+    role: str = Field(description="viewer, operator or admin", examples=["operator"])
+    may_operate: bool = Field(description="may create subjects, sessions, goals and protocols, and run the device")
+    may_admin: bool = Field(description="may manage tokens")
+
+
+@router.get("/me", tags=["tokens"], response_model=TokenSelfPublic, summary="The caller's own token and role")
+def read_own_token(token: ViewerDep) -> TokenSelfPublic:
+    rank = Role(token.role).rank
+    return TokenSelfPublic(
+        id=token.id, name=token.name, role=token.role, may_operate=rank >= Role.operator.rank, may_admin=rank >= Role.admin.rank
+    )
