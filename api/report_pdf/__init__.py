@@ -9,7 +9,7 @@ recording files.
 """
 
 from api.report_pdf.figures import Curves
-from api.report_pdf.model import fmt, report_view
+from api.report_pdf.model import fmt, report_view, value_at
 from api.report_pdf.render import CSS_PATH, report_html, report_pdf
 
-__all__ = ["CSS_PATH", "Curves", "fmt", "report_html", "report_pdf", "report_view"]
+__all__ = ["CSS_PATH", "Curves", "fmt", "report_html", "report_pdf", "report_view", "value_at"]

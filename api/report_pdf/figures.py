@@ -9,6 +9,7 @@ every figure; each repetition is a thin line, the mean over repetitions a bold o
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,11 +64,15 @@ def svg(figure: Figure, *, salt: str) -> str:
     with rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
         figure.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    # ids (glyphs, clip paths, markers) must stay unique when several figures share one page
+    ids = set(re.findall(r'\bid="([^"]+)"', text))
+    text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{salt}-{m.group(1)}"', text)
+    return re.sub(r'(href="#|url\(#)([^")]+)', lambda m: m.group(1) + (f"{salt}-{m.group(2)}" if m.group(2) in ids else m.group(2)), text)
 
 
 def _figure(width_in: float, height_in: float, ncols: int = 1, nrows: int = 1) -> tuple[Figure, list[Axes]]:
-    figure = Figure(figsize=(width_in, height_in), dpi=100)
+    figure = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
     axes = figure.subplots(nrows, ncols, squeeze=False).ravel().tolist()
     for ax in axes:
         ax.grid(True, color="#dddddd", linewidth=0.5)

@@ -18,7 +18,7 @@ from typing import Any
 
 from api.report_pdf.references import references_for
 
-__all__ = ["Cell", "GroupTable", "ReportView", "fmt", "report_view"]
+__all__ = ["Cell", "GroupTable", "ReportView", "deficit", "fmt", "report_view", "value_at"]
 
 #: Two set velocities (deg/s) belong to one table when within this fraction (the analysis' default match).
 VELOCITY_MATCH = 0.10
@@ -257,7 +257,8 @@ def _ratios(document: dict[str, Any]) -> list[dict[str, Any]]:
         ]
         threshold_name = {"conventional": "hq_conventional_min", "mixed": "mixed_ratio_min"}.get(ratio["kind"])
         if threshold_name and ratio["joint"] == "knee" and threshold_name in thresholds:
-            references.append({"text": f">= {thresholds[threshold_name]:.2f} (flag threshold)", "source": sources.get(threshold_name, "")})
+            source = sources.get(threshold_name, "").split(":")[0]
+            references.append({"text": f">= {thresholds[threshold_name]:.2f} (flag threshold)", "source": source})
         angle = ratio.get("angle_specific") or {}
         rows.append({
             "label": ratio["label"], "kind": ratio["kind"], "side": num.get("side") or "",
@@ -479,3 +480,28 @@ def report_view(
         left_out=left_out,
         goals=goals or [],
     )
+
+
+def value_at(document: dict[str, Any], path: str, derive: str = "") -> float | None:
+    """The JSON value a printed cell shows (the inverse of the cells' ``path`` and ``derive``).
+
+    ``path`` is a ``/``-separated path into the document; ``*`` in it means every item (for
+    ``derive="mean"``, their mean); ``derive="deficit"`` takes ``reference|other`` paths.
+    """
+
+    def walk(node: Any, parts: list[str]) -> list[Any]:
+        if not parts:
+            return [node]
+        head, rest = parts[0], parts[1:]
+        if head == "*":
+            return [v for item in node for v in walk(item, rest)]
+        return walk(node[int(head)] if isinstance(node, list) else node[head], rest)
+
+    if derive == "deficit":
+        reference, other = (walk(document, p.split("/"))[0] for p in path.split("|"))
+        return deficit(reference, other)
+    values = walk(document, path.split("/"))
+    if derive == "mean":
+        return _mean(values)
+    value = values[0]
+    return None if value is None else float(value)

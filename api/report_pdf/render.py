@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.report_pdf.figures import Curves, figures_for
-from api.report_pdf.model import report_view
+from api.report_pdf.model import ENDURANCE_MIN_REPETITIONS, report_view
 
 __all__ = ["CSS_PATH", "report_html", "report_pdf"]
 
@@ -78,6 +78,7 @@ def report_html(
     made = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     context = {
         "view": view,
+        "endurance_min": ENDURANCE_MIN_REPETITIONS,
         "figures": figures,
         "gravity_any": any(r.get("gravity_corrected") for r in document.get("recordings", [])),
         "footer": f"Made by isokin {_version()} on {made} from the analysis document {document.get('schema', '')}; "
