@@ -42,7 +42,7 @@ from daq.errors import RecordingFormatError
 from daq.importers import load_recording, warnings_of
 from daq.recording import Recording
 
-__all__ = ["add_parser", "analyze_file", "load", "run"]
+__all__ = ["add_parser", "analyze_file", "build_document", "load", "run"]
 
 
 def load(path: str) -> Recording:
@@ -216,7 +216,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
+def build_document(args: argparse.Namespace) -> dict[str, Any]:
+    """The JSON document of the files and options parsed by :func:`add_parser` (also used by ``isokin report``)."""
     _validate(args)
     options = AnalysisOptions(
         cutoff_hz=args.cutoff_hz,
@@ -229,7 +230,11 @@ def run(args: argparse.Namespace) -> int:
     thresholds = Thresholds(**{f.name: getattr(args, f"threshold_{f.name}") for f in dataclasses.fields(Thresholds)})
     analyses = [analyze_file(path, args, options) for path in args.files]
     comparison = compare(analyses, involved_side=args.involved, thresholds=thresholds, same_session=args.same_session)
-    report = build_report(analyses, comparison, options=options, thresholds=thresholds, involved_side=args.involved)
+    return build_report(analyses, comparison, options=options, thresholds=thresholds, involved_side=args.involved)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = build_document(args)
     emit: Callable[[str], None] = print
     if args.json:
         emit(json.dumps(report, indent=2, allow_nan=False))

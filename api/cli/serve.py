@@ -83,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"isokin serve: station {settings.station_id}, device {settings.device_url}: {connecting}", flush=True)
     if not _is_loopback(settings.host):
         print(f"isokin serve: listening on {settings.host}: reachable from the network, keep tokens secret", flush=True)
-    print(f"isokin serve: API docs at http://{settings.host}:{port}/docs", flush=True)
+    base = f"http://{settings.host}:{port}"
+    print(f"isokin serve: API docs at {base}/docs", flush=True)
+    # the port is bound and listening: the address works from here on
+    print(f"isokin serve: web app at {base}/ (sign in with a token from 'isokin token create')", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
     try:
         server.run(sockets=[sock])
