@@ -28,9 +28,9 @@ SIDE_COLOURS = {"left": "#1f5fbf", "right": "#d9730d"}
 BAND_COLOURS = {"normal": "#3a9d5d", "possible": "#e0a800", "probable": "#c62828"}
 
 #: Points per repetition drawn at most (more add nothing on paper and bloat the SVG).
-MAX_POINTS_PER_REP = 400
+MAX_POINTS_PER_REP = 250
 #: Points per torque-time trace drawn at most.
-MAX_POINTS_PER_TRACE = 3000
+MAX_POINTS_PER_TRACE = 1500
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ class Curves:
 def svg(figure: Figure, *, salt: str) -> str:
     """A figure as SVG text (without the XML prolog, to inline in HTML); ids salted to stay unique on a page."""
     buffer = io.StringIO()
-    with rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+    with rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):  # text as text: smaller, 2x faster to lay out
+        figure.savefig(buffer, format="svg")
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     # ids (glyphs, clip paths, markers) must stay unique when several figures share one page

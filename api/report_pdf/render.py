@@ -9,6 +9,7 @@ SVG, drawn the same way for both.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -92,6 +93,13 @@ def report_html(
     )
 
 
+class _SvgStyleNoise(logging.Filter):
+    """Drop WeasyPrint's warnings about SVG presentation properties in style attributes (its SVG renderer applies them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.getMessage().startswith("Ignored `") and "unknown property" in record.getMessage())
+
+
 def report_pdf(html: str) -> bytes:
     """A standalone report HTML (:func:`report_html`) laid out as an A4 PDF.
 
@@ -107,5 +115,8 @@ def report_pdf(html: str) -> bytes:
             f"PDF reports need WeasyPrint and Debian's pango ({err}): pip install -e . and "
             "apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"
         ) from err
+    logger = logging.getLogger("weasyprint")
+    if not any(isinstance(f, _SvgStyleNoise) for f in logger.filters):
+        logger.addFilter(_SvgStyleNoise())
     pdf: bytes = weasyprint.HTML(string=html, base_url=str(_HERE)).write_pdf()
     return pdf

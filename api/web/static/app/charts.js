@@ -12,7 +12,7 @@ export function historyChart(dates, series, { unit, decimals }) {
   const opts = {
     width: 600, height: 240,
     // a few days of margin, so one session is a point, not a span of years
-    scales: { x: { time: true, range: (u, min, max) => [min - 4 * 86400, max + 4 * 86400] } },
+    scales: { x: { time: true, auto: false, range: [Math.min(...xs) - 4 * 86400, Math.max(...xs) + 4 * 86400] } },
     series: [{ label: "date", value: (u, v) => (v === null ? "" : new Date(v * 1000).toISOString().slice(0, 10)) },
       ...series.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 2, dash: s.dashed ? [6, 4] : undefined,
         spanGaps: true, points: { size: 7 }, value: (u, v) => (v === null ? "–" : v.toFixed(decimals)) }))],
