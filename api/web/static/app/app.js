@@ -1,6 +1,6 @@
 // The isokin web app: a hash router over a few screens, each a function returning an element.
 import { ApiError, auth, get } from "./api.js";
-import { h, notify } from "./dom.js";
+import { clearStaleNotice, h, notify } from "./dom.js";
 import { deviceScreen } from "./screens/device.js";
 import { reportScreen } from "./screens/report.js";
 import { runScreen } from "./screens/run.js";
@@ -56,6 +56,7 @@ async function route() {
     if (location.hash !== hash) { location.hash = hash; return; }
   }
   renderNav();
+  clearStaleNotice();
   const found = ROUTES.find(([pattern]) => pattern.test(hash));
   if (!found) { location.hash = "#/subjects"; return; }
   const [pattern, screen, title] = found;

@@ -62,6 +62,7 @@ export function fmt(value, decimals = 1) {
 /** Show a message in the live region (kind: info, ok, error). */
 export function notify(message, kind = "info") {
   const box = document.getElementById("notice");
+  box.dataset.at = String(Date.now());
   box.replaceChildren(h("div", { class: `msg ${kind}` }, message,
     h("button", { type: "button", class: "link", "aria-label": "Dismiss", onclick: () => box.replaceChildren() }, "×")));
   if (kind !== "error") setTimeout(() => { if (box.firstChild && box.textContent.startsWith(message)) box.replaceChildren(); }, 6000);
@@ -76,4 +77,10 @@ export function table(headers, rows, props = {}) {
 
 export function today() {
   return new Date().toISOString().slice(0, 10);
+}
+
+/** Clear the message of an earlier screen (one just given by the action that led here stays). */
+export function clearStaleNotice() {
+  const box = document.getElementById("notice");
+  if (Date.now() - Number(box.dataset.at || 0) > 1500) box.replaceChildren();
 }

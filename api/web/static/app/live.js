@@ -172,9 +172,9 @@ export class LiveView {
       cursor: { show: false },
       series: [
         { label: "time (s)" },
-        { label: "min", stroke: "rgba(31,95,191,0.25)", width: 1 },
-        { label: "max", stroke: "rgba(31,95,191,0.25)", width: 1 },
-        { label: "torque (N.m)", stroke: "#1f5fbf", width: 1.5 },
+        { label: "min", stroke: "rgba(31,95,191,0.25)", width: 1, points: { show: false } },
+        { label: "max", stroke: "rgba(31,95,191,0.25)", width: 1, points: { show: false } },
+        { label: "torque (N.m)", stroke: "#1f5fbf", width: 1.5, points: { show: false } },
       ],
       bands: [{ series: [2, 1], fill: "rgba(31,95,191,0.12)" }],
       axes: [{ label: "time (s)" }, { label: "torque (N.m)", size: 56 }],
