@@ -82,6 +82,15 @@ def _figure(width_in: float, height_in: float, ncols: int = 1, nrows: int = 1) -
     return figure, axes
 
 
+def _grid(count: int) -> tuple[Figure, list[Axes]]:
+    """``count`` panels, two to a row; the axes of the panels beyond ``count`` are hidden."""
+    ncols, nrows = min(2, count), (count + 1) // 2
+    figure, axes = _figure(3.6 * ncols, 2.2 * nrows, ncols=ncols, nrows=nrows)
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return figure, axes[:count]
+
+
 def _group_sign(pattern: str, direction: str) -> float:
     """+1 when the group acts toward increasing position (the pattern's first-named direction)."""
     return 1.0 if pattern.split("/")[0] == direction else -1.0
@@ -189,7 +198,7 @@ def _work_per_rep(view: ReportView, salt: str) -> str | None:
     if not view.endurance:
         return None
     keys = list(dict.fromkeys((e["direction"], e["contraction"], e["velocity"]) for e in view.endurance))
-    figure, axes = _figure(3.6 * min(2, len(keys)), 2.2 * ((len(keys) + 1) // 2), ncols=min(2, len(keys)), nrows=(len(keys) + 1) // 2)
+    figure, axes = _grid(len(keys))
     for ax, key in zip(axes, keys):
         for item in view.endurance:
             if (item["direction"], item["contraction"], item["velocity"]) != key:
@@ -201,8 +210,6 @@ def _work_per_rep(view: ReportView, salt: str) -> str | None:
         ax.set_xlabel("repetition", fontsize=7)
         ax.set_ylabel("work (J)", fontsize=7)
         ax.legend(fontsize=6, frameon=False)
-    for ax in axes[len(keys) :]:
-        ax.set_visible(False)
     return svg(figure, salt=salt)
 
 
@@ -215,7 +222,7 @@ def _angle_ratios(document: dict[str, Any], salt: str) -> str | None:
     if not groups:
         return None
     keys = list(groups)
-    figure, axes = _figure(3.6 * min(2, len(keys)), 2.2 * ((len(keys) + 1) // 2), ncols=min(2, len(keys)), nrows=(len(keys) + 1) // 2)
+    figure, axes = _grid(len(keys))
     for ax, key in zip(axes, keys):
         for ratio in groups[key]:
             side = ratio["numerator"].get("side") or ""
@@ -226,8 +233,6 @@ def _angle_ratios(document: dict[str, Any], salt: str) -> str | None:
         ax.set_xlabel("angle (deg)", fontsize=7)
         ax.set_ylabel("ratio", fontsize=7)
         ax.legend(fontsize=6, frameon=False)
-    for ax in axes[len(keys) :]:
-        ax.set_visible(False)
     return svg(figure, salt=salt)
 
 
