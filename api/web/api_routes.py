@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.analysis_service import AnalysisCache, AnalysisSettings
 from api.deps import DatabaseDep, IdPath, SessionDep, ViewerDep
 from api.goals import GoalSpec, report_goal_rows, subject_progress
 from api.report_pdf import report_html, report_pdf
@@ -35,7 +37,9 @@ _REPORT_ERRORS: dict[int | str, dict[str, Any]] = NOT_FOUND | {
 }
 
 
-def _html(session: SessionDep, session_id: int, settings: Any, cache: Any, *, standalone: bool) -> tuple[str, str]:
+def _html(
+    session: Session, session_id: int, settings: AnalysisSettings, cache: AnalysisCache, *, standalone: bool
+) -> tuple[str, str]:
     lab_session = get_or_404(session, LabSession, session_id, "session")
     document = session_report(session, lab_session, settings, cache=cache)
     subject = session.get(Subject, lab_session.subject_id)
