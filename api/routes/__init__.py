@@ -6,10 +6,13 @@ from api.routes import (
     analysis,
     audit,
     device,
+    goals,
     health,
     history,
     imports,
     live,
+    me,
+    printed,
     protocols,
     reports,
     samples,
@@ -24,8 +27,8 @@ __all__ = ["api_router"]
 
 api_router = APIRouter(prefix="/api/v1")
 for _module in (
-    health, subjects, sessions, protocols, tokens, audit,
-    imports, analysis, reports, history,
+    health, me, subjects, sessions, protocols, tokens, audit,
+    imports, analysis, reports, printed, history, goals,
     device, stations, trials, samples, live,
 ):  # fmt: skip
     api_router.include_router(_module.router)

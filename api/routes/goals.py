@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
-from api.deps import IdPath, OperatorDep, SessionDep, ViewerDep
+from api.deps import AnalysisCacheDep, AnalysisSettingsDep, IdPath, OperatorDep, SessionDep, ViewerDep
+from api.errors import InvalidInputError
 from api.goals import GoalSpec, default_goals, goal_title, subject_progress
-from api.routes.analysis import AnalysisCacheDep, AnalysisSettingsDep
 from api.routes.common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, get_or_404
 from api.schemas.goals import (
     GoalCreate,
@@ -17,7 +17,7 @@ from api.schemas.goals import (
     GoalsProgressPublic,
     GoalsPublic,
     GoalUpdate,
-    check_goal,
+    goal_problem,
 )
 from api.storage.models import LabSession, RetestGoal, Subject, Trial
 
@@ -74,9 +74,11 @@ def update_goal(goal_id: IdPath, body: GoalUpdate, session: SessionDep, _: Opera
     changes = body.model_dump(exclude_unset=True)
     for name in ("measure", "comparison", "target", "source", "notes"):
         if name in changes and changes[name] is None:
-            raise ValueError(f"{name}: cannot be null")
+            raise InvalidInputError(name, "cannot be null")
     merged = {name: changes.get(name, getattr(row, name)) for name in ("measure", "kind", "label", "contraction", "side")}
-    check_goal(**merged)
+    problem = goal_problem(**merged)
+    if problem is not None:
+        raise InvalidInputError(*problem)
     for name, value in changes.items():
         setattr(row, name, value)
     session.commit()

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas.common import TEXT_PATTERN, Direction, Side
+from api.schemas.common import TEXT_PATTERN, Direction, FreeText, LineText, Side
 
 __all__ = [
     "GoalCreate",
@@ -19,7 +19,7 @@ __all__ = [
     "GoalUpdate",
     "GoalsProgressPublic",
     "GoalsPublic",
-    "check_goal",
+    "goal_problem",
 ]
 
 Measure = Literal["lsi", "deficit", "ratio"]
@@ -71,25 +71,30 @@ class GoalCreate(BaseModel):
     side: Side | None = _SIDE
     comparison: Comparison = _COMPARISON
     target: float = _TARGET
-    source: str = _SOURCE
-    notes: str = _NOTES
+    source: LineText = _SOURCE
+    notes: FreeText = _NOTES
 
     @model_validator(mode="after")
     def _consistent(self) -> GoalCreate:
-        check_goal(self.measure, self.kind, self.label, self.contraction, self.side)
+        problem = goal_problem(self.measure, self.kind, self.label, self.contraction, self.side)
+        if problem is not None:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
         return self
 
 
-def check_goal(measure: str, kind: str | None, label: str | None, contraction: str | None, side: str | None) -> None:
-    """Refuse fields that do not apply to the measure (``ValueError`` naming the field)."""
+def goal_problem(
+    measure: str, kind: str | None, label: str | None, contraction: str | None, side: str | None
+) -> tuple[str, str] | None:
+    """The field that does not apply to the measure and why, or ``None`` when the goal is consistent."""
     if measure == "ratio":
         if contraction is not None:
-            raise ValueError("contraction: a ratio goal names its ratio by kind and label (e.g. Hecc/Qcon), not a contraction")
-    else:
-        if kind is not None or side is not None:
-            raise ValueError(f"kind and side apply to ratio goals only; a {measure} goal is narrowed by label and contraction")
-        if label is not None and label not in Direction.__args__:  # type: ignore[attr-defined]
-            raise ValueError(f"label: a {measure} goal's label is a muscle group's direction (e.g. flexion), not {label!r}")
+            return "contraction", "a ratio goal names its ratio by kind and label (e.g. Hecc/Qcon), not a contraction"
+        return None
+    if kind is not None or side is not None:
+        return ("kind" if kind is not None else "side"), f"applies to ratio goals only; a {measure} goal is narrowed by label and contraction"
+    if label is not None and label not in Direction.__args__:  # type: ignore[attr-defined]
+        return "label", f"a {measure} goal's label is a muscle group's direction (e.g. flexion), not {label!r}"
+    return None
 
 
 class GoalUpdate(BaseModel):
@@ -103,8 +108,8 @@ class GoalUpdate(BaseModel):
     side: Side | None = _SIDE
     comparison: Comparison | None = Field(default=None, description=D_COMPARISON)
     target: float | None = Field(default=None, ge=-1000, le=1000, allow_inf_nan=False, description=D_TARGET)
-    source: str | None = Field(default=None, max_length=500, pattern=TEXT_PATTERN, description=D_SOURCE)
-    notes: str | None = Field(default=None, max_length=5000, pattern=TEXT_PATTERN, description=D_NOTES)
+    source: LineText | None = Field(default=None, max_length=500, pattern=TEXT_PATTERN, description=D_SOURCE)
+    notes: FreeText | None = Field(default=None, max_length=5000, pattern=TEXT_PATTERN, description=D_NOTES)
 
 
 class GoalPublic(BaseModel):

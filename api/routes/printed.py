@@ -1,6 +1,6 @@
-"""API routes the web app adds: the printed report (PDF and HTML) and the caller's own token.
+"""The printed report: ``GET /sessions/{id}/report.pdf`` and ``.../report.html``.
 
-``GET /sessions/{id}/report.pdf`` and ``.../report.html`` take the same analysis query
+Both take the same analysis query
 parameters as ``GET /sessions/{id}/report`` and print that same document: the figures are
 the JSON report's, rounded as printed. The HTML is the report's ``<article>`` for the
 report page (all text escaped by the template; the figures are SVG drawn here).
@@ -12,23 +12,20 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.analysis_service import AnalysisCache, AnalysisSettings
-from api.deps import DatabaseDep, IdPath, SessionDep, ViewerDep
+from api.deps import AnalysisCacheDep, AnalysisSettingsDep, DatabaseDep, IdPath, SessionDep, ViewerDep
 from api.goals import GoalSpec, report_goal_rows, subject_progress
 from api.report_pdf import report_html, report_pdf
 from api.report_pdf.sources import session_curves, session_extra
 from api.reporting import session_report
-from api.routes.analysis import AnalysisCacheDep, AnalysisSettingsDep
 from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
 from api.schemas.common import ValidationErrorPublic
-from api.security import Role
 from api.storage.models import LabSession, Subject
 
-__all__ = ["TokenSelfPublic", "router"]
+__all__ = ["router"]
 
 router = APIRouter(responses=AUTH_ERRORS)
 
@@ -86,21 +83,3 @@ def read_report_html(
 ) -> HTMLResponse:
     html, _name = _html(session, session_id, settings, cache, standalone=False)
     return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
-
-
-class TokenSelfPublic(BaseModel):
-    """The caller's own token: who it is and what its role allows."""
-
-    id: int = Field(description="token id", examples=[1])
-    name: str = Field(description="who or what uses it", examples=["station 1"])
-    role: str = Field(description="viewer, operator or admin", examples=["operator"])
-    may_operate: bool = Field(description="may create subjects, sessions, goals and protocols, and run the device")
-    may_admin: bool = Field(description="may manage tokens")
-
-
-@router.get("/me", tags=["tokens"], response_model=TokenSelfPublic, summary="The caller's own token and role")
-def read_own_token(token: ViewerDep) -> TokenSelfPublic:
-    rank = Role(token.role).rank
-    return TokenSelfPublic(
-        id=token.id, name=token.name, role=token.role, may_operate=rank >= Role.operator.rank, may_admin=rank >= Role.admin.rank
-    )
