@@ -1,7 +1,7 @@
 """Re-test goals: a clinician's targets for a subject's LSI, deficits and ratios.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04
 
 ``retest_goals`` holds one row per goal: the figure (``measure`` lsi, deficit or ratio,
@@ -17,8 +17,8 @@ from alembic import op
 
 from api.storage.models import UTCDateTime
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
