@@ -16,6 +16,8 @@ variable                    meaning
 ``ISOKIN_FLUSH_INTERVAL_S`` longest wait of recorded samples before the database, s (0.1)
 ``ISOKIN_DB_POOL_SIZE``     database connections kept for requests (10; as many more
                             under load); the recorder has a connection of its own
+``ISOKIN_ACQUISITION_PROCESS`` record in a process of the server's own (true; false: in
+                            the server's process, as the in-process test client does)
 ``ISOKIN_ANALYSIS_WORKERS`` analyses, reports and imports computed at once (2): the
                             others wait, so they cannot starve a recording of the CPU
 ``ISOKIN_ANALYSIS_WAIT_S``  longest wait for one of those slots, s (120; then a 503)
@@ -71,6 +73,10 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="largest request body, bytes")
     body_timeout_s: float = Field(default=120.0, gt=0, le=3600, description="longest time a request body may take to arrive, s")
+    acquisition_process: bool = Field(
+        default=True,
+        description="record in a process of the server's own, where no request can take the CPU or the interpreter from it",
+    )
     analysis_workers: int = Field(
         default=2, ge=1, le=64, description="analyses, reports and imports computed at once (the rest wait their turn)"
     )

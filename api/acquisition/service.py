@@ -1,23 +1,33 @@
 """The service's acquisition side: the device, the one trial that records, limb weighing, and recovery at start.
 
-One :class:`AcquisitionService` per app (``app.state.acquisition``). At start
-(:meth:`~AcquisitionService.startup`) it takes its station id (:class:`api.stations.StationLock`:
-a second server with the same id on the same database is refused, naming the first), then
-marks as ``interrupted`` the trials this station left ``recording`` (a crash or SIGKILL:
-their stored samples stay readable), and connects the configured device in the background,
-so the server starts even when the device is absent. Only one trial records or weighs at a time.
+:class:`Acquisition` owns the device and the recordings: connecting, starting and stopping
+trials, weighing, the live view. Every method takes and returns plain, picklable values, so
+it can run in the web server's process or in a process of its own
+(:mod:`api.acquisition.process`), where no request can take the interpreter from it.
+
+:class:`AcquisitionService` is what the routes use (``app.state.acquisition``): it holds the
+station (:class:`api.stations.StationLock`: a second server with the same id on the same
+database is refused, naming the first), marks as ``interrupted`` the trials this station left
+``recording`` (a crash or SIGKILL: their stored samples stay readable), keeps the simulator
+profiles, and forwards the rest to its :class:`Acquisition`, local or in its own process. The
+device connects in the background, so the server starts even when it is absent. Only one
+trial records or weighs at a time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from analysis.weighing import MIN_SAMPLES, Weighing, weigh_limb
-from api.acquisition.device import DeviceManager, DeviceSnapshot
-from api.acquisition.recording import SHUTDOWN, STOPPED, TrialRecording
+from api.acquisition.device import DeviceManager, DeviceSnapshot, DeviceState
+from api.acquisition.live import LiveBins
+from api.acquisition.recording import SHUTDOWN, STOPPED, Figures, TrialRecording
 from api.acquisition.simulator import SimulatorProfiles
 from api.errors import ConflictError, NotFoundError
 from api.settings import Settings
@@ -28,10 +38,10 @@ from daq.driver import Driver
 from daq.errors import DaqError, DeviceTimeout
 from daq.events import AcquisitionEvent
 from daq.plan import SetPlan
-from daq.recorder import COMPLETE, RecordedBlock, Recorder, RecordingSink, StopConditions
+from daq.recorder import COMPLETE, End, RecordedBlock, Recorder, RecordingSink, StopConditions
 from firmware_protocols.vocabulary import DEFAULT_ROM_DEG
 
-__all__ = ["AcquisitionService", "default_rom_deg", "record_weighing", "trial_plan"]
+__all__ = ["Acquisition", "AcquisitionBackend", "AcquisitionService", "LiveView", "default_rom_deg", "record_weighing", "trial_plan"]
 
 log = logging.getLogger(__name__)
 
@@ -108,26 +118,48 @@ def record_weighing(
     return np.concatenate(collect.torque)[:wanted], np.concatenate(collect.position)[:wanted]
 
 
-class AcquisitionService:
-    """Device control, recording and weighing for one server instance.
+@dataclass(frozen=True, eq=False)
+class LiveView:
+    """A trial as the live display sees it, from the recording that runs (or ran last) here.
+
+    Attributes
+    ----------
+    running
+        Whether the trial is recording now.
+    figures
+        The acquisition figures so far.
+    bins, cursor
+        Bins since the cursor asked for, and the cursor to ask with next.
+    ended_at
+        When the recording ended (UTC), ``None`` while it runs: tells this recording's trial from a
+        later one with its id.
+    """
+
+    running: bool
+    figures: Figures
+    bins: LiveBins
+    cursor: int
+    ended_at: dt.datetime | None
+
+
+class Acquisition:
+    """The device and the recordings of one server (thread-safe; every value in or out is picklable).
 
     Parameters
     ----------
     database
-        The service's database.
+        The service's database (the recorder writes on a connection of its own).
     settings
-        ``device_url`` (connected at start unless ``none``), ``station_id``,
-        ``flush_interval_s`` and ``data_dir`` (uploaded simulator profiles).
+        ``device_url`` (connected at start unless ``none``), ``station_id``, ``flush_interval_s``,
+        ``data_dir`` (uploaded simulator profiles) and ``device_socket_hosts``.
     """
 
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.station_id = settings.station_id
-        self.station = StationLock(database, settings.station_id)
         self.flush_interval_s = settings.flush_interval_s
         self.startup_device = settings.device_url
-        profiles = SimulatorProfiles(settings.data_dir.expanduser() / "simulator-profiles")
-        self.device = DeviceManager(profiles, socket_hosts=settings.device_socket_hosts)
+        self.device = DeviceManager(profiles_of(settings), socket_hosts=settings.device_socket_hosts)
         self._lock = threading.Lock()
         self._recording: TrialRecording | None = None
         self._last_recording: TrialRecording | None = None
@@ -135,49 +167,18 @@ class AcquisitionService:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def hold_station(self, *, address: str = "") -> None:
-        """Take this server's station id (no-op when held already; ``isokin serve`` does it before binding its port).
-
-        Raises
-        ------
-        api.stations.StationBusyError
-            Another server holds the id on this database.
-        """
-        self.station.acquire(address=address)
-
-    def startup(self) -> list[int]:
-        """Hold the station, recover its unfinished trials, and connect the device in the background."""
-        self.hold_station()
-        recovered = self.recover_interrupted()
+    def connect_startup_device(self) -> None:
+        """Connect the configured device in the background (nothing for ``none``)."""
         if self.startup_device != "none" and self.device.state in ("not connected", "failed", "lost"):
             self.device.connect_in_background(self.startup_device)
-        return recovered
 
-    def shutdown(self) -> None:
-        """End a running trial as ``interrupted`` and close the device."""
+    def shutdown(self, end: End = SHUTDOWN) -> None:
+        """End a running trial (as ``interrupted`` by default) and close the device."""
         recording = self._recording
         if recording is not None:
-            recording.request_stop(SHUTDOWN)
+            recording.request_stop(end)
             recording.join(STOP_TIMEOUT_S)
         self.device.close()
-        self.station.release()
-
-    def recover_interrupted(self) -> list[int]:
-        """Mark the trials this station left ``recording`` as ``interrupted`` (``weighing`` ones back to ``created``).
-
-        Only while this server holds its station: trials another server records are never touched.
-        """
-        if not self.station.held:
-            raise ConflictError(f"station {self.station_id!r} is not held by this server: its trials are not its to close")
-        with self._lock:
-            if self._recording is not None or self._weighing is not None:
-                return []  # this server is using its trials: nothing of its own is left over
-        recovered = recover_station(
-            self.database, self.station_id, reason=f"station {self.station_id} stopped while the trial was recording"
-        )
-        if recovered:
-            log.warning("trials %s were left recording by this station: marked interrupted", recovered)
-        return recovered
 
     # --- state --------------------------------------------------------------------------------
 
@@ -186,17 +187,25 @@ class AcquisitionService:
         with self._lock:
             return self._recording.trial_id if self._recording else self._weighing
 
-    def recording(self, trial_id: int) -> TrialRecording | None:
-        """The running recording of ``trial_id``, if it is the one recording."""
-        recording = self._recording
-        return recording if recording is not None and recording.trial_id == trial_id else None
+    def device_snapshot(self) -> DeviceSnapshot:
+        """The device's state, identity, calibration and counters, now."""
+        return self.device.snapshot()
 
-    def live_recording(self, trial_id: int) -> TrialRecording | None:
-        """The recording of ``trial_id`` if it runs or was the last to run here (its live bins stay readable)."""
+    def device_state(self) -> DeviceState:
+        return self.device.state
+
+    def live_view(self, trial_id: int, since: int) -> LiveView | None:
+        """The live view of ``trial_id`` if it records or was the last to record here (else ``None``)."""
         for recording in (self._recording, self._last_recording):
             if recording is not None and recording.trial_id == trial_id:
-                return recording
+                running = recording.running
+                bins, cursor = recording.live.since(since)
+                return LiveView(running, recording.figures(), bins, cursor, None if running else recording.ended_at)
         return None
+
+    def _recording_of(self, trial_id: int) -> TrialRecording | None:
+        recording = self._recording
+        return recording if recording is not None and recording.trial_id == trial_id else None
 
     def _check_idle(self, what: str) -> None:
         busy = self._recording.trial_id if self._recording else self._weighing
@@ -278,7 +287,7 @@ class AcquisitionService:
         ConflictError
             The trial is not recording, or did not stop in time.
         """
-        recording = self.recording(trial_id)
+        recording = self._recording_of(trial_id)
         if recording is None:
             with self.database.session() as session:
                 trial = session.get(Trial, trial_id)
@@ -303,7 +312,7 @@ class AcquisitionService:
 
         Raises
         ------
-        ValueError
+        WeighingError
             The torque does not follow the limb's weight (see :func:`weigh_limb`).
         NotFoundError, ConflictError, DeviceNotConnectedError, DaqError
             As for :meth:`start`.
@@ -342,3 +351,147 @@ class AcquisitionService:
                 for name, value in values.items():
                     setattr(trial, name, value)
                 session.commit()
+
+
+def profiles_of(settings: Settings) -> SimulatorProfiles:
+    """The simulator profiles of a server: bundled ones and those uploaded to its data directory."""
+    return SimulatorProfiles(settings.data_dir.expanduser() / "simulator-profiles")
+
+
+class AcquisitionBackend(Protocol):
+    """What :class:`AcquisitionService` asks of the acquisition, in this process or in its own."""
+
+    def connect_startup_device(self) -> None: ...
+    def shutdown(self, end: End = SHUTDOWN) -> None: ...
+    def busy_with(self) -> int | None: ...
+    def device_snapshot(self) -> DeviceSnapshot: ...
+    def device_state(self) -> DeviceState: ...
+    def live_view(self, trial_id: int, since: int) -> LiveView | None: ...
+    def connect(self, url: str, *, protocol: str = "binary", calibration: str | None = None) -> DeviceSnapshot: ...
+    def disconnect(self) -> DeviceSnapshot: ...
+    def set_simulator_profile(self, name: str) -> DeviceSnapshot: ...
+    def start(self, trial_id: int) -> None: ...
+    def stop(self, trial_id: int) -> None: ...
+    def weigh(self, trial_id: int, *, duration_s: float, horizontal_angle_deg: float, angle_deg: float | None) -> Weighing: ...
+
+
+class AcquisitionService:
+    """The acquisition as the routes see it: the station, recovery, the profiles, and the :class:`Acquisition`.
+
+    Parameters
+    ----------
+    database
+        The service's database.
+    settings
+        As for :class:`Acquisition`; ``acquisition_process`` runs it in a process of its own (an
+        in-memory SQLite database, which another process cannot open, keeps it in this one).
+    """
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+        self.station_id = settings.station_id
+        self.station = StationLock(database, settings.station_id)
+        self.profiles = profiles_of(settings)
+        self.in_process = not settings.acquisition_process or database.in_memory
+        self._backend: AcquisitionBackend | None = None
+        self._backend_lock = threading.Lock()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def hold_station(self, *, address: str = "") -> None:
+        """Take this server's station id (no-op when held already; ``isokin serve`` does it before binding its port).
+
+        Raises
+        ------
+        api.stations.StationBusyError
+            Another server holds the id on this database.
+        """
+        self.station.acquire(address=address)
+
+    def startup(self) -> list[int]:
+        """Hold the station, recover its unfinished trials, start the acquisition and connect the device."""
+        self.hold_station()
+        recovered = self.recover_interrupted()
+        self.backend.connect_startup_device()
+        return recovered
+
+    def shutdown(self) -> None:
+        """End a running trial as ``interrupted``, close the device (and the acquisition process), give the station back."""
+        with self._backend_lock:
+            backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.shutdown()
+        self.station.release()
+
+    @property
+    def backend(self) -> AcquisitionBackend:
+        """The acquisition, started on first use (in this process or in its own)."""
+        with self._backend_lock:
+            if self._backend is None:
+                if self.in_process:
+                    self._backend = Acquisition(self.database, self.settings)
+                else:
+                    from api.acquisition.process import AcquisitionProcess
+
+                    self._backend = AcquisitionProcess(self.settings, on_exit=self._acquisition_died)
+            return self._backend
+
+    def _acquisition_died(self, why: str) -> None:
+        """The acquisition process ended by itself: close what it left recording; the next call starts another."""
+        with self._backend_lock:
+            self._backend = None
+        log.error("the acquisition process stopped: %s; a new one starts on the next request", why)
+        if self.station.held:
+            recover_station(self.database, self.station_id, reason=f"the acquisition process of station {self.station_id} stopped ({why})")
+
+    def recover_interrupted(self) -> list[int]:
+        """Mark the trials this station left ``recording`` as ``interrupted`` (``weighing`` ones back to ``created``).
+
+        Only while this server holds its station: trials another server records are never touched.
+        """
+        if not self.station.held:
+            raise ConflictError(f"station {self.station_id!r} is not held by this server: its trials are not its to close")
+        with self._backend_lock:
+            backend = self._backend
+        if backend is not None and backend.busy_with() is not None:
+            return []  # this server is using its trials: nothing of its own is left over
+        recovered = recover_station(
+            self.database, self.station_id, reason=f"station {self.station_id} stopped while the trial was recording"
+        )
+        if recovered:
+            log.warning("trials %s were left recording by this station: marked interrupted", recovered)
+        return recovered
+
+    # --- forwarded to the acquisition -----------------------------------------------------------
+
+    def busy_with(self) -> int | None:
+        """The trial recording or weighing now, if any."""
+        return self.backend.busy_with()
+
+    def device_snapshot(self) -> DeviceSnapshot:
+        return self.backend.device_snapshot()
+
+    def device_state(self) -> DeviceState:
+        return self.backend.device_state()
+
+    def live_view(self, trial_id: int, since: int) -> LiveView | None:
+        return self.backend.live_view(trial_id, since)
+
+    def connect(self, url: str, *, protocol: str = "binary", calibration: str | None = None) -> DeviceSnapshot:
+        return self.backend.connect(url, protocol=protocol, calibration=calibration)
+
+    def disconnect(self) -> DeviceSnapshot:
+        return self.backend.disconnect()
+
+    def set_simulator_profile(self, name: str) -> DeviceSnapshot:
+        return self.backend.set_simulator_profile(name)
+
+    def start(self, trial_id: int) -> None:
+        self.backend.start(trial_id)
+
+    def stop(self, trial_id: int) -> None:
+        self.backend.stop(trial_id)
+
+    def weigh(self, trial_id: int, *, duration_s: float, horizontal_angle_deg: float, angle_deg: float | None) -> Weighing:
+        return self.backend.weigh(trial_id, duration_s=duration_s, horizontal_angle_deg=horizontal_angle_deg, angle_deg=angle_deg)

@@ -33,7 +33,7 @@ DEVICE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 def device_public(service: AcquisitionService) -> DevicePublic:
     """The device as the API shows it."""
-    return DevicePublic.of(service.device.snapshot(), busy_with=service.busy_with())
+    return DevicePublic.of(service.device_snapshot(), busy_with=service.busy_with())
 
 
 @router.get("", response_model=DevicePublic, summary="Device state, identity, calibration and acquisition counters")
@@ -62,10 +62,10 @@ def disconnect_device(service: AcquisitionDep, _: OperatorDep) -> DevicePublic:
     "/simulator/profiles", response_model=SimulatorProfilesPublic, summary="Simulated subjects to choose from"
 )
 def list_simulator_profiles(service: AcquisitionDep, _: ViewerDep) -> SimulatorProfilesPublic:
-    active = service.device.snapshot().simulator_profile
+    active = service.device_snapshot().simulator_profile
     data = [
         SimulatorProfilePublic(name=p.name, description=p.description, source=p.source, active=p.name == active)
-        for p in service.device.profiles.list()
+        for p in service.profiles.list()
     ]
     return SimulatorProfilesPublic(data=data, count=len(data))
 
@@ -78,6 +78,6 @@ def list_simulator_profiles(service: AcquisitionDep, _: ViewerDep) -> SimulatorP
 )
 def choose_simulator_profile(body: SimulatorProfileChoose, service: AcquisitionDep, _: OperatorDep) -> DevicePublic:
     if body.profile is not None:
-        service.device.profiles.save(body.name, body.profile)
+        service.profiles.save(body.name, body.profile)
     service.set_simulator_profile(body.name)
     return device_public(service)

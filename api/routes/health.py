@@ -38,7 +38,7 @@ def read_health(
     database: DatabaseDep, settings: SettingsDep, service: AcquisitionDep, token: OptionalViewerDep
 ) -> HealthPublic:
     state = database.state()
-    device = service.device.snapshot()
+    device = service.device_snapshot()
     status: Literal["ok", "degraded"] = "ok" if state.state == "ok" else "degraded"
     if token is None:
         return HealthPublic(status=status, database=DatabaseHealth(state=state.state), device=DeviceHealth(state=device.state))

@@ -49,10 +49,10 @@ SinceQuery = Query(ge=0, le=2**62, description="cursor of a previous message: on
 
 def live_message(service: AcquisitionService, database: Database, trial_id: int, since: int) -> LivePublic:
     """The live view of a trial: bins since ``since`` if it records (or just recorded) here, and its figures."""
-    recording = service.live_recording(trial_id)
-    device_state = service.device.state
-    if recording is not None and recording.running:
-        figures = recording.figures()
+    view = service.live_view(trial_id, since)
+    device_state = service.device_state()
+    if view is not None and view.running:
+        figures = view.figures
         state: TrialState = "recording"
         acquisition = AcquisitionFiguresPublic(
             samples=figures.samples,
@@ -72,11 +72,10 @@ def live_message(service: AcquisitionService, database: Database, trial_id: int,
                 raise NotFoundError("trial", trial_id)
             public = TrialPublic.of(trial)
         state, acquisition = public.state, public.acquisition
-        if recording is not None and (recording.ended_at is None or recording.ended_at != public.ended_at):
-            recording = None  # a later trial that reuses the id of the one recorded last
-    if recording is not None:
-        bins, cursor = recording.live.since(since)
-        columns = bins.to_lists()
+        if view is not None and (view.ended_at is None or view.ended_at != public.ended_at):
+            view = None  # a later trial that reuses the id of the one recorded last
+    if view is not None:
+        cursor, columns = view.cursor, view.bins.to_lists()
     else:
         cursor, columns = since, {name: [] for name in LiveBinsPublic.model_fields}
     return LivePublic(
@@ -86,7 +85,7 @@ def live_message(service: AcquisitionService, database: Database, trial_id: int,
         bins=LiveBinsPublic(**columns),
         acquisition=acquisition,
         device_state=device_state,
-        longest_flush_interval_s=recording.figures().longest_flush_interval_s if recording is not None else None,
+        longest_flush_interval_s=view.figures.longest_flush_interval_s if view is not None else None,
     )
 
 

@@ -94,6 +94,8 @@ class Database:
                     memory = True
                 else:
                     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            #: Whether the database lives in this process's memory (no other process can open it).
+            self.in_memory = memory
             pooled = {} if memory else {"pool_size": pool_size, "max_overflow": pool_size}
             self.engine: Engine = create_engine(parsed, **kwargs, **pooled)
             # One connection for the recorder alone (an in-memory SQLite has only the one).

@@ -72,7 +72,9 @@ def database(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def app(database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    settings = Settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("data"))
+    # In this process, so tests see the in-process simulator's sessions (find_session); the acquisition
+    # process is what every real ``isokin serve`` of the tests runs.
+    settings = Settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("data"), acquisition_process=False)
     return create_app(settings, database=database)
 
 
@@ -150,7 +152,7 @@ class IsokinServer:
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
                 [self.command(), "serve", "--port", str(port), "--log-level", "warning", *args],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True,
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
@@ -164,11 +166,14 @@ class IsokinServer:
                 pytest.fail(f"isokin serve did not come up (exit {self.proc.poll()}):\n{self.log_path.read_text()}")
             time.sleep(0.1)
 
-    def kill(self) -> float:
-        """SIGKILL the server; the wall time of the kill (s since the epoch)."""
+    def kill(self, *, everything: bool = False) -> float:
+        """SIGKILL the server (``everything``: with its acquisition process, as a power cut would); the kill's wall time."""
         assert self.proc is not None
         killed_at = time.time()
-        self.proc.send_signal(signal.SIGKILL)
+        if everything:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the server leads its own process group
+        else:
+            self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
         return killed_at
 

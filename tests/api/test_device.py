@@ -100,7 +100,7 @@ def test_the_server_starts_without_its_device(
     database: Database, database_url: str, tmp_path: Path, device: str, state: str
 ) -> None:
     app = create_app(
-        Settings(database_url=database_url, data_dir=tmp_path, device=device, station_id="second"), database=database
+        Settings(database_url=database_url, data_dir=tmp_path, device=device, station_id="second", acquisition_process=False), database=database
     )
     with TestClient(app) as client:
         deadline = time.monotonic() + 10
@@ -109,5 +109,5 @@ def test_the_server_starts_without_its_device(
             time.sleep(0.02)
         assert health["status"] == "ok" and health["device"] == {"state": state}
         if state == "failed":
-            error = app.state.acquisition.device.snapshot().error
+            error = app.state.acquisition.device_snapshot().error
             assert "'serial device': /dev/ttyisokin-absent does not exist" in error

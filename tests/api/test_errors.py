@@ -56,7 +56,8 @@ def test_422_from_the_domain_has_the_validation_shape() -> None:
 @pytest.fixture()
 def small_client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
-        data_dir=tmp_path, max_body_bytes=1024, cors_origins="http://lab.example, http://b.example", station_id="small"
+        data_dir=tmp_path, max_body_bytes=1024, cors_origins="http://lab.example, http://b.example", station_id="small",
+        acquisition_process=False,
     )
     with TestClient(create_app(settings, database=database)) as client:
         yield client
@@ -147,7 +148,7 @@ def test_405_lists_every_method_of_the_path(client: TestClient, headers: dict) -
 def test_an_unexpected_error_is_a_500_with_an_error_id_and_nothing_else(
     database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(Settings(data_dir=tmp_path, device="none"), database=database)
+    app = create_app(Settings(data_dir=tmp_path, device="none", acquisition_process=False), database=database)
 
     @app.get("/boom")
     def boom() -> None:

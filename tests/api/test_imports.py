@@ -172,7 +172,7 @@ def test_an_upload_over_the_body_limit_is_a_413_and_stores_nothing(
     database: Database, database_url: str, tmp_path: Path, headers: dict
 ) -> None:
     small = create_app(
-        Settings(database_url=database_url, data_dir=tmp_path, max_body_bytes=4096, station_id="small"), database=database
+        Settings(database_url=database_url, data_dir=tmp_path, max_body_bytes=4096, station_id="small", acquisition_process=False), database=database
     )
     with TestClient(small) as client:
         session_id = _session(client, headers)

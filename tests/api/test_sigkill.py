@@ -1,10 +1,15 @@
 """SIGKILL a REAL ``isokin serve`` mid-trial: what is lost is measured against the device's emitted stream.
 
 The device is ``isokin sim`` in a process of its own, on TCP at real-time speed, logging every
-sample it emitted and whether it reached the host's socket. After the kill, the samples that
-reached the server but not its database are what the kill lost: at 1 kHz, one per millisecond of
-the device's clock, whatever the machine's load. After a restart the trial is interrupted, its
-samples readable and analysable, and the device works again.
+sample it emitted and whether it reached the host's socket. The server records in an
+acquisition process of its own, so two crashes differ:
+
+- the server process alone is killed: the acquisition process sees it go, stops the device and
+  ends the trial ``interrupted`` with every sample it received stored (nothing lost);
+- the server and its acquisition process are killed together (a power cut): the samples that
+  reached the server but not its database are what the kill lost: at 1 kHz, one per millisecond of
+  the device's clock, whatever the machine's load. After a restart the trial is interrupted, its
+  samples readable and analysable, and the device works again.
 """
 
 from __future__ import annotations
@@ -69,22 +74,69 @@ def _database_url(server, database_url: str) -> str:  # type: ignore[no-untyped-
     return database_url
 
 
-def test_sigkill_loses_at_most_250_ms_and_the_trial_is_interrupted_on_restart(
-    server, database_url: str, tmp_path: Path
-) -> None:
-    device = Device(tmp_path / "emitted.npz")
+BODY = {"joint": "knee", "side": "left", "mode": "con/con", "velocity_dps": 60, "repetitions": 20}
+
+
+def _record_then_kill(server, device: Device, *, everything: bool) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(session id, trial id) of a trial killed after RECORD_S s of recording."""
     try:
         with _client(server, device) as http:
-            subject = http.post("/subjects", json={"code": "K-1", "sex": "female", "birth_year": 1985, "body_mass_kg": 62})
+            code = f"K-{uuid.uuid4().hex[:6]}"  # the PostgreSQL schema is shared by the session's tests
+            subject = http.post("/subjects", json={"code": code, "sex": "female", "birth_year": 1985, "body_mass_kg": 62})
             session = http.post("/sessions", json={"subject_id": subject.json()["id"]}).json()
-            body = {"joint": "knee", "side": "left", "mode": "con/con", "velocity_dps": 60, "repetitions": 20}
-            trial_id = http.post(f"/sessions/{session['id']}/trials", json=body).json()["id"]
+            trial_id = http.post(f"/sessions/{session['id']}/trials", json=BODY).json()["id"]
             started = http.post(f"/trials/{trial_id}/start")
             assert started.status_code == 200, started.text
             time.sleep(RECORD_S)
-            server.kill()
+            server.kill(everything=everything)
+            if not everything:  # the acquisition process ends the trial by itself
+                database = Database(_database_url(server, server.database_url))
+                deadline = time.monotonic() + 30
+                try:
+                    while _state(database, trial_id) == "recording":
+                        assert time.monotonic() < deadline, "the acquisition process did not end the trial"
+                        time.sleep(0.1)
+                finally:
+                    database.close()
     finally:
         device.stop()
+    return session["id"], trial_id
+
+
+def _state(database: Database, trial_id: int) -> str:
+    with database.session() as s:
+        trial = s.get(Trial, trial_id)
+        assert trial is not None
+        return trial.state
+
+
+def test_a_killed_server_leaves_its_acquisition_to_end_the_trial_with_nothing_lost(
+    server, database_url: str, tmp_path: Path
+) -> None:
+    server.database_url = database_url
+    _, trial_id = _record_then_kill(server, Device(tmp_path / "emitted.npz"), everything=False)
+    emitted = load_emitted(tmp_path / "emitted.npz")
+    run = emitted.run(len(emitted.sample_rates_hz) - 1)
+    database = Database(_database_url(server, database_url))
+    try:
+        with database.session() as s:
+            trial = s.get(Trial, trial_id)
+            assert trial is not None
+            samples = read_samples(s, trial_id)
+    finally:
+        database.close()
+    assert trial.state == "interrupted" and trial.interrupted_reason == "the server process stopped during the trial"
+    delivered = int(np.count_nonzero(run["delivered"]))
+    assert len(samples) == delivered == trial.sample_count > (RECORD_S - 1.0) * 1000  # every sample that arrived
+    assert np.array_equal(samples.sequence - samples.sequence[0], run["sample_index"][: len(samples)])
+
+
+def test_sigkill_of_everything_loses_at_most_250_ms_and_the_trial_is_interrupted_on_restart(
+    server, database_url: str, tmp_path: Path
+) -> None:
+    server.database_url = database_url
+    device = Device(tmp_path / "emitted.npz")
+    session_id, trial_id = _record_then_kill(server, device, everything=True)
 
     emitted = load_emitted(device.log)
     run = emitted.run(len(emitted.sample_rates_hz) - 1)  # the trial's START
@@ -105,7 +157,7 @@ def test_sigkill_loses_at_most_250_ms_and_the_trial_is_interrupted_on_restart(
     assert run["delivered"][:n].all()
     lost = int(np.count_nonzero(run["delivered"][n:]))  # reached the server, never its database
     lost_ms = lost * 1000 / emitted.sample_rates_hz[-1]
-    print(f"\nSIGKILL after {RECORD_S} s: {lost} samples ({lost_ms:.0f} ms of the device's clock) had reached the "
+    print(f"\nSIGKILL of the server and its acquisition after {RECORD_S} s: {lost} samples ({lost_ms:.0f} ms of the device's clock) had reached the "
           f"server but not its database; {n} were stored")
     assert lost_ms <= 250, f"the kill lost {lost_ms:.0f} ms of samples the server had received"
 
@@ -119,7 +171,7 @@ def test_sigkill_loses_at_most_250_ms_and_the_trial_is_interrupted_on_restart(
             assert page["count"] == n and page["torque_nm"] == samples.torque_nm.tolist()
             analysis = http.get(f"/trials/{trial_id}/analysis")
             assert analysis.status_code == 200, analysis.text
-            again = http.post(f"/sessions/{session['id']}/trials", json=body).json()
+            again = http.post(f"/sessions/{session_id}/trials", json=BODY).json()
             assert http.post(f"/trials/{again['id']}/start").status_code == 200  # the device works after the restart
             assert http.post(f"/trials/{again['id']}/stop").json()["state"] == "complete"
     finally:

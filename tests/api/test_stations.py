@@ -5,9 +5,12 @@ Real ``isokin serve`` subprocesses share the test's database (SQLite file or Pos
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -99,7 +102,7 @@ def test_an_admin_closes_the_trials_of_a_crashed_station_once_its_lock_is_gone(i
     with _api(base_other, admin) as http:
         alive = http.post("/stations/crashing/recover")
         assert alive.status_code == 409 and "is running" in alive.json()["detail"]
-        crashed.kill()
+        crashed.kill(everything=True)  # the station crashed: its server and its acquisition process
         listed = {s["station_id"]: s for s in http.get("/stations").json()["data"]}
         assert listed["crashing"]["running"] is False and listed["crashing"]["trials_recording"] == 1
         with _api(base_other, operator) as weak:
@@ -111,3 +114,38 @@ def test_an_admin_closes_the_trials_of_a_crashed_station_once_its_lock_is_gone(i
         assert "closed from station survivor by token" in stored["interrupted_reason"]
         assert "(lab admin)" in stored["interrupted_reason"]
         assert http.post("/stations/survivor/recover").status_code == 409  # itself: it closes its own at start
+
+
+def _children(pid: int) -> list[int]:
+    """The acquisition processes of a server (its spawned children; not multiprocessing's resource tracker)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        children = [int(p) for p in f.read().split()]
+    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def test_the_acquisition_process_dying_interrupts_its_trial_and_a_new_one_takes_over(isokin_servers: MakeServer) -> None:
+    server = _station(isokin_servers, "acq-crash", "sim://?speed=5&seed=8")
+    token = server.create_token("operator")
+    base = server.start(wait_for_device=True)
+    assert server.proc is not None
+    with _api(base, token) as http:
+        subject = http.post("/subjects", json={"code": "ST-3"}).json()
+        session = http.post("/sessions", json={"subject_id": subject["id"]}).json()
+        trial = http.post(f"/sessions/{session['id']}/trials", json={"joint": "knee", "side": "left", "repetitions": 10}).json()
+        assert http.post(f"/trials/{trial['id']}/start").status_code == 200
+        time.sleep(0.5)
+        (child,) = _children(server.proc.pid)  # the acquisition process
+        os.kill(child, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (state := http.get(f"/trials/{trial['id']}").json())["state"] == "recording":
+            assert time.monotonic() < deadline, state
+            time.sleep(0.1)
+        assert state["state"] == "interrupted" and "the acquisition process of station acq-crash stopped" in state["interrupted_reason"]
+        assert state["acquisition"]["samples"] > 0  # what it stored stays
+        # The next request starts a new acquisition process; the device connects again.
+        connected = http.post("/device/connect", json={"url": "sim://?speed=5&seed=8"})
+        assert connected.status_code == 200 and connected.json()["state"] == "connected", connected.text
+        assert _children(server.proc.pid) != [child]
+        again = http.post(f"/sessions/{session['id']}/trials", json={"joint": "knee", "side": "left", "repetitions": 1}).json()
+        assert http.post(f"/trials/{again['id']}/start").status_code == 200
+        assert _wait_final(http, again["id"])["state"] == "complete"

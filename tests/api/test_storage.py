@@ -29,7 +29,7 @@ def test_migrations_build_exactly_the_models(database: Database) -> None:
 
 
 def test_default_database_is_a_wal_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path / "data", database_url=None))
+    app = create_app(Settings(data_dir=tmp_path / "data", database_url=None, acquisition_process=False))
     database = app.state.database
     try:
         assert (tmp_path / "data" / "isokin.db").is_file()
