@@ -6,8 +6,11 @@ temporary schema): start ``isokin serve`` on the in-process simulator at real-ti
 
 - poll ``GET /trials/{id}`` for ``--seconds``: the age of the newest stored sample
   (p50, p99, max) and the recording's longest interval between two commits;
-- SIGKILL the server ``--kills`` times at random moments of a recording: the time between
-  the newest stored sample and the kill, then restart and check the trial is ``interrupted``.
+- SIGKILL the server and its acquisition process together (its process group: a crash of the
+  whole station) ``--kills`` times at random moments of a recording: the time between the
+  newest stored sample and the kill, then restart and check the trial is ``interrupted``. (A
+  SIGKILL of the server alone loses nothing: its acquisition process ends the trial with every
+  sample stored, as tests/api/test_sigkill.py shows.)
 
 ::
 
@@ -62,7 +65,7 @@ class Server:
         port = _port()
         self.proc = subprocess.Popen(
             [_isokin(), "serve", "--port", str(port), "--log-level", "error"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}/api/v1"
         deadline = time.monotonic() + 60
@@ -78,7 +81,7 @@ class Server:
     def kill(self) -> float:
         assert self.proc is not None
         killed_at = time.time()
-        self.proc.send_signal(signal.SIGKILL)
+        os.killpg(self.proc.pid, signal.SIGKILL)  # the server leads its own group, with its acquisition process
         self.proc.wait()
         return killed_at
 
@@ -135,7 +138,7 @@ def run(name: str, env: dict[str, str], seconds: float, kills: int) -> None:
     server.stop()
     if losses:
         print(
-            f"{name}: SIGKILL x{kills}: newest stored sample before the kill by "
+            f"{name}: SIGKILL of the server and its acquisition x{kills}: newest stored sample before the kill by "
             f"{', '.join(f'{x * 1000:.0f}' for x in losses)} ms (max {max(losses) * 1000:.0f} ms; limit 250 ms); "
             "every trial interrupted after the restart"
         )
