@@ -30,10 +30,11 @@ from analysis.pipeline import (
     analyze_recording,
 )
 from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio, peak_ratio
-from analysis.repetition import RepetitionMetrics, braking_end, load_range, measure_repetition
+from analysis.repetition import RepetitionMetrics, braking_end, load_range, load_ranges, measure_repetition
 from analysis.report import COLUMNS, SCHEMA, build_report, render_text
 from analysis.segmentation import Gap, Movement, find_gaps, find_movements, movements_from_markers, plateau_speed
 from analysis.sets import SetMetrics, set_metrics
+from analysis.settling import Settling, servo_settling
 
 __all__ = [
     "AnalysisError",
@@ -58,6 +59,7 @@ __all__ = [
     "RecordingAnalysis",
     "RecordingWarning",
     "RepetitionMetrics",
+    "Settling",
     "SCHEMA",
     "SetAnalysis",
     "SetMetrics",
@@ -76,9 +78,11 @@ __all__ = [
     "gravity_correct",
     "gravity_torque",
     "load_range",
+    "load_ranges",
     "lowpass",
     "lsi_percent",
     "measure_repetition",
+    "servo_settling",
     "movements_from_markers",
     "noise_sd",
     "peak_ratio",

@@ -16,7 +16,7 @@ from analysis.bilateral import Bilateral
 from analysis.joints import SMALL_MUSCLE_JOINTS
 from analysis.pipeline import RecordingWarning
 from analysis.ratios import Ratio
-from analysis.repetition import _clean
+from analysis.repetition import NEVER_REACHED, _clean
 from analysis.segmentation import GAP_FACTOR, Gap
 from analysis.sets import IsometricSetMetrics, SetMetrics
 
@@ -119,7 +119,15 @@ def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics | Iso
                          {"cv_percent": s.cv_percent}, th, cv_name))
     if isinstance(s, IsometricSetMetrics):
         return out
-    missed = sum(1 for r in s.reps if r.peak_torque_nm is None)
+    unsettled = [r for r in s.reps if r.peak_torque_nm is None and r.load_range_start_s is None and r.no_load_range_reason
+                 and not r.no_load_range_reason.startswith(NEVER_REACHED)]
+    if unsettled:
+        out.append(Flag("load_range_not_measurable", "warning", subject,
+                        f"{len(unsettled)} of {s.repetitions} repetition(s) without a trustworthy isokinetic window, windowed "
+                        f"figures left null (unwindowed ones kept): repetition {unsettled[0].index}: {unsettled[0].no_load_range_reason}",
+                        {"repetitions_not_measurable": len(unsettled), "repetitions": s.repetitions}, 0.0, "",
+                        "analysis/README.md, load range: the servo's settling (analysis.settling, analysis.measurability)"))
+    missed = sum(1 for r in s.reps if r.peak_torque_nm is None) - len(unsettled)
     if missed:
         out.append(Flag("velocity_not_reached", "warning", subject,
                         f"{missed} of {s.repetitions} repetition(s) never came within tolerance of {s.velocity_dps:.0f} deg/s",

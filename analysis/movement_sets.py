@@ -15,9 +15,10 @@ import numpy as np
 from analysis.conditioning import lowpass_segments
 from analysis.cutoff import noise_sd, torque_cutoff_hz
 from analysis.joints import direction_of
+from analysis.measurability import unmeasurable_reasons
 from analysis.options import AnalysisOptions
 from analysis.passive import PassiveMovement, passive_reasons
-from analysis.repetition import RepetitionMetrics, load_range, measure_repetition
+from analysis.repetition import RepetitionMetrics, load_ranges, measure_repetition
 from analysis.segmentation import Movement, cluster_velocities, plateau_speed
 from analysis.sets import IsometricSetMetrics, SetMetrics, set_metrics
 
@@ -145,16 +146,15 @@ def measure_sets(
             for i in members:
                 nominal[i], cluster[i] = value, label
     tol = options.window_tolerance_percent / 100
-    windows = [
-        load_range(
-            m.sign * vel_raw[m.start : m.stop],
-            nominal[i],
-            tolerance=tol,
-            overshoot=options.overshoot_percent / 100,
-            settle=options.settle_percent / 100,
-        )
-        for i, m in enumerate(movements)
-    ]
+    windows, uncertainties = load_ranges(
+        [m.sign * vel_raw[m.start : m.stop] for m in movements],
+        nominal,
+        cluster_velocities(plateaus, velocity_tolerance=options.velocity_tolerance_percent / 100),
+        fs,
+        tolerance=tol,
+        overshoot=options.overshoot_percent / 100,
+        settle=options.settle_percent / 100,
+    )
     cutoffs = _torque_cutoffs(tq, movements, windows, cluster, fs, options)
     torques = _filtered_segments(tq, [(m.start, m.stop) for m in movements], cutoffs, fs, options.filter_order)
     load_bounds = [(m.start + w[0], m.start + w[1]) if w else (m.start, m.start) for m, w in zip(movements, windows)]
@@ -166,6 +166,12 @@ def measure_sets(
         g = 1 if float(np.sum(torques[i][a:b])) >= 0 else -1
         group_signs.append(g)
         peaks.append(float(np.max(g * torques[i])))
+    unmeasurable = unmeasurable_reasons(
+        windows, uncertainties, [m.start for m in movements], group_signs,
+        lambda bounds: _filtered_segments(tq, bounds, cutoffs, fs, options.filter_order), fs,
+        min_load_range_s=options.min_load_range_s, start_sensitivity_percent=options.start_sensitivity_percent,
+    )  # fmt: skip
+    windows = [None if why else w for w, why in zip(windows, unmeasurable)]
     levels = [_middle_level(g * torques[i]) for i, g in enumerate(group_signs)]
     passive_why = passive_reasons(
         levels, group_signs, [m.sign for m in movements], plateaus,
@@ -207,6 +213,7 @@ def measure_sets(
                     torque_time_s=options.torque_time_s,
                     load_range_torque_nm=window_torque,
                     raw_group_torque_nm=g * tq[sl],
+                    no_load_range_reason=unmeasurable[i],
                 )
             )
         usual = float(np.median([roms[i] for i in (members if len(members) >= 3 else active)]))

@@ -36,6 +36,12 @@ class AnalysisOptions:
         overshoot; the load range then starts once its braking is over, and not before the
         speed is back within ``settle_percent`` (defaults 2 % and 0.2 %; see
         :func:`analysis.repetition.braking_end`).
+    min_load_range_s, start_sensitivity_percent
+        On a servo whose overshoot rings (:mod:`analysis.settling`), a repetition's windowed
+        figures are left null, with the reason, when its settled load range lasts less than
+        ``min_load_range_s`` (default 0.04 s) or moving the load range's start by the settling
+        time's uncertainty changes its peak by more than ``start_sensitivity_percent``
+        (default 1 %; :mod:`analysis.measurability` gives the reasons).
     rest_speed_dps, min_speed_dps, min_rom_deg, min_duration_s
         Movement detection (see :func:`analysis.segmentation.find_movements`).
     velocity_tolerance_percent
@@ -81,6 +87,8 @@ class AnalysisOptions:
     rtd_cutoff_hz: float | None = 100.0
     overshoot_percent: float = 2.0
     settle_percent: float = 0.2
+    min_load_range_s: float = 0.04
+    start_sensitivity_percent: float = 1.0
     torque_angle_deg: float | None = 30.0
     torque_time_s: float | None = 0.18
     use_markers: bool = True
@@ -100,6 +108,9 @@ class AnalysisOptions:
             raise ValueError(f"window_tolerance_percent must be in (0, 100), got {self.window_tolerance_percent}")
         if not 0 <= self.passive_torque_percent < 100:
             raise ValueError(f"passive_torque_percent must be in [0, 100), got {self.passive_torque_percent}")
+        if not self.min_load_range_s >= 0 or not self.start_sensitivity_percent > 0:
+            raise ValueError("min_load_range_s must be >= 0 and start_sensitivity_percent > 0, got "
+                             f"{self.min_load_range_s} and {self.start_sensitivity_percent}")
         for name in ("set_velocity_tolerance_percent", "passive_mode_percent", "partial_rom_percent"):
             if not 0 <= getattr(self, name) <= 100:
                 raise ValueError(f"{name} must be in [0, 100], got {getattr(self, name)}")

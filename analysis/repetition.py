@@ -6,14 +6,20 @@ All torques here are *group torques*: the muscle group's torque made positive
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from analysis.cutoff import noise_sd
+from analysis.settling import Settling, arrival_offset, servo_settling
 
-__all__ = ["RepetitionMetrics", "braking_end", "load_range", "measure_repetition"]
+__all__ = ["NEVER_REACHED", "RepetitionMetrics", "braking_end", "load_range", "load_ranges", "measure_repetition"]
+
+
+#: How a repetition's ``no_load_range_reason`` starts when its speed never came within tolerance of the set velocity.
+NEVER_REACHED = "the speed never came within tolerance of"
 
 
 def load_range(
@@ -23,6 +29,7 @@ def load_range(
     tolerance: float = 0.10,
     overshoot: float = 0.02,
     settle: float = 0.002,
+    settled: float | None = None,
 ) -> tuple[int, int] | None:
     """The isokinetic load range of one movement: ``(start, stop)`` sample offsets, or ``None``.
 
@@ -31,7 +38,10 @@ def load_range(
     deceleration. When the speed, on first reaching the nominal velocity, overshoots it by
     more than ``overshoot`` (a fraction) before coming back to it, the servo is braking the
     limb, and braking is where the impact artifact lies (Schwartz et al. 2010): the load
-    range then starts only once braking is over (:func:`braking_end`).
+    range then starts only once braking is over (:func:`braking_end`). A servo whose
+    overshoot rings (:mod:`analysis.settling`) has settled only at ``settled`` (a sample
+    offset, fractional); given, the load range starts there at the earliest, and the
+    braking rule, made for one bump, is not used.
     """
     inside = np.abs(speed_dps - nominal_dps) <= tolerance * nominal_dps
     if not inside.any():
@@ -41,6 +51,9 @@ def load_range(
     stops = np.flatnonzero(edges == -1)
     k = int(np.argmax(stops - starts))
     a, b = int(starts[k]), int(stops[k])
+    if settled is not None:
+        a = max(a, int(np.ceil(settled - 1e-9)))
+        return (a, b) if a < b else None
     peak = _overshoot_peak(speed_dps[: (a + b) // 2 + 1], nominal_dps)
     if peak is not None and speed_dps[peak] > (1.0 + overshoot) * nominal_dps:
         end = braking_end(speed_dps[:b], nominal_dps, peak=peak, settle=settle, noise_dps=noise_sd(speed_dps[a:b]))
@@ -48,6 +61,53 @@ def load_range(
             return None
         a = max(a, end)
     return a, b
+
+
+def load_ranges(
+    speeds_dps: Sequence[np.ndarray],
+    nominal_dps: Sequence[float],
+    groups: Sequence[int],
+    fs: float,
+    *,
+    tolerance: float = 0.10,
+    overshoot: float = 0.02,
+    settle: float = 0.002,
+) -> tuple[list[tuple[int, int] | None], list[int]]:
+    """The load range (:func:`load_range`) of each movement, with its set velocity's servo settling.
+
+    ``groups`` labels the movements of one set velocity (both directions: one servo, one
+    velocity); each group's settling (:func:`analysis.settling.servo_settling`) is found from
+    all its movements together, and each movement's load range starts no earlier than its
+    own arrival at the set velocity plus the settling time.
+
+    Returns the load ranges and, for each, how many samples its start is uncertain by: 0 for
+    a start found by the speed alone (known to a sample), else twice the settling time's
+    jackknife SD (30 % of the settling time when fewer than 3 movements, or a left-out fit,
+    leave it unknown: the spread of single-movement fits), at least one sample.
+    """
+    settling: dict[int, Settling | None] = {}
+    for g in set(groups):
+        members = [i for i, h in enumerate(groups) if h == g]
+        settling[g] = servo_settling([speeds_dps[i] for i in members], [nominal_dps[i] for i in members], fs,
+                                     tolerance=tolerance, overshoot=overshoot)
+    windows: list[tuple[int, int] | None] = []
+    uncertainties: list[int] = []
+    for speed, nominal, g in zip(speeds_dps, nominal_dps, groups):
+        s = settling[g]
+        arrival = arrival_offset(speed, nominal) if s is not None else None
+        settled = None if s is None or arrival is None else arrival + s.settle_s * fs
+        windows.append(load_range(speed, nominal, tolerance=tolerance, overshoot=overshoot, settle=settle, settled=settled))
+        if s is None or settled is None:
+            uncertainties.append(0)
+            continue
+        spread_s = 2.0 * s.uncertainty_s if np.isfinite(s.uncertainty_s) else _SINGLE_FIT_SPREAD * s.settle_s
+        uncertainties.append(max(1, int(np.ceil(spread_s * fs))))
+    return windows, uncertainties
+
+
+#: Spread of a settling time fitted without the jackknife (fewer than 3 movements), as a fraction of it: single
+#: movements' fits on the validation grid's ringing servos were off by 20-40 %.
+_SINGLE_FIT_SPREAD = 0.3
 
 
 def _overshoot_peak(speed_dps: np.ndarray, nominal_dps: float) -> int | None:
@@ -117,6 +177,9 @@ class RepetitionMetrics:
     torque, positive), work in J (torque integrated over angle in radians), power in W.
     A ``partial`` repetition (``partial_reason`` says why: it covered less than its set's
     usual range) is left out of the set's mean peak, CV and fatigue indexes.
+    ``no_load_range_reason`` says why the windowed figures are ``None``: the speed never
+    came within tolerance of the set velocity, or the servo's settling left no trustworthy
+    load range (:mod:`analysis.measurability`).
     """
 
     index: int
@@ -143,6 +206,7 @@ class RepetitionMetrics:
     deceleration_time_s: float | None
     partial: bool = False
     partial_reason: str | None = None
+    no_load_range_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (field names as in the JSON contract)."""
@@ -182,6 +246,7 @@ def measure_repetition(
     torque_time_s: float | None,
     load_range_torque_nm: np.ndarray | None = None,
     raw_group_torque_nm: np.ndarray | None = None,
+    no_load_range_reason: str | None = None,
 ) -> RepetitionMetrics:
     """Figures of one movement's samples.
 
@@ -239,6 +304,8 @@ def measure_repetition(
         peak_power = float(np.max(lr_torque * np.radians(speed_dps[a:b])))
         lr_start, lr_end = float(time_s[a]), float(time_s[b - 1])
         accel, decel = lr_start - t0, float(time_s[-1]) - lr_end
+    elif no_load_range_reason is None:
+        no_load_range_reason = f"{NEVER_REACHED} {velocity_dps:.0f} deg/s"
     return RepetitionMetrics(
         index=index,
         movement=movement,
@@ -262,4 +329,5 @@ def measure_repetition(
         load_range_end_s=lr_end,
         acceleration_time_s=accel,
         deceleration_time_s=decel,
+        no_load_range_reason=no_load_range_reason if window is None else None,
     )

@@ -89,7 +89,7 @@ def _isokinetic_set(s: Mapping[str, Any]) -> list[str]:
     rows = [
         [str(r["index"]), _num(r["peak_torque_nm"]), _num(r["peak_torque_unwindowed_nm"]), _num(r["angle_at_peak_deg"], ".0f"),
          _num(r["time_to_peak_s"], ".2f"), _num(r["work_j"]), _num(r["mean_power_w"]), _num(r["rom_deg"], ".0f"),
-         "partial" if r.get("partial") else ""]
+         "partial" if r.get("partial") else ("no isokinetic window" if r["peak_torque_nm"] is None else "")]
         for r in s["reps"]
     ]  # fmt: skip
     header = ["rep", "PT N.m", "PT whole", "at deg", "TTP s", "work J", "power W", "ROM deg", ""]
