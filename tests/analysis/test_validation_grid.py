@@ -123,7 +123,11 @@ def _check_reps(sim, analysis, case, worst):
             worst.record("no load range (truth and analysis agree)", float(rep.peak_torque_nm is not None), case)
             assert rep.peak_torque_nm is None
             continue
-        assert rep.peak_torque_nm is not None
+        if rep.peak_torque_nm is None:  # honestly not measurable: null with the reason, never a silent gap
+            assert rep.no_load_range_reason, rep
+            assert rep.angle_at_peak_deg is None and rep.load_range_start_s is None
+            worst.record("windowed peak not measurable (repetitions)", 1.0, f"{case} rep {t.index + 1}: {rep.no_load_range_reason}")
+            continue
         error = 100.0 * (rep.peak_torque_nm - t.peak_torque_nm) / t.peak_torque_nm
         worst.record("peak torque (%)", error, f"{case} rep {t.index + 1}")
         assert abs(error) <= 2.0, (rep.peak_torque_nm, t.peak_torque_nm)
@@ -226,38 +230,35 @@ def test_functional_ratios_from_two_con_ecc_sets(joint, pattern, velocity_dps, w
 SERVO_VELOCITIES = {"humac": (60.0, 120.0, 180.0, 240.0, 300.0), "soft": (60.0, 120.0, 180.0, 240.0, 300.0),
                     "stiff": (60.0, 180.0, 300.0, 400.0, 500.0)}  # fmt: skip
 
-#: Cases the windowing does not yet hold to the criteria (servo, velocity deg/s, mode: sample rates Hz): the load
-#: range starts by the speed's tolerance and the braking rule while the servo's oscillation and the impact's ringing
-#: are still decaying (10-30 ms before the truth's load range at 180-500 deg/s), so their inertial torque is windowed
-#: (peaks up to 14 % high, angles up to 7 deg off). A fit of the oscillation's decay from the speed was tried and
-#: dropped: under the servo's speed ripple it misplaced the start by as much (analysis/README.md, "Known limits").
+#: Cases the analysis does not hold to the criteria (servo, velocity deg/s, mode: sample rates Hz). The load range
+#: starts where the servo has settled (analysis.settling: 2-5 ms from the truth's start on these servos) and
+#: repetitions without a trustworthy window are null with the reason (analysis.measurability); what is left is the
+#: lever's inertial torque inside the truth's own load range: the oscillation's tail at 5 % of its amplitude
+#: (the limb's inertia x 5 % of B omega: 8-10 N.m at 400 deg/s) and the servo's speed ripple. In every repetition that
+#: misses the 2 % it is 2.0-18 % of the peak within the window (median 4.4 %; 0.9 % where the criterion holds), so the
+#: peak reads 2.0-13 % off; the simulator's truth leaves it out, and no choice of window can (it needs the limb's
+#: inertia: an inertial compensation, not a window). stiff 300 con/con at 1 and 2 kHz and con/ecc at 2 kHz passed with
+#: the previous rule by its early start's artifact happening to cancel, and miss by 2.0-2.5 % now.
 #: Strict: a case that starts to pass fails the suite until it is taken off this list.
 KNOWN_LIMITS = {
     tuple(key.split()): {float(fs) for fs in rates.split()}
     for key, rates in (line.strip().split(": ") for line in """
-    humac 180 con/con: 100 200 1000 2000
-    humac 180 con/ecc: 100 1000
-    humac 240 con/con: 100 200 1000 2000
-    humac 240 con/ecc: 100 200 1000 2000
-    humac 300 con/con: 100 200 1000 2000
-    humac 300 con/ecc: 100 200 1000 2000
+    humac 240 con/con: 200 2000
+    humac 300 con/con: 100 200
     humac 300 ecc/ecc: 100 200 1000 2000
+    humac 300 con/ecc: 100
     soft 180 con/con: 1000 2000
-    soft 180 con/ecc: 1000
-    soft 240 con/con: 100 200 1000 2000
-    soft 240 con/ecc: 100 200 1000 2000
+    soft 240 con/con: 100 200 1000
     soft 240 ecc/ecc: 2000
-    soft 300 con/con: 100 200 1000 2000
-    soft 300 con/ecc: 100 200 1000 2000
-    soft 300 ecc/ecc: 100 200 1000 2000
-    stiff 300 con/con: 100 200
-    stiff 300 con/ecc: 100 200 1000
+    soft 240 con/ecc: 200
+    soft 300 con/con: 100 1000
+    soft 300 ecc/ecc: 100 2000
+    soft 300 con/ecc: 100
+    stiff 300 con/con: 100 200 1000 2000
+    stiff 300 con/ecc: 200 1000 2000
     stiff 400 con/con: 100 200 1000 2000
-    stiff 400 con/ecc: 100 200 1000 2000
     stiff 400 ecc/ecc: 100 200
-    stiff 500 con/con: 100 200 1000 2000
-    stiff 500 con/ecc: 100 200 1000 2000
-    stiff 500 ecc/ecc: 100 200 1000 2000
+    stiff 400 con/ecc: 100 2000
 """.strip().splitlines())
 }
 
@@ -269,7 +270,7 @@ def test_realistic_servos_from_60_to_500_dps(servo, velocity_dps, mode, fs, wors
     """Servos that ring (simulators.servo): slow ramps, a damped oscillatory overshoot, an impact that rings, speed ripple."""
     known = fs in KNOWN_LIMITS.get((servo, f"{velocity_dps:g}", mode), ())
     if known:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="known limit of the windowing (KNOWN_LIMITS)"))
+        request.applymarker(pytest.mark.xfail(strict=True, reason="inertial torque inside the truth's load range (KNOWN_LIMITS)"))
     sim = _simulate("knee", "flexion/extension", mode, velocity_dps, fs, servo=servo)
     label = "realistic servos, known limits: " if known else "realistic servos: "
     _check_reps(sim, _analyse(sim), _case_id("knee", "flexion/extension", mode, velocity_dps, fs, f" {servo} servo"),
