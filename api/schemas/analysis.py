@@ -68,6 +68,9 @@ class RepetitionPublic(BaseModel):
     deceleration_time_s: Num = Field(description="load range to stop, s")
     partial: bool = Field(default=False, description="covered less than the set's usual range: out of mean, CV and fatigue")
     partial_reason: str | None = Field(default=None, description="why the repetition is partial")
+    no_load_range_reason: str | None = Field(
+        default=None, description="why the windowed figures are null: the speed never reached the set velocity, or the servo "
+        "settled too late for a trustworthy load range (the unwindowed figures stay)")
 
 
 class ContractionPublic(BaseModel):
