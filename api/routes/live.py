@@ -11,7 +11,8 @@ trial is ``created``, and closes (code 1000) after the message that shows the tr
 state. A missing or bad token closes it at once with code 4401, a role too low with 4403,
 an unknown trial with 4404 (the reason says why), so a browser can tell them apart. The
 path and query parameters have the HTTP route's bounds (``IdPath``, ``since``); one out of
-bounds, or an unknown query parameter (``?token=`` included), refuses the handshake (1008).
+bounds, or an unknown query parameter (``?token=`` included), refuses the handshake: closed with 1008
+before it is accepted, which a client sees as HTTP 403.
 ``GET`` on the same path returns the same message once, for clients that poll (pass the
 returned ``cursor`` as ``since``).
 """

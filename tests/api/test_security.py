@@ -184,9 +184,10 @@ def test_no_token_secret_reaches_the_server_output(lab: Lab, session_id: int) ->
             seen.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["state"])
         async with websockets.connect(url, subprotocols=["isokin.live", f"bearer.{viewer}"]) as ws:  # type: ignore[list-item]
             seen.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["state"])
-        with pytest.raises(InvalidStatus):  # the URL is no place for a token
+        with pytest.raises(InvalidStatus) as refused:  # the URL is no place for a token
             async with websockets.connect(f"{url}?token={viewer}"):
                 pass
+        assert refused.value.response.status_code == 403  # the handshake refused, as documented
         return seen
 
     assert asyncio.run(views()) == ["created", "created"]
@@ -420,8 +421,9 @@ def test_websocket_path_and_query_parameters_are_checked_like_http_ones(lab: Lab
             async with websockets.connect(f"ws://127.0.0.1:{lab.port}/api/v1{path}", additional_headers=viewer):
                 pass
 
-        with pytest.raises(InvalidStatus):
+        with pytest.raises(InvalidStatus) as refused:
             asyncio.run(handshake())
+        assert refused.value.response.status_code == 403, path
 
 
 @pytest.mark.parametrize(
