@@ -13,7 +13,7 @@
 from api.acquisition.device import DeviceManager, DeviceSnapshot, DeviceState
 from api.acquisition.export import iter_trial_csv, trial_metadata
 from api.acquisition.live import LIVE_RATE_HZ, LiveBins, LiveBuffer, decimate
-from api.acquisition.recording import DatabaseSink, Figures, LiveSink, TrialRecording
+from api.acquisition.recording import DatabaseSink, LiveSink, TrialRecording
 from api.acquisition.service import AcquisitionService, default_rom_deg, record_weighing, trial_plan
 from api.acquisition.simulator import SIMULATOR, SimulatorProfile, SimulatorProfiles, is_simulator, sim_url
 
@@ -25,7 +25,6 @@ __all__ = [
     "DeviceManager",
     "DeviceSnapshot",
     "DeviceState",
-    "Figures",
     "LiveBins",
     "LiveBuffer",
     "LiveSink",

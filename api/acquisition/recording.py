@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 from sqlalchemy import update
@@ -51,7 +51,7 @@ from daq.recorder import (
 )
 from daq.timing import ClockSegment
 
-__all__ = ["DELETED", "SHUTDOWN", "STOPPED", "DatabaseSink", "Figures", "LiveSink", "TrialRecording"]
+__all__ = ["DELETED", "SHUTDOWN", "STOPPED", "DatabaseSink", "LiveSink", "TrialRecording"]
 
 log = logging.getLogger(__name__)
 
@@ -62,38 +62,6 @@ DELETED = "deleted"
 
 STOPPED = End(COMPLETE, "stopped by the operator")
 SHUTDOWN = End(INTERRUPTED, "the server shut down during the trial")
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Acquisition figures of a recording so far.
-
-    Attributes
-    ----------
-    samples, gaps, lost_samples
-        Samples received, gaps (device losses and overflows) and the samples they lost.
-    crc_errors, malformed, reconnects
-        Damaged frames, frames or lines that broke the protocol, and reconnections since START.
-    duration_s
-        Recording time of the newest sample, s (``None`` before the first).
-    effective_rate_hz
-        Samples per second of the device clock over the gap-free stretches (``None`` before two samples).
-    longest_flush_interval_s
-        Longest time between two database commits so far, s.
-    flushed_at
-        When samples last reached the database (UTC), ``None`` before the first commit.
-    """
-
-    samples: int
-    gaps: int
-    lost_samples: int
-    crc_errors: int
-    malformed: int
-    reconnects: int
-    duration_s: float | None
-    effective_rate_hz: float | None
-    longest_flush_interval_s: float
-    flushed_at: dt.datetime | None
 
 
 def _figures(progress: Progress) -> dict[str, object]:
@@ -316,21 +284,19 @@ class TrialRecording:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def figures(self) -> Figures:
-        """The figures as of now (samples counted when received)."""
-        p = self._recorder.progress()
-        return Figures(
-            samples=p.samples,
-            gaps=p.gaps,
-            lost_samples=p.lost_samples,
-            crc_errors=p.crc_errors,
-            malformed=p.malformed,
-            reconnects=p.reconnects,
-            duration_s=p.duration_s,
-            effective_rate_hz=p.effective_rate_hz,
-            longest_flush_interval_s=self._sink.longest_flush_interval_s,
-            flushed_at=self._sink.flushed_at,
-        )
+    def progress(self) -> Progress:
+        """The recording's figures as of now (samples counted when received)."""
+        return self._recorder.progress()
+
+    @property
+    def longest_flush_interval_s(self) -> float:
+        """Longest time between two database commits so far, s."""
+        return self._sink.longest_flush_interval_s
+
+    @property
+    def flushed_at(self) -> dt.datetime | None:
+        """When samples last reached the database (UTC), ``None`` before the first commit."""
+        return self._sink.flushed_at
 
     # --- database --------------------------------------------------------------------------
 

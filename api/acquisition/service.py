@@ -27,7 +27,7 @@ import numpy as np
 from analysis.weighing import MIN_SAMPLES, Weighing, weigh_limb
 from api.acquisition.device import DeviceManager, DeviceSnapshot, DeviceState
 from api.acquisition.live import LiveBins
-from api.acquisition.recording import SHUTDOWN, STOPPED, Figures, TrialRecording
+from api.acquisition.recording import SHUTDOWN, STOPPED, TrialRecording
 from api.acquisition.simulator import SimulatorProfiles
 from api.errors import ConflictError, NotFoundError
 from api.settings import Settings
@@ -38,7 +38,7 @@ from daq.driver import Driver
 from daq.errors import DaqError, DeviceTimeout
 from daq.events import AcquisitionEvent
 from daq.plan import SetPlan
-from daq.recorder import COMPLETE, End, RecordedBlock, Recorder, RecordingSink, StopConditions
+from daq.recorder import COMPLETE, End, Progress, RecordedBlock, Recorder, RecordingSink, StopConditions
 from firmware_protocols.vocabulary import DEFAULT_ROM_DEG
 
 __all__ = ["Acquisition", "AcquisitionBackend", "AcquisitionService", "LiveView", "default_rom_deg", "record_weighing", "trial_plan"]
@@ -126,8 +126,10 @@ class LiveView:
     ----------
     running
         Whether the trial is recording now.
-    figures
+    progress
         The acquisition figures so far.
+    longest_flush_interval_s, flushed_at
+        Longest time between two database commits so far (s), and the last commit (UTC, ``None`` before it).
     bins, cursor
         Bins since the cursor asked for, and the cursor to ask with next.
     ended_at
@@ -136,7 +138,9 @@ class LiveView:
     """
 
     running: bool
-    figures: Figures
+    progress: Progress
+    longest_flush_interval_s: float
+    flushed_at: dt.datetime | None
     bins: LiveBins
     cursor: int
     ended_at: dt.datetime | None
@@ -200,7 +204,15 @@ class Acquisition:
             if recording is not None and recording.trial_id == trial_id:
                 running = recording.running
                 bins, cursor = recording.live.since(since)
-                return LiveView(running, recording.figures(), bins, cursor, None if running else recording.ended_at)
+                return LiveView(
+                    running,
+                    recording.progress(),
+                    recording.longest_flush_interval_s,
+                    recording.flushed_at,
+                    bins,
+                    cursor,
+                    None if running else recording.ended_at,
+                )
         return None
 
     def _recording_of(self, trial_id: int) -> TrialRecording | None:

@@ -53,18 +53,18 @@ def live_message(service: AcquisitionService, database: Database, trial_id: int,
     view = service.live_view(trial_id, since)
     device_state = service.device_state()
     if view is not None and view.running:
-        figures = view.figures
+        progress = view.progress
         state: TrialState = "recording"
         acquisition = AcquisitionFiguresPublic(
-            samples=figures.samples,
-            gaps=figures.gaps,
-            lost_samples=figures.lost_samples,
-            crc_errors=figures.crc_errors,
-            malformed=figures.malformed,
-            reconnects=figures.reconnects,
-            duration_s=figures.duration_s,
-            effective_rate_hz=figures.effective_rate_hz,
-            flushed_at=figures.flushed_at,
+            samples=progress.samples,
+            gaps=progress.gaps,
+            lost_samples=progress.lost_samples,
+            crc_errors=progress.crc_errors,
+            malformed=progress.malformed,
+            reconnects=progress.reconnects,
+            duration_s=progress.duration_s,
+            effective_rate_hz=progress.effective_rate_hz,
+            flushed_at=view.flushed_at,
         )
     else:
         with database.session() as session:
@@ -86,7 +86,7 @@ def live_message(service: AcquisitionService, database: Database, trial_id: int,
         bins=LiveBinsPublic(**columns),
         acquisition=acquisition,
         device_state=device_state,
-        longest_flush_interval_s=view.figures.longest_flush_interval_s if view is not None else None,
+        longest_flush_interval_s=view.longest_flush_interval_s if view is not None else None,
     )
 
 
