@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.angle_lsi import AngleLsi
 from analysis.repetition import _clean
 
 __all__ = ["Bilateral", "bilateral_comparison", "deficit_percent", "lsi_percent"]
@@ -36,7 +37,9 @@ class Bilateral:
     ``reference_side`` is the uninvolved side, or the stronger one when ``involved_side`` is ``None``.
     ``left_source`` and ``right_source`` name the recordings compared; ``angle_deg`` is the
     angle of isometric sets (``None`` for isokinetic ones); ``gravity_corrected`` whether both
-    sides' torques were gravity-corrected (they never differ in this).
+    sides' torques were gravity-corrected (they never differ in this); ``angle_resolved`` the
+    LSI angle by angle (:mod:`analysis.angle_lsi`; ``None`` for isometric sets or without
+    common angles).
     """
 
     joint: str
@@ -54,9 +57,12 @@ class Bilateral:
     right_source: str = ""
     angle_deg: float | None = None
     gravity_corrected: bool = False
+    angle_resolved: AngleLsi | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: _clean(v) for k, v in self.__dict__.items()}
+        out = {k: _clean(v) for k, v in self.__dict__.items() if k != "angle_resolved"}
+        out["angle_resolved"] = self.angle_resolved.to_dict() if self.angle_resolved is not None else None
+        return out
 
 
 def bilateral_comparison(

@@ -10,14 +10,16 @@ deficit names its recordings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Any
 
+from analysis.angle_lsi import angle_lsi
 from analysis.bilateral import Bilateral, bilateral_comparison
 from analysis.flags import (
     Flag,
     Thresholds,
+    angle_lsi_flags,
     ardern_flags,
     bilateral_flags,
     gap_flags,
@@ -135,7 +137,11 @@ def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_perc
 
 
 def _bilateral(
-    entries: list[tuple[RecordingAnalysis, SetAnalysis]], involved_side: str | None, tolerance_percent: float, skipped: list[str]
+    entries: list[tuple[RecordingAnalysis, SetAnalysis]],
+    involved_side: str | None,
+    tolerance_percent: float,
+    skipped: list[str],
+    thresholds: Thresholds,
 ) -> list[Bilateral]:
     out: list[Bilateral] = []
     lefts = [(a, s) for a, s in entries if a.side == "left" and s.metrics.peak_torque_nm is not None]
@@ -150,14 +156,21 @@ def _bilateral(
             skipped.append(f"{al.source} / {ar.source} {ml.direction} {ml.contraction}: one gravity-corrected, the other not")
             continue
         angle_l, angle_r = _angle(sl), _angle(sr)
-        out.append(bilateral_comparison(
+        b = bilateral_comparison(
             float(ml.peak_torque_nm or 0.0), float(mr.peak_torque_nm or 0.0),
             joint=al.joint, pattern=al.pattern, direction=ml.direction, contraction=ml.contraction,
             velocity_dps=0.5 * (ml.velocity_dps + mr.velocity_dps), involved_side=involved_side,
             left_source=al.source, right_source=ar.source,
             angle_deg=None if angle_l is None or angle_r is None else 0.5 * (angle_l + angle_r),
             gravity_corrected=_corrected(al),
-        ))  # fmt: skip
+        )  # fmt: skip
+        if sl.angle_curve is not None and sr.angle_curve is not None:
+            b = replace(b, angle_resolved=angle_lsi(
+                sl.angle_curve, sr.angle_curve, reference_side=b.reference_side,
+                low_percent=thresholds.angle_lsi_min_percent, high_percent=thresholds.angle_lsi_max_percent,
+                min_span_deg=thresholds.angle_lsi_min_span_deg,
+            ))  # fmt: skip
+        out.append(b)
     return out
 
 
@@ -216,7 +229,7 @@ def compare(
     for group in plan.groups:
         entries = [(analyses[i], s) for i in group.recordings for s in analyses[i].sets]
         group_ratios = _ratios(entries, velocity_match_percent, skipped)
-        group_bilateral = _bilateral(entries, involved_side, velocity_match_percent, skipped)
+        group_bilateral = _bilateral(entries, involved_side, velocity_match_percent, skipped, thresholds)
         per_group.append((group_ratios, group_bilateral))
         ratios += group_ratios
         bilaterals += group_bilateral
@@ -224,6 +237,7 @@ def compare(
             flags.extend(ratio_flags(r, thresholds))
         for b in group_bilateral:
             flags.extend(bilateral_flags(b, thresholds))
+            flags.extend(angle_lsi_flags(b, thresholds))
         flags.extend(ardern_flags(group_ratios, group_bilateral, thresholds))
     retests = []
     for x, y in plan.retests:

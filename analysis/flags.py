@@ -24,6 +24,7 @@ __all__ = [
     "THRESHOLD_SOURCES",
     "Flag",
     "Thresholds",
+    "angle_lsi_flags",
     "ardern_flags",
     "bilateral_flags",
     "bilateral_subject",
@@ -48,6 +49,11 @@ THRESHOLD_SOURCES: Mapping[str, str] = {
     "cv_max_percent": "TUR Isoforce manual: CV over 15 % (large muscle groups) suggests inconsistent effort",
     "cv_max_small_percent": "TUR Isoforce manual: CV over 20 % (small muscle groups) suggests inconsistent effort",
     "min_rom_deg": "project default: a shorter range of motion suggests a mis-set range or partial repetitions",
+    "angle_lsi_min_percent": "return-to-sport criterion LSI >= 90 % (DOMAIN.md section 5), applied angle by angle",
+    "angle_lsi_max_percent": "project default, the mirror of the 90 % criterion: the side under test over 10 % stronger "
+    "(the reference side weak) at those angles",
+    "angle_lsi_min_span_deg": "project default: the shortest stretch of angles (deg) reported; shorter ones are within "
+    "the mean curves' noise",
 }
 
 
@@ -68,6 +74,16 @@ class Thresholds:
     cv_max_percent: float = 15.0
     cv_max_small_percent: float = 20.0
     min_rom_deg: float = 20.0
+    angle_lsi_min_percent: float = 90.0
+    angle_lsi_max_percent: float = 110.0
+    angle_lsi_min_span_deg: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.angle_lsi_min_percent < 100 < self.angle_lsi_max_percent:
+            raise ValueError(f"angle_lsi_min_percent ({self.angle_lsi_min_percent:g}) must be in (0, 100) and "
+                             f"angle_lsi_max_percent ({self.angle_lsi_max_percent:g}) above 100")
+        if not self.angle_lsi_min_span_deg >= 1:
+            raise ValueError(f"angle_lsi_min_span_deg must be at least 1 deg (the grid's step), got {self.angle_lsi_min_span_deg:g}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,6 +213,27 @@ def bilateral_flags(b: Bilateral, th: Thresholds) -> list[Flag]:
     if b.lsi_percent < th.lsi_min_percent:
         out.append(_flag("lsi_low", "flag", subject, f"{weak} LSI {b.lsi_percent:.1f} % < {th.lsi_min_percent:g} %",
                          values, th, "lsi_min_percent"))
+    return out
+
+
+def angle_lsi_flags(b: Bilateral, th: Thresholds) -> list[Flag]:
+    """One flag per stretch of angles where the LSI stays under or over its threshold (:mod:`analysis.angle_lsi`)."""
+    resolved = b.angle_resolved
+    if resolved is None:
+        return []
+    weak = "left" if resolved.reference_side == "right" else "right"
+    out: list[Flag] = []
+    for s in resolved.stretches:
+        name = "angle_lsi_min_percent" if s.kind == "low" else "angle_lsi_max_percent"
+        word = "under" if s.kind == "low" else "over"
+        extreme = "lowest" if s.kind == "low" else "highest"
+        message = (f"{weak} LSI {word} {s.threshold_percent:g} % from {s.start_deg:.0f} to {s.end_deg:.0f} deg "
+                   f"({s.span_deg:.0f} deg; {extreme} {s.extreme_lsi_percent:.0f} % at {s.extreme_angle_deg:.0f} deg); "
+                   f"peak torque LSI {b.lsi_percent:.0f} %")
+        values = {"start_deg": s.start_deg, "end_deg": s.end_deg, "span_deg": s.span_deg,
+                  "extreme_lsi_percent": s.extreme_lsi_percent, "extreme_angle_deg": s.extreme_angle_deg,
+                  "peak_lsi_percent": b.lsi_percent}  # fmt: skip
+        out.append(_flag(f"angle_lsi_{s.kind}", "flag", bilateral_subject(b), message, values, th, name))
     return out
 
 

@@ -5,8 +5,9 @@ Findings, most important first:
 - **imbalance**: a bilateral deficit at or over a Sapega 1990 band, with the side's
   agonist/antagonist ratio at the same velocity (e.g. "Imbalance: left hamstrings 25 % weaker
   than right at 60 deg/s concentric (probable, Sapega 1990); H:Q left 0.46 / right 0.60");
-- **Ardern 2015** imbalance (two of its three criteria), and each low ratio (conventional H:Q,
-  the Hecc30/Qcon240 mixed ratio);
+- **Ardern 2015** imbalance (two of its three criteria), each stretch of angles where the LSI
+  stays under 90 % or over 110 % (:mod:`analysis.angle_lsi`), and each low ratio (conventional
+  H:Q, the Hecc30/Qcon240 mixed ratio);
 - **test-retest** changes between one subject's sessions (those beyond the smallest real
   difference when one is given, else the largest);
 - **checks**: data-quality warnings, one line per kind (gaps, a velocity sign corrected,
@@ -39,7 +40,7 @@ _GROUP_NAMES = {("knee", "flexion"): "hamstrings", ("knee", "extension"): "quadr
 
 @dataclass(frozen=True)
 class Finding:
-    """One line of the verdict: ``kind`` (imbalance, ratio, ardern, change, check, none), ``severity``
+    """One line of the verdict: ``kind`` (imbalance, ratio, ardern, angle, change, check, none), ``severity``
     (``flag`` clinical, ``warning`` data quality, ``info``), the ``text`` and the ``rules`` behind it."""
 
     kind: str
@@ -94,6 +95,8 @@ def _ratio_findings(flags: Sequence[Flag]) -> list[Finding]:
     for f in flags:
         if f.rule == "ardern_imbalance":
             out.append(Finding("ardern", "flag", f"Ardern 2015 imbalance, {f.subject}: {f.message}", (f.rule,)))
+        elif f.rule in ("angle_lsi_low", "angle_lsi_high"):
+            out.append(Finding("angle", "flag", f"Angle by angle, {f.subject}: {f.message}", (f.rule,)))
         elif f.rule in ("hq_conventional_low", "mixed_ratio_low"):
             label = "Low H:Q" if f.rule == "hq_conventional_low" else "Low mixed ratio"
             out.append(Finding("ratio", "flag", f"{label}: {f.subject}: {f.message} ({f.source.split(':')[0]})", (f.rule,)))

@@ -8,8 +8,9 @@ The torque a muscle group exerts about the joint is modelled as::
   *concentric peak at a reference velocity* (what a lab measures, e.g. at 60 deg/s);
   ``T_iso = peak / f_velocity(reference velocity)``.
 - ``f_angle``: a Gaussian bell ``exp(-0.5 ((angle - optimal) / width)^2)``, 1 at the
-  optimal angle. Knee extensors peak near 60-70 deg of flexion, flexors near 20-40 deg
-  (isokinetic torque-angle curves, e.g. Aagaard et al. 1998 angle-specific ratios).
+  optimal angle, its width possibly different below and above the optimum. Knee extensors
+  peak near 60-70 deg of flexion, flexors near 20-40 deg (isokinetic torque-angle curves,
+  e.g. Aagaard et al. 1998 angle-specific ratios).
 - ``f_velocity``: concentric (shortening velocity ``u > 0``) follows Hill's hyperbola
   ``(1 - u/V) / (1 + u/(k V))`` with ``V`` the maximal shortening velocity (deg/s) and
   ``k`` the curvature (a/F0). Eccentric (``u < 0``) rises quickly above isometric and
@@ -40,7 +41,14 @@ __all__ = [
 ECCENTRIC_RISE_DPS = 20.0
 
 
-def torque_angle_factor(angle_deg: np.ndarray, *, optimal_angle_deg: float, width_deg: float) -> np.ndarray:
+def torque_angle_factor(
+    angle_deg: np.ndarray,
+    *,
+    optimal_angle_deg: float,
+    width_deg: float,
+    width_below_deg: float | None = None,
+    width_above_deg: float | None = None,
+) -> np.ndarray:
     """Relative torque (0..1] at ``angle_deg`` for a bell centred on ``optimal_angle_deg``.
 
     Parameters
@@ -51,8 +59,15 @@ def torque_angle_factor(angle_deg: np.ndarray, *, optimal_angle_deg: float, widt
         Angle of maximal torque, degrees.
     width_deg
         Standard deviation of the Gaussian bell, degrees.
+    width_below_deg, width_above_deg
+        The bell's width (deg) below and above the optimal angle when they differ from
+        ``width_deg``: a narrower side is a group weak toward that end of the range while its
+        peak is intact (e.g. quadriceps weak near full extension after an ACL graft).
     """
-    z = (np.asarray(angle_deg, dtype=np.float64) - optimal_angle_deg) / width_deg
+    offset = np.asarray(angle_deg, dtype=np.float64) - optimal_angle_deg
+    below = width_deg if width_below_deg is None else width_below_deg
+    above = width_deg if width_above_deg is None else width_above_deg
+    z = offset / np.where(offset < 0.0, below, above)
     return np.exp(-0.5 * z * z)
 
 

@@ -17,7 +17,9 @@ JSON layout (``simulators/profiles/default.json`` is a complete example)::
          "groups": {"flexion": {"peak_torque_nm": {"left": 105.8, "right": 141}, "optimal_angle_deg": 30, ...},
                     "extension": {...}}}}}}
 
-A group field is either one number (both sides) or ``{"left": x, "right": y}``.
+A group field is either one number (both sides) or ``{"left": x, "right": y}``;
+``angle_width_below_deg`` and ``angle_width_above_deg`` are optional (an asymmetric bell,
+e.g. ``profiles/end_range_deficit.json``).
 Unknown or missing fields, wrong types and out-of-range values raise ``ValueError``
 naming the field's path (e.g. ``joints.knee.flexion/extension.groups.flexion.curvature``).
 """
@@ -60,6 +62,9 @@ class MuscleGroup:
         Hill's curvature a/F0 (dimensionless; smaller = torque falls faster with speed).
     eccentric_ratio
         Eccentric plateau relative to isometric torque (about 1.2-1.4 in vivo).
+    angle_width_below_deg, angle_width_above_deg
+        Optional: the bell's width (deg) below and above the optimal angle when it differs
+        from ``angle_width_deg`` (a group weak toward one end of the range, its peak intact).
     """
 
     peak_torque_nm: float
@@ -68,6 +73,8 @@ class MuscleGroup:
     max_velocity_dps: float
     curvature: float
     eccentric_ratio: float
+    angle_width_below_deg: float | None = None
+    angle_width_above_deg: float | None = None
 
     def velocity_factor(self, shortening_dps: np.ndarray | float) -> np.ndarray:
         """Torque relative to isometric at a shortening velocity (deg/s, < 0 eccentric)."""
@@ -88,7 +95,8 @@ class MuscleGroup:
         """Torque magnitude (N.m) at full activation for each angle (deg) and shortening velocity (deg/s)."""
         capacity_nm: np.ndarray = (
             self.isometric_torque_nm(reference_velocity_dps)
-            * torque_angle_factor(angle_deg, optimal_angle_deg=self.optimal_angle_deg, width_deg=self.angle_width_deg)
+            * torque_angle_factor(angle_deg, optimal_angle_deg=self.optimal_angle_deg, width_deg=self.angle_width_deg,
+                                  width_below_deg=self.angle_width_below_deg, width_above_deg=self.angle_width_above_deg)
             * self.velocity_factor(shortening_dps)
         )
         return capacity_nm
@@ -129,7 +137,9 @@ _SUBJECT_FIELDS = (
     "fatigue_per_rep",
 )
 _PATTERN_FIELDS = ("gravity_torque_nm", "horizontal_angle_deg", "limb_inertia_kgm2")
-_GROUP_FIELDS = tuple(f.name for f in fields(MuscleGroup))
+#: Group fields a profile may leave out (``None``: the bell is symmetric).
+_OPTIONAL_GROUP_FIELDS = ("angle_width_below_deg", "angle_width_above_deg")
+_GROUP_FIELDS = tuple(f.name for f in fields(MuscleGroup) if f.name not in _OPTIONAL_GROUP_FIELDS)
 #: field -> (lowest allowed, highest allowed, lowest excluded?)
 _LIMITS: Mapping[str, tuple[float, float, bool]] = {
     "body_mass_kg": (0.0, 500.0, True),
@@ -145,6 +155,8 @@ _LIMITS: Mapping[str, tuple[float, float, bool]] = {
     "peak_torque_nm": (0.0, 2000.0, True),
     "optimal_angle_deg": (-360.0, 360.0, False),
     "angle_width_deg": (0.0, 360.0, True),
+    "angle_width_below_deg": (0.0, 360.0, True),
+    "angle_width_above_deg": (0.0, 360.0, True),
     "max_velocity_dps": (0.0, 10000.0, True),
     "curvature": (0.0, 100.0, True),
     "eccentric_ratio": (0.0, 5.0, True),
@@ -218,9 +230,13 @@ class SubjectProfile:
                 groups: dict[str, Any] = {}
                 for direction in PATTERN_DIRECTIONS[pattern]:
                     entry: dict[str, Any] = {}
-                    for name in _GROUP_FIELDS:
+                    for name in _GROUP_FIELDS + _OPTIONAL_GROUP_FIELDS:
                         left = getattr(prof.groups["left"][direction], name)
                         right = getattr(prof.groups["right"][direction], name)
+                        if left is None and right is None:
+                            continue
+                        left = prof.groups["left"][direction].angle_width_deg if left is None else left
+                        right = prof.groups["right"][direction].angle_width_deg if right is None else right
                         entry[name] = left if left == right else {"left": left, "right": right}
                     groups[direction] = entry
                 joints[joint][pattern] = {name: getattr(prof, name) for name in _PATTERN_FIELDS} | {"groups": groups}
@@ -284,13 +300,13 @@ def default_profile() -> SubjectProfile:
     return SubjectProfile.from_dict(json.loads(text))
 
 
-def _check_keys(data: Any, where: str, required: tuple[str, ...]) -> None:
+def _check_keys(data: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
     if not isinstance(data, Mapping):
         raise ValueError(f"{where}: must be an object")
     missing = [k for k in required if k not in data]
     if missing:
         raise ValueError(f"{where}: missing field {missing[0]!r}")
-    unknown = [k for k in data if k not in required]
+    unknown = [k for k in data if k not in required and k not in optional]
     if unknown:
         raise ValueError(f"{where}: unknown field {unknown[0]!r}")
 
@@ -314,9 +330,9 @@ def _pattern_from_dict(data: Any, where: str, pattern: str, reference_velocity_d
     for direction in directions:
         gwhere = f"{where}.groups.{direction}"
         entry = data["groups"][direction]
-        _check_keys(entry, gwhere, _GROUP_FIELDS)
+        _check_keys(entry, gwhere, _GROUP_FIELDS, _OPTIONAL_GROUP_FIELDS)
         per_side: dict[str, dict[str, float]] = {side: {} for side in SIDES}
-        for name in _GROUP_FIELDS:
+        for name in _GROUP_FIELDS + tuple(k for k in _OPTIONAL_GROUP_FIELDS if k in entry):
             value = entry[name]
             if isinstance(value, Mapping):
                 _check_keys(value, f"{gwhere}.{name}", SIDES)
