@@ -152,6 +152,54 @@ def _where(r: Mapping[str, Any]) -> str:
         f"{r['numerator']['source']} / {r['denominator']['source']}")
 
 
+def _angle_lines(bilateral: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per bilateral pair with its angle-resolved LSI: its range and stretches beyond the thresholds."""
+    lines = []
+    for b in bilateral:
+        resolved = b.get("angle_resolved")
+        if not resolved or not resolved["angle_deg"]:
+            continue
+        weak = "left" if resolved["reference_side"] == "right" else "right"
+        found = [f"{weak} LSI {'under' if s['kind'] == 'low' else 'over'} {s['threshold_percent']:g} % from "
+                 f"{s['start_deg']:.0f} to {s['end_deg']:.0f} deg ({'lowest' if s['kind'] == 'low' else 'highest'} "
+                 f"{s['extreme_lsi_percent']:.0f} % at {s['extreme_angle_deg']:.0f} deg)" for s in resolved["stretches"]]
+        judged = [v for v, j in zip(resolved["lsi_percent"], resolved["judged"]) if j]
+        span = f"{resolved['angle_deg'][0]:.0f}-{resolved['angle_deg'][-1]:.0f} deg"
+        summary = "; ".join(found) if found else (f"LSI {min(judged):.0f}-{max(judged):.0f} %, within "
+                                                  f"{resolved['low_percent']:g}-{resolved['high_percent']:g} %" if judged else "no angle judged")
+        lines.append(f"  angle by angle, {b['direction']} {b['contraction']} {b['velocity_dps']:.0f} deg/s ({span}): {summary}")
+    return lines
+
+
+_MEASURES = {"peak_torque": ("peak torque", ".1f", "N.m"), "peak_torque_per_kg": ("peak torque / body mass", ".2f", "N.m/kg"),
+             "ratio": ("ratio", ".2f", "")}  # fmt: skip
+
+
+def _norm_lines(norms: Mapping[str, Any] | None) -> list[str]:
+    """The figures against the normative reference groups, or why a figure was not compared."""
+    if not norms:
+        return []
+    who = norms["subject"]
+    facts = ", ".join(x for x in (who.get("sex") or "sex unknown",
+                                  f"{who['age_years']:g} y" if who.get("age_years") is not None else "age unknown",
+                                  who["population"]) if x)  # fmt: skip
+    lines = [f"== Normative comparison ({norms['compared']} of {len(norms['comparisons'])} figures compared; subject: {facts})"]
+    for c in norms["comparisons"]:
+        name, fmt, unit = _MEASURES[c["measure"]]
+        value = "-" if c["value"] is None else f"{c['value']:{fmt}}{' ' + unit if unit else ''}"
+        head = f"  {c['label']}, {name} {value}: "
+        ref = c["reference"]
+        if ref is None:
+            lines.append(head + f"not compared: {c['reason']}")
+            continue
+        sd = "" if ref["sd"] is None else f" +/- {ref['sd']:{fmt}}"
+        where = f"{ref['short']} ({ref['sport']}, {ref['sex'] or 'sex not stated'}, n {ref['n'] if ref['n'] is not None else '?'})"
+        judged = (f", z {c['z']:+.2f} (percentile {c['percentile']:.0f})" if c['z'] is not None else f"; {c['reason']}")
+        lines.append(head + f"{where} {ref['mean']:{fmt}}{sd}{judged}")
+    lines += [f"  reference set left out: {e['error']}" for e in norms.get("load_errors", [])]
+    return lines + [""]
+
+
 def render_text(report: Mapping[str, Any]) -> str:
     """The verdict, the criteria not evaluated, the pairing, then per recording and set, ratios, deficits, changes and flags."""
     lines = ["== Verdict"]
@@ -179,7 +227,8 @@ def render_text(report: Mapping[str, Any]) -> str:
                  _num(b["deficit_percent"]), _num(b["lsi_percent"]), f"{b['left_source']} / {b['right_source']}"]
                 for b in report["bilateral"]]  # fmt: skip
         header = ["group", "contraction", "velocity", "left N.m", "right N.m", "involved", "deficit %", "LSI %", "recordings"]
-        lines += _table(header, rows) + [""]
+        lines += _table(header, rows)
+        lines += _angle_lines(report["bilateral"]) + [""]
     for retest in report.get("retests", []):
         lines.append(f"== Test-retest: {retest['subject']}, {retest['before_session']} -> {retest['after_session']}")
         rows = [[c["label"], _num(c["before"], ".2f"), _num(c["after"], ".2f"),
@@ -187,6 +236,7 @@ def render_text(report: Mapping[str, Any]) -> str:
                  "-" if c["beyond_srd"] is None else ("beyond SRD" if c["beyond_srd"] else "within SRD")]
                 for c in retest["changes"]]  # fmt: skip
         lines += _table(["figure", "before", "after", "change", "SRD"], rows) + [""]
+    lines += _norm_lines(report.get("norms"))
     lines.append("== Flags" if report["flags"] else "== Flags: none")
     for f in report["flags"]:
         lines.append(f"  [{f['severity']}] {f['rule']}: {f['subject']}: {f['message']} ({f['source']})")

@@ -24,6 +24,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -67,6 +68,8 @@ class AnalysisSettings:
         ``"left"`` or ``"right"``: the reference of bilateral deficits is the other side.
     velocity_match_percent
         Two sets are at the same velocity when within this % of each other.
+    norm_folders
+        Folders of a lab's own normative reference sets, read beside the bundled ones (``api.norms``).
     """
 
     options: AnalysisOptions = field(default_factory=AnalysisOptions)
@@ -76,6 +79,7 @@ class AnalysisSettings:
     horizontal_angle_deg: float | None = None
     involved_side: str | None = None
     velocity_match_percent: float = 10.0
+    norm_folders: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

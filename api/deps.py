@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -31,6 +31,7 @@ from api.acquisition.service import AcquisitionService
 from api.analysis_service import AnalysisCache, AnalysisSettings
 from api.audit import remember_caller
 from api.errors import AuthenticationError, InvalidInputError, ServiceBusyError
+from api.norms import norm_folders
 from api.schemas.analysis_query import AnalysisQuery
 from api.security import Role, authenticate, require_role
 from api.settings import Settings
@@ -100,10 +101,11 @@ def compute_slot(request: Request) -> Iterator[None]:
         slots.release()
 
 
-async def get_analysis_settings(query: Annotated[AnalysisQuery, Query()]) -> AnalysisSettings:
-    """The analysis settings asked for by the query (no I/O)."""
+async def get_analysis_settings(query: Annotated[AnalysisQuery, Query()], request: Request) -> AnalysisSettings:
+    """The analysis settings asked for by the query (no I/O), with the service's folders of normative sets."""
     settings: AnalysisSettings = query.settings()
-    return settings
+    service: Settings = request.app.state.settings
+    return replace(settings, norm_folders=tuple(norm_folders(service.data_dir, service.norms_dir)))
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -8,6 +8,8 @@ The service adds, without changing any contract field:
 - in a session report, ``session``, ``subject`` and ``trials`` (every trial of the session,
   whether it was analysed and why not);
 - ``left_trial_id`` and ``right_trial_id`` in each ``bilateral`` entry;
+- ``dynamometer`` in each ``recordings`` entry and the ``norms`` section (``api.norms``:
+  the figures against the matching normative reference groups, or why none matches);
 - in a history, one entry per session and ``trends``: each ratio and deficit as a series
   over the sessions, gravity-corrected and uncorrected figures in separate series, each
   point with its trials and whether it is corrected.
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 from analysis import AnalysisError, RecordingAnalysis, build_report, compare
 from api.analysis_service import AnalysisCache, AnalysisSettings, analyze_trial, data_fingerprints
 from api.errors import ServiceError
+from api.norms import attach_report_norms
 from api.storage.models import LabSession, Subject, Trial
 
 __all__ = ["RUNNING_STATES", "session_report", "subject_history", "trial_report"]
@@ -86,7 +89,9 @@ def trial_report(
     lab_session = session.get(LabSession, trial.session_id)
     subject = session.get(Subject, lab_session.subject_id) if lab_session is not None else None
     analysis = analyze_trial(session, trial, subject, settings, cache=cache)
-    return _document([(trial.id, analysis)], settings, _involved(settings, subject))
+    document = _document([(trial.id, analysis)], settings, _involved(settings, subject))
+    attach_report_norms(document, subject, lab_session.date if lab_session is not None else None, [trial], settings)
+    return document
 
 
 def _trial_entry(trial: Trial, index: int | None, reason: str | None) -> dict[str, Any]:
@@ -132,6 +137,7 @@ def session_report(
                 continue
         entries.append(_trial_entry(trial, None, reason))
     document = _document(analysed, settings, _involved(settings, subject))
+    attach_report_norms(document, subject, lab_session.date, trials, settings)
     document["session"] = {"id": lab_session.id, "date": lab_session.date.isoformat(), "notes": lab_session.notes}
     document["subject"] = _subject(subject)
     document["trials"] = entries
@@ -149,6 +155,7 @@ def _subject(subject: Subject | None) -> dict[str, Any] | None:
         "body_mass_kg": subject.body_mass_kg,
         "dominant_side": subject.dominant_side,
         "involved_side": subject.involved_side,
+        "sport": subject.sport,
     }
 
 

@@ -21,6 +21,10 @@ variable                    meaning
 ``ISOKIN_ANALYSIS_WORKERS`` analyses, reports and imports computed at once (2): the
                             others wait, so they cannot starve a recording of the CPU
 ``ISOKIN_ANALYSIS_WAIT_S``  longest wait for one of those slots, s (120; then a 503)
+``ISOKIN_NORMS_DIR``        a folder of the lab's own normative reference sets, read
+                            beside the bundled ones and ``<data dir>/norms/``
+``ISOKIN_LSL``              ``true``: publish every recording as a Lab Streaming Layer
+                            stream (``isokin serve --lsl``; needs ``isokin[lsl]``)
 ==========================  ============================================================
 
 The station id tells which trials this instance runs: at start it marks as interrupted
@@ -96,6 +100,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=10, ge=1, le=1000, description="database connections kept for requests (the recorder has its own)"
     )
+    norms_dir: Path | None = Field(
+        default=None, description="a folder of the lab's own normative reference sets (beside <data dir>/norms)"
+    )
+    lsl: bool = Field(default=False, description="publish every recording as a Lab Streaming Layer stream")
 
     @field_validator("cors_origins", "device_socket_hosts", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "record": ("api.cli.record", "record torque, position and velocity from a device to a CSV file"),
     "analyze": ("api.cli.analyze", "analyse recordings and vendor exports: peak torque, ratios, deficits"),
     "report": ("api.cli.report", "the printed report (PDF) of recordings and vendor exports, without the service"),
+    "norms": ("api.cli.norms", "list the normative reference sets loaded, where from, and the files left out"),
     "serve": ("api.cli.serve", "run the REST service (subjects, sessions, protocols; docs at /docs)"),
     "token": ("api.cli.token", "create, list or revoke the REST service's bearer tokens"),
     "db": ("api.cli.db", "migrate, check or back up the REST service's database, or show its revision"),

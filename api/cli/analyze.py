@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import re
 import sys
@@ -57,9 +58,11 @@ def _override(value: Any, recording: Recording, key: str) -> Any:
     return text or None
 
 
-def analyze_file(path: str, args: argparse.Namespace, options: AnalysisOptions) -> RecordingAnalysis:
-    """Load one file and analyse it with the command-line overrides applied."""
-    recording = load(path)
+def analyze_file(
+    path: str, args: argparse.Namespace, options: AnalysisOptions, recording: Recording | None = None
+) -> RecordingAnalysis:
+    """Load one file (unless given) and analyse it with the command-line overrides applied."""
+    recording = load(path) if recording is None else recording
     name = Path(path).name
     joint = _override(args.joint, recording, "joint")
     if joint is None:
@@ -140,6 +143,10 @@ def _warn_angle(name: str, angle_deg: float | None, position_deg: np.ndarray) ->
 
 def _validate(args: argparse.Namespace) -> None:
     """Refuse impossible option values (one error line, before any file is read)."""
+    if args.age_years is not None and not 0 < args.age_years < 130:
+        raise ValueError(f"--age-years must be within 0..130, got {args.age_years:g}")
+    if args.birth_year is not None and not 1900 <= args.birth_year <= dt.date.today().year:
+        raise ValueError(f"--birth-year must be within 1900..{dt.date.today().year}, got {args.birth_year}")
     if args.body_mass_kg is not None and not args.body_mass_kg > 0:
         raise ValueError(f"--body-mass-kg must be positive, got {args.body_mass_kg:g}")
     for option in ("torque_angle_deg", "horizontal_angle_deg"):
@@ -208,6 +215,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
                            "when outside a recording's range)")
     proc.add_argument("--torque-time-s", type=float, default=defaults.torque_time_s, help="read torque at this time from onset (s)")
     proc.add_argument("--no-markers", action="store_true", help="segment by velocity even when the file has device markers")
+    norms = parser.add_argument_group("normative comparison (reference sets: isokin norms)")
+    norms.add_argument("--sex", choices=("female", "male", "other"), help="the subject's sex")
+    norms.add_argument("--birth-year", type=int, help="the subject's year of birth (age: the recording's year minus it)")
+    norms.add_argument("--age-years", type=float, help="the subject's age on the test day (instead of --birth-year)")
+    norms.add_argument("--sport", help="the sport or population compared with (default: the general population)")
+    norms.add_argument("--dominant-side", choices=("left", "right"), help="for references by dominant side")
+    norms.add_argument("--dynamometer", metavar="TEXT",
+                       help="the dynamometer recorded on, e.g. 'Biodex System 4' (default: the file's export format or "
+                            "its calibration profile's device)")
+    norms.add_argument("--norms-dir", metavar="DIR", help="a folder of the lab's own reference sets (also ISOKIN_NORMS_DIR)")
     flags = parser.add_argument_group("flag thresholds")
     for field in dataclasses.fields(Thresholds):
         flags.add_argument(_option_name(field.name), type=type(field.default), default=field.default,
@@ -228,9 +245,30 @@ def build_document(args: argparse.Namespace) -> dict[str, Any]:
         use_markers=not args.no_markers,
     )
     thresholds = Thresholds(**{f.name: getattr(args, f"threshold_{f.name}") for f in dataclasses.fields(Thresholds)})
-    analyses = [analyze_file(path, args, options) for path in args.files]
+    recordings = [load(path) for path in args.files]
+    analyses = [analyze_file(path, args, options, recording) for path, recording in zip(args.files, recordings)]
     comparison = compare(analyses, involved_side=args.involved, thresholds=thresholds, same_session=args.same_session)
-    return build_report(analyses, comparison, options=options, thresholds=thresholds, involved_side=args.involved)
+    document = build_report(analyses, comparison, options=options, thresholds=thresholds, involved_side=args.involved)
+    _attach_norms(document, args, recordings)
+    return document
+
+
+def _attach_norms(document: dict[str, Any], args: argparse.Namespace, recordings: list[Recording]) -> None:
+    """The ``norms`` section: the subject from the options, each file's dynamometer from the option or the file."""
+    from analysis.norms_match import SubjectFacts
+    from api.norms import attach_norms, load_norms, norm_folders, recording_dynamometer
+    from api.settings import Settings
+
+    age = args.age_years
+    if age is None and args.birth_year is not None:
+        years = sorted({int(m.group(1)) for r in recordings if (m := re.match(r"\s*(\d{4})-", r.metadata.get("started_at", "")))})
+        age = float((years[0] if years else dt.date.today().year) - args.birth_year)
+    subject = SubjectFacts(sex=args.sex, age_years=age, sport=args.sport, dominant_side=args.dominant_side)
+    settings = Settings.from_overrides(norms_dir=args.norms_dir)
+    loaded = load_norms(norm_folders(settings.data_dir, settings.norms_dir))
+    for _, message in loaded.errors:
+        print(f"isokin {args.command}: warning: reference set left out: {message}", file=sys.stderr)
+    attach_norms(document, loaded, subject, [recording_dynamometer(r.metadata, explicit=args.dynamometer) for r in recordings])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,6 +29,15 @@ _INVOLVED = Field(
     description="involved (injured or operated) side: left or right; bilateral deficits use the other as reference",
     examples=["left"],
 )
+_SPORT = Field(
+    default=None,
+    min_length=1,
+    max_length=64,
+    pattern=CODE_PATTERN,
+    description="the sport (e.g. soccer) or population the subject's normative comparisons use; null: the general "
+    "population (a soccer player is compared with soccer players, a patient with the general population)",
+    examples=["soccer"],
+)
 _NOTES = Field(default="", max_length=10_000, pattern=TEXT_PATTERN, description="free text", examples=["ACL reconstruction 2025-03"])
 
 
@@ -40,6 +49,7 @@ class SubjectBase(BaseModel):
     height_cm: float | None = _HEIGHT
     dominant_side: Side | None = _DOMINANT
     involved_side: Side | None = _INVOLVED
+    sport: str | None = _SPORT
     notes: str = _NOTES
 
 
@@ -51,6 +61,7 @@ class SubjectCreate(SubjectBase):
     )
 
     code: LineText = _CODE
+    sport: LineText | None = _SPORT
     notes: FreeText = _NOTES
 
 
@@ -64,6 +75,7 @@ class SubjectUpdate(BaseModel):
     height_cm: float | None = _HEIGHT
     dominant_side: Side | None = _DOMINANT
     involved_side: Side | None = _INVOLVED
+    sport: LineText | None = _SPORT
     notes: FreeText = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN, description="free text")  # type: ignore[assignment]
 
 

@@ -118,6 +118,8 @@ class Subject(Base):
     height_cm: Mapped[float | None] = mapped_column(Float, nullable=True)
     dominant_side: Mapped[str | None] = mapped_column(String(8), nullable=True)
     involved_side: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    #: The sport or population normative comparisons use (``None``: the general population).
+    sport: Mapped[str | None] = mapped_column(String(64), nullable=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
