@@ -45,3 +45,32 @@ def mirrored_humac(right: Path, folder: Path) -> Path:
 def left_humac(tmp_path: Path) -> Path:
     """``S01 10_59_09 AM 60 5 Left 1.csv``: the right-side 60 deg/s export mirrored as a left-side one."""
     return mirrored_humac(real_file("humac_csv", HUMAC_RIGHT_60), tmp_path)
+
+
+#: liblsl's configuration for the tests: streams resolved and sent on 127.0.0.1 only (no multicast or broadcast
+#: leaves the machine), IPv4 only, and a session id of the test run's own so streams of other runs stay invisible.
+LSL_LOOPBACK_CONFIG = """[ports]
+IPv6 = disable
+[multicast]
+ResolveScope = machine
+ListenAddress = 127.0.0.1
+MachineAddresses = {{127.0.0.1}}
+[lab]
+KnownPeers = {{127.0.0.1}}
+SessionID = {session}
+[log]
+level = -3
+"""
+
+
+@pytest.fixture(scope="session")
+def lsl_loopback(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The loopback-only liblsl configuration, set as ``LSLAPICFG`` for this process (before liblsl first reads
+    it: only the LSL tests load it) and for the ``isokin`` subprocesses the tests start."""
+    import os
+    import secrets
+
+    path = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
+    path.write_text(LSL_LOOPBACK_CONFIG.format(session=f"isokin-tests-{os.getpid()}-{secrets.token_hex(4)}"))
+    os.environ["LSLAPICFG"] = str(path)
+    return path

@@ -38,6 +38,7 @@ from api.storage.models import Trial, TrialEvent
 from api.storage.samples import append_samples, pack_samples
 from daq.driver import Driver
 from daq.events import AcquisitionEvent
+from daq.lsl_sink import LslOutlets, LslSink
 from daq.recorder import (
     COMPLETE,
     FAILED,
@@ -218,6 +219,8 @@ class TrialRecording:
         Longest time samples wait before the database, s.
     on_end
         Called (in the recording thread) once the trial's final state is stored.
+    lsl
+        The device's Lab Streaming Layer outlets (``isokin serve --lsl``), or ``None``.
     """
 
     def __init__(
@@ -230,6 +233,7 @@ class TrialRecording:
         device_url: str,
         flush_interval_s: float,
         on_end: Callable[[TrialRecording], None] = lambda _: None,
+        lsl: LslOutlets | None = None,
     ) -> None:
         self.database = database
         self.driver = driver
@@ -242,7 +246,8 @@ class TrialRecording:
         #: ``ended_at`` as stored with the final state: tells this recording's trial from a later one with its id.
         self.ended_at: dt.datetime | None = None
         self._sink = DatabaseSink(database, trial_id)
-        self._recorder = Recorder(driver, [self._sink, LiveSink(self.live)], flush_interval_s=flush_interval_s)
+        lsl_sinks = [LslSink(lsl, label=f"trial {trial_id}")] if lsl is not None else []
+        self._recorder = Recorder(driver, [self._sink, LiveSink(self.live), *lsl_sinks], flush_interval_s=flush_interval_s)
         self._thread = threading.Thread(target=self._run, name=f"isokin-trial {trial_id}", daemon=True)
 
     # --- control (caller's thread) -------------------------------------------------------

@@ -37,6 +37,7 @@ from api.storage.models import Trial
 from daq.driver import Driver
 from daq.errors import DaqError, DeviceTimeout
 from daq.events import AcquisitionEvent
+from daq.lsl_sink import LslOutlets
 from daq.plan import SetPlan
 from daq.recorder import COMPLETE, End, Progress, RecordedBlock, Recorder, RecordingSink, StopConditions
 from firmware_protocols.vocabulary import DEFAULT_ROM_DEG
@@ -168,6 +169,8 @@ class Acquisition:
         self._recording: TrialRecording | None = None
         self._last_recording: TrialRecording | None = None
         self._weighing: int | None = None
+        #: Lab Streaming Layer outlets every trial publishes to (``isokin serve --lsl``), kept across trials.
+        self.lsl = LslOutlets() if settings.lsl else None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -183,6 +186,8 @@ class Acquisition:
             recording.request_stop(end)
             recording.join(STOP_TIMEOUT_S)
         self.device.close()
+        if self.lsl is not None:
+            self.lsl.close()
 
     # --- state --------------------------------------------------------------------------------
 
@@ -282,6 +287,7 @@ class Acquisition:
                 device_url=self.device.snapshot().url or "",
                 flush_interval_s=self.flush_interval_s,
                 on_end=self._ended,
+                lsl=self.lsl,
             )
             recording.begin()
             self._recording = self._last_recording = recording

@@ -3,7 +3,8 @@
 DEVICE is a serial path (``/dev/ttyACM0``, the path ``isokin sim --pty`` prints), any
 pyserial URL (``socket://127.0.0.1:7000``, ``spy:///dev/ttyUSB0``) or ``sim://?...``
 for a simulated device in this process. Rows reach the disk at least every half
-second; Ctrl-C or SIGTERM stops cleanly and keeps the file.
+second; Ctrl-C or SIGTERM stops cleanly and keeps the file. ``--lsl`` also publishes the
+recording as Lab Streaming Layer streams (:mod:`daq.lsl_sink`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from daq.calibration import CalibrationProfile, load_profile, profile_for_model,
 from daq.csv_sink import CsvSink
 from daq.devices import DRIVERS, open_driver
 from daq.driver import Driver
+from daq.lsl_sink import LslOutlets, LslSink, load_pylsl
 from daq.plan import SetPlan
-from daq.recorder import COMPLETE, Recorder, RecordingSummary, StopConditions
+from daq.recorder import COMPLETE, Recorder, RecordingSink, RecordingSummary, StopConditions
 from daq.timing import MAX_CLOCK_ERROR
 from firmware_protocols.vocabulary import DEFAULT_ROM_DEG, MODES
 
@@ -49,6 +51,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     parser.add_argument("--reconnect-timeout", type=float, default=10.0, metavar="S",
                         help="keep trying to reopen a lost device this long (default 10)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--lsl", action="store_true",
+                        help="also publish the recording as Lab Streaming Layer streams (data and markers; needs "
+                             "pip install 'isokin[lsl]')")
+    parser.add_argument("--lsl-wait-s", type=float, default=0.0, metavar="S",
+                        help="with --lsl: wait up to S seconds for a consumer (e.g. LabRecorder) before starting (default 0)")
     test = parser.add_argument_group("test (recording metadata; a driving device also receives mode, velocity, range)")
     test.add_argument("--joint", help="knee, shoulder, elbow, wrist, hip or ankle")
     test.add_argument("--pattern", help="movement pattern, e.g. flexion/extension (default: the joint's first)")
@@ -69,6 +76,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
 def run(args: argparse.Namespace) -> int:
     if not args.seconds > 0:
         raise ValueError(f"--seconds must be positive, got {args.seconds}")
+    if args.lsl_wait_s < 0 or (args.lsl_wait_s and not args.lsl):
+        raise ValueError("--lsl-wait-s needs --lsl and a duration of 0 s or more")
+    if args.lsl:
+        load_pylsl()  # before the device opens: a missing pylsl is one clear line
     _check_writable(Path(args.out))
     joint, pattern = resolve_pattern(args.joint, args.pattern) if args.joint else (None, None)
     plan = _plan(args, joint, pattern)
@@ -104,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
             "horizontal_angle_deg": args.horizontal_angle_deg,
             "subject": args.subject,
         }
-        recorder = Recorder(driver, [CsvSink(args.out, metadata)])
+        sinks: list[RecordingSink] = [CsvSink(args.out, metadata)]
+        if args.lsl:
+            sinks.append(_lsl_sink(driver, args))
+        recorder = Recorder(driver, sinks)
         recorder.start(StopConditions(duration_s=args.seconds))
         summary = recorder.run(stop)
         bytes_received = driver.stats().bytes_received
@@ -121,6 +135,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"isokin record: error: {summary.stopped_by}; the recording up to then is in {summary.path}", file=sys.stderr)
         return 1
     return 0
+
+
+def _lsl_sink(driver: Driver, args: argparse.Namespace) -> LslSink:
+    """The device's LSL outlets, open before START (and a consumer awaited when asked), as a sink that closes them."""
+    outlets = LslOutlets()
+    outlets.open(driver)
+    print(f"isokin record: LSL streams {outlets.name!r} and {outlets.name + ' markers'!r} (source id {outlets.source_id})",
+          file=sys.stderr)
+    if args.lsl_wait_s > 0:
+        print(f"isokin record: waiting up to {args.lsl_wait_s:g} s for an LSL consumer", file=sys.stderr, flush=True)
+        if not outlets.wait_for_consumers(args.lsl_wait_s):
+            print("isokin record: no LSL consumer came; recording anyway", file=sys.stderr)
+    label = " ".join(str(x) for x in (args.subject, args.side, args.joint, args.mode, args.velocity_dps) if x)
+    return LslSink(outlets, label=label or os.path.basename(args.out), own_outlets=True)
 
 
 def _nothing_recorded(args: argparse.Namespace, summary: RecordingSummary, bytes_received: int) -> str:

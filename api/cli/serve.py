@@ -38,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
         help="name of this server instance (default: the host name); at start it marks its own unfinished "
         "trials interrupted",
     )
+    parser.add_argument("--lsl", action="store_true", default=None,
+                        help="publish every trial's recording as Lab Streaming Layer streams (also ISOKIN_LSL=true; "
+                             "needs pip install 'isokin[lsl]')")
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     parser.set_defaults(run=run)
 
@@ -64,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
         database_url=args.database,
         data_dir=args.data_dir,
         station_id=args.station_id,
+        lsl=args.lsl,
     )
+    if settings.lsl:
+        from daq.lsl_sink import load_pylsl
+
+        load_pylsl()  # a missing pylsl stops the server here, with how to install it
     app = create_app(settings)
     database = app.state.database
     print(f"isokin serve: database {database.display_url} (revision {database.revision()})", flush=True)
