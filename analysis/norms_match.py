@@ -267,7 +267,7 @@ def _reference_dict(ref: ReferenceSet, rows: Sequence[ReferenceRow], pooled: tup
         "population": ref.population, "sport": ref.sport, "device": ref.device, "gravity_corrected": ref.gravity_corrected,
         "sex": first.sex, "age_min": first.age_min, "age_max": first.age_max,
         "side": "/".join(sorted({r.side for r in rows if r.side})) or None,
-        "cohort": cohort + (f" (pooled: {len(rows)} groups)" if len(rows) > 1 else ""),
+        "cohort": cohort, "groups": len(rows),
         "n": n, "mean": round(mean, 6), "sd": None if sd is None else round(sd, 6),
         "velocities_dps": list(first.velocities_dps or ()), "lines": [r.line for r in rows],
         "notes": [r.note for r in rows if r.note],

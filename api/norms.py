@@ -164,7 +164,11 @@ def subject_facts(subject: Subject | None, date: dt.date | None) -> SubjectFacts
 
 def trial_dynamometer(trial: Trial) -> str | None:
     """The dynamometer a stored trial comes from (its import's format, or its calibration's device)."""
-    metadata = trial_metadata(trial) | {"source_format": trial.source_format or "", "calibration": trial.calibration or ""}
+    metadata = trial_metadata(trial)
+    if trial.source_format:
+        metadata["source_format"] = trial.source_format
+    if trial.calibration:
+        metadata["calibration"] = trial.calibration
     return recording_dynamometer(metadata)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.report_pdf.references import references_for
+from api.report_pdf.references import published_for_ratio, references_for
 
 __all__ = ["Cell", "GroupTable", "ReportView", "deficit", "fmt", "report_view", "value_at"]
 
@@ -251,7 +251,7 @@ def _ratios(document: dict[str, Any]) -> list[dict[str, Any]]:
             velocities = f"{float(num['velocity_dps']):.0f} / {float(den['velocity_dps']):.0f} deg/s"
         else:
             velocities = _velocity_text(velocity)
-        references = [
+        references = published_for_ratio(document, i) + [
             {"text": r.text, "source": r.source}
             for r in references_for(ratio["joint"], ratio["pattern"], ratio["kind"], ratio["label"], velocity)
         ]

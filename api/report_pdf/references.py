@@ -1,17 +1,18 @@
-"""Published reference values for agonist/antagonist ratios, with their sources (DOMAIN.md section 5).
+"""Published reference values shown beside each agonist/antagonist ratio, with their sources (DOMAIN.md section 5).
 
-Each reference names the ratio it applies to (joint, numerator and denominator groups and
-contractions) and, where the literature gives one, the velocity (deg/s). The report shows
-the reference matching a measured ratio beside it; a ratio without one shows the flag
-threshold only. Normative tables by age and sex are the norms issue's; these are the
-single values the primer cites.
+Two kinds: the values of the normative reference sets for that ratio (any population, for
+orientation: :func:`published_for_ratio`, from the document's ``norms`` section; the
+matched group's z-score is in the report's normative table), and the rules of thumb the
+primer cites that are no measured group (:data:`REFERENCES`: a functional ratio about 1.0,
+shoulder ER/IR). A ratio without either shows the flag threshold only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["RatioReference", "REFERENCES", "references_for"]
+__all__ = ["RatioReference", "REFERENCES", "published_for_ratio", "references_for"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,7 @@ class RatioReference:
 
 
 REFERENCES: tuple[RatioReference, ...] = (
-    RatioReference("knee", "conventional", None, None, 60, "0.61", "Daneshjoo 2012, PLoS ONE e50979"),
-    RatioReference("knee", "conventional", None, None, 180, "0.72", "Daneshjoo 2012, PLoS ONE e50979"),
-    RatioReference("knee", "conventional", None, None, 300, "0.78", "Daneshjoo 2012, PLoS ONE e50979"),
     RatioReference("knee", "functional", None, None, None, "about 1.0", "Aagaard et al. 1998, Am J Sports Med 26:231"),
-    RatioReference("ankle", "conventional", None, "plantarflexion/dorsiflexion", None, "DF/PF about 0.36",
-                   "Biodex System 3, 200 ankles (da Fonseca)"),
-    RatioReference("ankle", "conventional", None, "inversion/eversion", None, "EV/INV about 0.89",
-                   "Biodex System 3, 200 ankles (da Fonseca)"),
     RatioReference("shoulder", "conventional", None, "external/internal rotation", None, "ER/IR 0.67-0.77",
                    "IR/ER 1.3-1.5 (DOMAIN.md section 5)"),
     RatioReference("shoulder", "functional", "ERecc/IRcon", "external/internal rotation", None, "slightly above 1",
@@ -60,6 +54,22 @@ REFERENCES: tuple[RatioReference, ...] = (
 
 #: Two velocities (deg/s) match when within this fraction of each other (as the analysis pairs sets).
 _VELOCITY_MATCH = 0.10
+
+
+def published_for_ratio(document: dict[str, Any], ratio_index: int) -> list[dict[str, str]]:
+    """Every source's value of a ratio (any population, for orientation), as the ratio table's references."""
+    norms = document.get("norms") or {}
+    path = f"ratios/{ratio_index}/value"
+    found = next((c for c in norms.get("comparisons", []) if c["path"] == path), None)
+    out = []
+    for p in (found or {}).get("published", []):
+        value = f"{p['mean_min']:.2f}" if p["mean_min"] == p["mean_max"] else f"{p['mean_min']:.2f}-{p['mean_max']:.2f}"
+        unstated = [w for w, stated in (("velocity", p["velocity_stated"]), ("contraction", p["contraction_stated"])) if not stated]
+        who = "a review" if p["sport"] == "unknown" else f"{p['sport']}, {p['sex']}"
+        text = value + (f" ({p['groups']} groups)" if p["groups"] > 1 else "")
+        source = f"{p['short']}, {who}" + (f"; {' and '.join(unstated)} not stated" if unstated else "")
+        out.append({"text": text, "source": source})
+    return out
 
 
 def references_for(joint: str, pattern: str, kind: str, label: str, velocity_dps: float) -> list[RatioReference]:

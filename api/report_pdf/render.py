@@ -20,6 +20,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.report_pdf.figures import Curves, figures_for
 from api.report_pdf.model import ENDURANCE_MIN_REPETITIONS, report_view
+from api.report_pdf.norms_figures import angle_lsi_chart, norm_chart
+from api.report_pdf.norms_view import angle_lsi_rows, norm_view
 
 __all__ = ["CSS_PATH", "report_html", "report_pdf"]
 
@@ -74,11 +76,14 @@ def report_html(
         See :func:`api.report_pdf.model.report_view`.
     """
     view = report_view(document, extra=extra, goals=goals)
-    figures = figures_for(document, view, curves)
+    norms = norm_view(document)
+    figures = figures_for(document, view, curves) | {"norms": norm_chart(norms), "angle_lsi": angle_lsi_chart(document)}
     header = dict(view.header)
     made = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     context = {
         "view": view,
+        "norms": norms,
+        "angle_lsi": angle_lsi_rows(document),
         "endurance_min": ENDURANCE_MIN_REPETITIONS,
         "figures": figures,
         "gravity_any": any(r.get("gravity_corrected") for r in document.get("recordings", [])),

@@ -147,7 +147,7 @@ def test_the_pdf_and_the_page_print_the_json_reports_figures(client: TestClient,
     for heading in ("Findings", "Agonist/antagonist ratios", "Left/right deficits", "Endurance: work per repetition", "Flags",
                     "Processing log"):  # fmt: skip
         assert f">{heading}</h2>" in page.text
-    assert "Daneshjoo 2012" in page.text and "Sapega 1990" in page.text  # references and band sources
+    assert "Daneshjoo et al. 2012" in page.text and "Sapega 1990" in page.text  # references and band sources
     assert "PDF-1" in page.text and "female" in page.text and ">32<" in page.text  # header: code, sex, age at the session
 
     r = client.get(f"/api/v1/sessions/{session_id}/report.pdf", headers=headers["viewer"])

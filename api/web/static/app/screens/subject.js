@@ -20,7 +20,7 @@ export async function subjectScreen(id) {
 function detailsCard(subject) {
   const facts = [["Sex", subject.sex], ["Birth year", subject.birth_year], ["Body mass (kg)", fmt(subject.body_mass_kg, 1)],
     ["Height (cm)", fmt(subject.height_cm, 0)], ["Dominant side", subject.dominant_side], ["Involved side", subject.involved_side],
-    ["Notes", subject.notes]];
+    ["Sport or population", subject.sport || "general population"], ["Notes", subject.notes]];
   const card = h("section", { class: "card", "aria-labelledby": "det-h" }, h("h2", { id: "det-h" }, "Details"),
     h("dl", { class: "facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v === null || v === undefined || v === "" ? "–" : String(v))))));
   if (auth.mayOperate) {

@@ -16,6 +16,8 @@ export function subjectFields(s = {}) {
     field("Height (cm)", h("input", { name: "height_cm", type: "number", min: 1, max: 300, step: "0.1", value: s.height_cm ?? "" })),
     field("Dominant side", select("dominant_side", SIDES, s.dominant_side)),
     field("Involved side", select("involved_side", SIDES, s.involved_side), "The injured or operated side: deficits use the other side as reference."),
+    field("Sport or population", h("input", { name: "sport", maxlength: 64, value: s.sport || "", placeholder: "e.g. soccer", autocomplete: "off" }),
+      "Reference values are those of this sport's players; empty: the general population (isokin norms lists the sets)."),
     field("Notes", h("textarea", { name: "notes", rows: 2, maxlength: 10000 }, s.notes || "")),
   ];
 }
