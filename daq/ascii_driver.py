@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from daq.driver import DeviceInfo, Driver
+from daq.errors import DeviceUnavailable
 from daq.plan import SetPlan
+from daq.stream import STOPPED_ON_RECONNECT
 from firmware_protocols import AsciiComment, AsciiDecoder, AsciiSample, encode_command
 
 __all__ = ["AsciiDriver"]
@@ -80,15 +82,27 @@ class AsciiDriver(Driver):
             self._drain()
             self._discard_partial = True
         self._indexer.restart(None)
+        self._recent.clear()  # a new stream: its lines may repeat an old one's counters
+        self._recent_set.clear()
+        self._start_index = self._indexer.next_index
         self._break_clock()
         self._streaming = True
         if self.send_commands:
             self._write(encode_command("start"))
 
     def stop(self) -> None:
-        """Send ``stop`` and wait until the link is quiet (at most ``command_timeout_s``), then drop further lines."""
+        """Send ``stop`` and wait until the link is quiet (at most ``command_timeout_s``), then drop further lines.
+
+        When the link is down, the ``stop`` is owed: sent first thing after the reconnect, and the
+        stream is not restarted.
+        """
         if self.send_commands:
-            self._write(encode_command("stop"))
+            try:
+                self._write(encode_command("stop"))
+            except DeviceUnavailable:
+                self._stop_owed = True
+                self._streaming = False
+                raise
             self._drain()
         self._streaming = False
 
@@ -118,6 +132,10 @@ class AsciiDriver(Driver):
         )
 
     def _resume(self) -> str:
+        if self._stop_owed and self.send_commands:  # the operator stopped while the link was down
+            self._write(encode_command("stop"))
+            self._stop_owed = False
+            return STOPPED_ON_RECONNECT
         if not (self._streaming and self.send_commands):
             return "streaming" if self._streaming else "idle"
         if self._rate_sent:

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from daq.driver import DeviceInfo, Driver, WrongDevice
-from daq.errors import DeviceRefused, DeviceTimeout
+from daq.errors import DeviceRefused, DeviceTimeout, DeviceUnavailable
 from daq.plan import SetPlan
-from daq.stream import SET_ENDED, DeviceEvent
+from daq.stream import SET_ENDED, STOPPED_ON_RECONNECT, DeviceEvent
 from firmware_protocols import (
     Ack,
     Capability,
@@ -58,6 +58,10 @@ __all__ = ["BinaryDriver", "PingResult", "count_range"]
 log = logging.getLogger(__name__)
 
 _SEQ_MOD = 1 << 32
+#: Largest device clock reading accepted, us (about 146,000 years: anything above is a damaged frame).
+_MAX_TIMESTAMP_US = 1 << 62
+#: A device timestamp further than this (or two sample periods) from where the sample index puts it is a clock jump, us.
+_CLOCK_SLACK_US = 2000
 #: DATA frames remembered to recognise a repeat.
 RECENT_FRAMES = 64
 
@@ -128,6 +132,8 @@ class BinaryDriver(Driver):
         self._time_offsets: dict[int, np.ndarray] = {}
         self._frames_repeated = 0
         self._frames_malformed = 0
+        self._malformed_tail = 0  # samples of malformed DATA dropped since the last frame placed
+        self._clock_jump_logged = False
         self._malformed_logged = False
         self._dropped_malformed = False
         #: (first_sample, timestamp_us) of the newest DATA frames: a repeat is dropped
@@ -158,8 +164,18 @@ class BinaryDriver(Driver):
         self._command(Start(), retries=2, on_ack=self._started)
 
     def stop(self) -> None:
-        """STOP; when it returns, every sample the device sent before its ACK has been handed out."""
-        self._command(Stop(), retries=2, on_ack=self._stopped)
+        """STOP; when it returns, every sample the device sent before its ACK has been handed out.
+
+        When the device cannot be reached (the link is down, or it does not answer), the STOP is
+        owed: it is sent first thing when the device answers again, and the stream is not
+        resumed, so a set the operator stopped never goes on by itself after a reconnect.
+        """
+        try:
+            self._command(Stop(), retries=2, on_ack=self._stopped)
+        except (DeviceUnavailable, DeviceTimeout):
+            self._stop_owed = True
+            self._streaming = False
+            raise
 
     def ping(self) -> PingResult:
         """Exchange PING/PONG: round trip and the device clock."""
@@ -175,11 +191,20 @@ class BinaryDriver(Driver):
 
     def _started(self) -> None:  # reader thread, on START's ACK, before any DATA of the new stream
         self._streaming = True
+        self._malformed_tail = 0
+        self._recent.clear()  # a new stream: its frames may repeat an old one's numbers, never its frames
+        self._recent_keys.clear()
         self._indexer.restart(0)
+        self._start_index = self._indexer.next_index
         self._last_first_index, self._last_first_sample = self._indexer.next_index, 0
         self._break_clock()
 
     def _stopped(self) -> None:  # reader thread, on STOP's ACK, after the last DATA
+        if self._streaming and self._malformed_tail:
+            # Malformed DATA dropped after the last good frame: no later frame shows its index jump.
+            self._publish_gap(self._indexer.last_index, self._malformed_tail, derived_from_time=False,
+                              reason="malformed frame dropped")  # fmt: skip
+            self._malformed_tail = 0
         if self._streaming:
             # Frames lost between the last frame received and this ACK: DATA lost at the very end
             # shows no later index jump, so say so here (an earlier attempt's ACK may be one of them).
@@ -262,6 +287,10 @@ class BinaryDriver(Driver):
                 f"{self.url}: device {info.serial_number!r} answered after the reconnect, "
                 f"not {self.info.serial_number!r}: stopping"
             )
+        if self._stop_owed:  # the operator stopped while the link was down: say it now, resume nothing
+            self._command(Stop(), retries=2)
+            self._stop_owed = False
+            return STOPPED_ON_RECONNECT
         if not self._streaming or self._config is None:
             return "idle"
         try:
@@ -325,12 +354,14 @@ class BinaryDriver(Driver):
             np.frombuffer(msg.position, dtype=np.int32),
             np.frombuffer(msg.velocity, dtype=np.int32),
         )
+        n = len(msg.torque)
+        if msg.timestamp_us >= _MAX_TIMESTAMP_US:  # no device clock runs that long: a damaged frame
+            self._drop_malformed(n)
+            return
         for column, (low, high) in zip(counts, self._count_ranges):
             if column.min() < low or column.max() > high:  # impossible for the channel's ADC: a damaged frame
-                self._frames_malformed += 1
-                self._dropped_malformed = True
+                self._drop_malformed(n)
                 return
-        n = len(msg.torque)
         offsets = self._time_offsets.get(n)
         if offsets is None:
             offsets = self._time_offsets[n] = np.round(np.arange(n) * (1e6 / self.sample_rate_hz)).astype(np.int64)
@@ -347,6 +378,7 @@ class BinaryDriver(Driver):
                 first_index = self._resume_after_restart(msg, n, arrival_s, "index restart")
             else:
                 first_index, missing = placed
+                self._check_clock(msg.timestamp_us, first_index, after)
                 if missing:
                     if self._after_link_loss:
                         reason = "disconnect"
@@ -357,6 +389,7 @@ class BinaryDriver(Driver):
                     self._publish_gap(after, missing, derived_from_time=False, reason=reason)
         self._after_link_loss = False
         self._dropped_malformed = False
+        self._malformed_tail = 0
         self._last_first_index, self._last_first_sample = first_index, msg.first_sample
         recent = self._recent
         if len(recent) == recent.maxlen:
@@ -364,6 +397,32 @@ class BinaryDriver(Driver):
         recent.append(key)
         self._recent_keys.add(key)
         self._publish(first_index, device_time_us, counts, np.frombuffer(msg.status, dtype=np.uint8), arrival_s)
+
+    def _drop_malformed(self, samples: int) -> None:
+        """A DATA frame that breaks the protocol: counted, dropped; its samples show as a gap (at the end too)."""
+        self._frames_malformed += 1
+        self._dropped_malformed = True
+        self._malformed_tail += samples
+
+    def _check_clock(self, timestamp_us: int, first_index: int, after: int) -> None:
+        """A device timestamp that disagrees with the sample index (a glitch, a clock reset) starts a new clock
+        segment, so the fit is not bent by it; the recording places the segment by the index (``daq.recorder``).
+
+        ``after`` is the index of the last sample before this frame's first (``first_index``).
+        """
+        last_us = self._last_device_time_us
+        if last_us is None or after < 0:
+            return
+        period_us = 1e6 / self.sample_rate_hz
+        expected_us = last_us + (first_index - after) * period_us
+        if abs(timestamp_us - expected_us) > max(_CLOCK_SLACK_US, 2 * period_us):
+            if not self._clock_jump_logged:
+                self._clock_jump_logged = True
+                log.warning(
+                    "%s: the device clock jumped by %.6f s at sample %d; a new clock segment starts (logged once)",
+                    self.url, (timestamp_us - expected_us) / 1e6, first_index,
+                )  # fmt: skip
+            self._break_clock()
 
     def _resume_after_restart(self, msg: Data, n: int, arrival_s: float, reason: str) -> int:
         """The device counter restarted: count the missing samples from time, then continue."""

@@ -128,7 +128,7 @@ class CsvSink(RecordingSink):
             b.position_deg,
             b.velocity_dps,
             status=b.status,
-            sequence=b.index,
+            sequence=samples.sequence,
             device_time_us=b.device_time_us,
         )
 

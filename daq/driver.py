@@ -138,6 +138,9 @@ class Driver(ABC):
         self._reconnects = 0
         self._stats_lock = threading.Lock()
         self._streaming = False
+        #: A STOP that could not reach the device (the link was down): sent as soon as it answers again.
+        self._stop_owed = False
+        self._start_index = 0
         self._held: list[StreamItem] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -185,6 +188,11 @@ class Driver(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def start_index(self) -> int:
+        """The index the first sample of the newest START got (indices continue across STARTs and reconnects)."""
+        return self._start_index
 
     @property
     def streaming(self) -> bool:

@@ -54,21 +54,25 @@ class AcquisitionEvent:
     detail: str
 
 
-def event_of(item: Gap | Overflow | Disconnected | Reconnected | DeviceEvent | StreamEnded, time_s: float | None) -> AcquisitionEvent:
-    """The event a driver's stream item stands for, at recording time ``time_s`` (s)."""
+def event_of(
+    item: Gap | Overflow | Disconnected | Reconnected | DeviceEvent | StreamEnded, time_s: float | None, index0: int = 0
+) -> AcquisitionEvent:
+    """The event a driver's stream item stands for, at recording time ``time_s`` (s), its sample numbered
+    from the recording's first (the driver's index ``index0`` is sequence 0)."""
     if isinstance(item, Gap):
         if not item.count_known:
-            return AcquisitionEvent(GAP_UNKNOWN, item.after_index, time_s, 0, item.reason)
+            return AcquisitionEvent(GAP_UNKNOWN, item.after_index - index0, time_s, 0, item.reason)
         how = "derived from time" if item.derived_from_time else "counted from the sample index"
-        return AcquisitionEvent(GAP, item.after_index, time_s, item.missing, f"{how}; {item.reason}")
+        return AcquisitionEvent(GAP, item.after_index - index0, time_s, item.missing, f"{how}; {item.reason}")
     if isinstance(item, Overflow):
-        return AcquisitionEvent(OVERFLOW, item.first_index, time_s, item.samples, "the recorder fell behind the device")
+        first = item.first_index - index0 if item.first_index >= 0 else None
+        return AcquisitionEvent(OVERFLOW, first, time_s, item.samples, "the recorder fell behind the device")
     if isinstance(item, Disconnected):
-        return AcquisitionEvent(DISCONNECTED, item.after_index, time_s, 0, item.reason)
+        return AcquisitionEvent(DISCONNECTED, item.after_index - index0, time_s, 0, item.reason)
     if isinstance(item, Reconnected):
         return AcquisitionEvent(RECONNECTED, None, time_s, 0, f"after {item.attempts} attempts ({item.resumed})")
     if isinstance(item, DeviceEvent):
-        return AcquisitionEvent(item.name.lower(), item.index, time_s, 0, str(item.value))
+        return AcquisitionEvent(item.name.lower(), item.index - index0, time_s, 0, str(item.value))
     return AcquisitionEvent(STREAM_ENDED, None, time_s, 0, item.reason)
 
 

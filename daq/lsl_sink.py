@@ -168,7 +168,7 @@ class LslOutlets:
                 return
             self.data.push_chunk(chunk, timestamps.tolist())
             self._last_timestamp = float(timestamps[-1])
-            self._recent.append((int(b.index[0]), int(b.index[-1]), timestamps))
+            self._recent.append((int(block.sequence[0]), int(block.sequence[-1]), timestamps))
 
     def timestamp_at(self, sequence: int | None) -> float | None:
         """The LSL timestamp of the recent sample with this index, else of the newest sample (``None`` before one)."""
@@ -253,7 +253,7 @@ class LslSink(RecordingSink):
         for boundary in self._counter.boundaries:
             block_start, block = next((s, b) for s, b in reversed(self._blocks) if s <= boundary.offset)
             k = min(boundary.offset - block_start, len(block) - 1)
-            where = f"toward {'+' if boundary.sign > 0 else '-'} at sequence {int(block.block.index[k])}"
+            where = f"toward {'+' if boundary.sign > 0 else '-'} at sequence {int(block.sequence[k])}"
             if boundary.kind == "start":
                 text = f"repetition start {self._movements + 1} {where}"
             else:

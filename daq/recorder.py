@@ -7,8 +7,11 @@ only samples), a number of samples, a stop request, or the end of the stream. Th
 does, once for every sink:
 
 - the time axis: ``time_s`` is the device clock in seconds from the first sample, so its
-  steps are as even as the device's; after a reconnect the device clock places the new
-  clock segment when it ran on, the host clock when it restarted;
+  steps are as even as the device's; a new clock segment (after a reconnect, a device clock
+  that jumped or restarted) is placed by the sample index, whose gap is counted exactly: the
+  device's clock measures time within a segment, its sample count across them;
+- sample numbers: ``sequence`` counts from the recording's START, on whatever stream the
+  driver had before, and events and clock segments are numbered the same way;
 - loss accounting: gaps (counted from the sample index), overflows of the loop's own
   queue, reconnects, the frames lost at the very end; every one an
   :class:`~daq.events.AcquisitionEvent` with the same wording in every sink;
@@ -28,7 +31,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -37,7 +40,17 @@ from daq.errors import DaqError
 from daq.events import STOP_FAILED, AcquisitionEvent, event_of
 from daq.movements import MovementCounter
 from daq.stats import AcquisitionStats
-from daq.stream import SET_ENDED, DeviceEvent, Gap, Overflow, Reconnected, SampleBlock, StreamEnded, StreamItem
+from daq.stream import (
+    SET_ENDED,
+    DeviceEvent,
+    Gap,
+    Overflow,
+    Reconnected,
+    SampleBlock,
+    StreamEnded,
+    StreamItem,
+    Subscription,
+)
 from daq.timing import ClockSegment
 from firmware_protocols import EventCode
 
@@ -112,12 +125,15 @@ class RecordingStart:
 
 @dataclass(frozen=True, eq=False)
 class RecordedBlock:
-    """Samples as the sinks get them: the driver's block and the recording's time axis.
+    """Samples as the sinks get them: the driver's block, the recording's time axis and sample numbers.
 
-    ``time_s`` (s, float64) is the recording time of each sample of ``block`` (see the module docstring).
+    ``time_s`` (s, float64) is the recording time of each sample of ``block`` (see the module
+    docstring); ``sequence`` (int64) its sample number in this recording: the driver's index,
+    counted from the recording's START (a loss shows as a jump, as in the driver's index).
     """
 
     time_s: np.ndarray
+    sequence: np.ndarray
     block: SampleBlock
 
     def __len__(self) -> int:
@@ -248,7 +264,8 @@ class Recorder:
         self.driver = driver
         self.sinks = tuple(sinks)
         self.flush_interval_s = flush_interval_s
-        self._subscription = driver.subscribe(max_items=queue_items)
+        self._queue_items = queue_items
+        self._subscription: Subscription | None = None
         self._stop_request: End | None = None
         self._before: AcquisitionStats | None = None
         self._started_at: dt.datetime | None = None
@@ -256,14 +273,14 @@ class Recorder:
         self._counter: MovementCounter | None = None
         self._conditions = StopConditions()
         self._started_mono = 0.0
-        # time axis
+        # time axis and numbering
+        self._index0 = 0  # the driver's index of the recording's sample 0
+        self._segment0 = 0  # the driver's number of the recording's first clock segment
         self._segment: int | None = None
         self._origin_device_us = 0
         self._origin_time_s = 0.0
-        self._t0_host: float | None = None
-        self._last_device_us: int | None = None
         self._last_time_s: float | None = None
-        self._last_index = -1
+        self._last_index = -1  # the driver's index of the newest sample
         # accounting
         self._samples = 0
         self._gaps = 0
@@ -292,12 +309,15 @@ class Recorder:
                 raise ValueError("counting movements needs the set velocity: configure the driver with the set's plan")
             self._counter = MovementCounter(plan.slower_velocity_dps, driver.sample_rate_hz)
         self._conditions = conditions
-        self._before = driver.stats()
+        self._before = before = driver.stats()
+        self._segment0 = max((seg.segment for seg in before.segments), default=-1) + 1
+        self._subscription = driver.subscribe(max_items=self._queue_items)
         try:
             driver.start()
         except BaseException:
             driver.unsubscribe(self._subscription)
             raise
+        self._index0 = driver.start_index
         self._started_mono = time.monotonic()
         self._started_at = dt.datetime.now(dt.UTC)
         start = RecordingStart(driver, self._started_at)
@@ -321,6 +341,9 @@ class Recorder:
         is an event another thread may set, as :meth:`request_stop`. Ctrl-C ends the recording
         as ``interrupted``; a bug ends it as ``failed``; the sinks are finished in every case.
         """
+        subscription = self._subscription
+        if subscription is None:
+            raise RuntimeError("Recorder.run before Recorder.start")
         end: End | None = None
         interval = self.flush_interval_s
         next_flush = time.monotonic() + interval
@@ -331,7 +354,7 @@ class Recorder:
             while end is None:
                 now = time.monotonic()
                 wait = max(0.0, min(next_flush, deadline) - now)
-                item = self._subscription.get(timeout=wait)
+                item = subscription.get(timeout=wait)
                 if item is not None:
                     end = self._take(item)
                 if end is None and stop is not None and stop.is_set():
@@ -348,7 +371,7 @@ class Recorder:
         except Exception as err:  # a bug must not leave a recording open forever
             log.exception("recording from %s failed", self.driver.url)
             end = End(FAILED, f"internal error: {err!r}")
-        return self._finish(end)
+        return self._finish(end, subscription)
 
     # --- the loop's work ---------------------------------------------------------------------
 
@@ -367,7 +390,7 @@ class Recorder:
             self._gaps += 1
             self._lost += item.samples
             self._close_stretch()
-        event = event_of(item, self._last_time_s)
+        event = event_of(item, self._last_time_s, self._index0)
         for sink in self.sinks:
             sink.add_event(event)
         if isinstance(item, DeviceEvent) and item.code == EventCode.SET_COMPLETE and self._conditions.set_complete:
@@ -378,7 +401,8 @@ class Recorder:
         if isinstance(item, Reconnected) and item.resumed == SET_ENDED:
             return End(
                 INTERRUPTED,
-                f"the link was down when the device's set ended: samples after sequence {self._last_index} were lost",
+                f"the link was down when the device's set ended: samples after sequence {self._last_index - self._index0} "
+                "were lost",
             )
         return None
 
@@ -394,7 +418,7 @@ class Recorder:
             self._stretches += 1
         self._last_time_s = float(time_s[-1])
         self._last_index = int(block.index[-1])
-        recorded = RecordedBlock(time_s, block)
+        recorded = RecordedBlock(time_s, block.index - self._index0, block)
         for sink in self.sinks:
             sink.add_samples(recorded)
         conditions = self._conditions
@@ -405,26 +429,17 @@ class Recorder:
         return None
 
     def _time_axis(self, block: SampleBlock) -> np.ndarray:
-        """Recording time (s) of a block's samples: the device clock from the first sample, placed per segment."""
+        """Recording time (s) of a block's samples: the device clock within a clock segment, 0 at the first
+        sample; a new segment starts where the sample index puts it (its gap is counted exactly, or from time
+        when the index restarted), so a device clock that glitched, jumped or restarted moves nothing after it."""
         device_us = block.device_time_us
-        first_us = int(device_us[0])
         if block.segment != self._segment:
-            if self._t0_host is None:  # the first block
-                self._t0_host = float(block.host_time_s[0])
-                origin_s = 0.0
-            elif self._last_device_us is not None and first_us > self._last_device_us:
-                # the device clock ran on (a reconnect, a restarted stream): it measures the gap
-                origin_s = self._last_time_s_or_zero() + (first_us - self._last_device_us) / 1e6
-            else:  # the device clock restarted: only the host clock can place this segment
-                step = 1.0 / self.driver.sample_rate_hz
-                origin_s = max(float(block.host_time_s[0]) - self._t0_host, self._last_time_s_or_zero() + step)
-            self._segment, self._origin_device_us, self._origin_time_s = block.segment, first_us, origin_s
+            origin_s = 0.0
+            if self._last_time_s is not None:
+                origin_s = self._last_time_s + (int(block.index[0]) - self._last_index) / self.driver.sample_rate_hz
+            self._segment, self._origin_device_us, self._origin_time_s = block.segment, int(device_us[0]), origin_s
             self._close_stretch()
-        self._last_device_us = int(device_us[-1])
         return self._origin_time_s + (device_us - self._origin_device_us) / 1e6
-
-    def _last_time_s_or_zero(self) -> float:
-        return self._last_time_s if self._last_time_s is not None else 0.0
 
     def _close_stretch(self) -> None:
         """A gap or a new clock segment ends a gap-free stretch (for the effective rate)."""
@@ -454,7 +469,16 @@ class Recorder:
             duration_s=self._last_time_s,
             effective_rate_hz=rate,
             first_sample_at=self._first_sample_at,
-            segments=stats.segments,
+            segments=tuple(
+                replace(
+                    seg,
+                    segment=seg.segment - self._segment0,
+                    first_index=seg.first_index - self._index0,
+                    last_index=seg.last_index - self._index0,
+                )
+                for seg in stats.segments
+                if seg.segment >= self._segment0
+            ),
             drift_ppm=stats.drift_ppm,
         )
 
@@ -465,7 +489,7 @@ class Recorder:
             end = sink.flush(progress) or end
         return end
 
-    def _finish(self, end: End) -> RecordingSummary:
+    def _finish(self, end: End, subscription: Subscription) -> RecordingSummary:
         driver = self.driver
         try:
             if driver.streaming:
@@ -475,11 +499,16 @@ class Recorder:
             failed = AcquisitionEvent(STOP_FAILED, None, self._last_time_s, 0, str(err))
             for sink in self.sinks:
                 sink.add_event(failed)
-        while (item := self._subscription.get(timeout=0)) is not None:  # what arrived before STOP's answer
+            if end.state == COMPLETE:  # the data ends where the link did: not a whole set
+                end = End(
+                    INTERRUPTED,
+                    f"{end.reason}, but STOP could not reach the device ({err}); it is sent when the device answers again",
+                )
+        while (item := subscription.get(timeout=0)) is not None:  # what arrived before STOP's answer
             if isinstance(item, (SampleBlock, Gap, Overflow)):
                 self._take(item)
-        driver.unsubscribe(self._subscription)
-        dropped = self._subscription.dropped_samples
+        driver.unsubscribe(subscription)
+        dropped = subscription.dropped_samples
         progress = self.progress()
         for sink in self.sinks:
             try:

@@ -25,6 +25,7 @@ import numpy as np
 
 __all__ = [
     "SET_ENDED",
+    "STOPPED_ON_RECONNECT",
     "DeviceEvent",
     "Disconnected",
     "Gap",
@@ -140,13 +141,16 @@ class Disconnected:
 
 #: ``Reconnected.resumed`` when the device was driving a set and is found idle: the set ended while the link was down.
 SET_ENDED = "set ended"
+#: ``Reconnected.resumed`` when a STOP asked for while the link was down was sent on the reconnect.
+STOPPED_ON_RECONNECT = "stopped"
 
 
 @dataclass(frozen=True)
 class Reconnected:
     """The same device answered again; ``resumed`` is ``"streaming"`` (it kept streaming), ``"restarted"``
     (a board that only samples was STARTed again), ``"idle"`` (nothing was streaming) or ``"set ended"``
-    (the device was driving a set and is idle: the set ended while the link was down; streaming is over)."""
+    (the device was driving a set and is idle: the set ended while the link was down; streaming is over)
+    or ``"stopped"`` (a STOP asked for while the link was down was sent now: streaming is over)."""
 
     attempts: int
     resumed: str

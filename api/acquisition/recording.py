@@ -195,7 +195,7 @@ def _rows(blocks: list[RecordedBlock]) -> np.ndarray:
         np.concatenate([b.block.position_deg for b in blocks]),
         np.concatenate([b.block.velocity_dps for b in blocks]),
         np.concatenate([b.block.status for b in blocks]).astype(np.uint32),
-        np.concatenate([b.block.index for b in blocks]),
+        np.concatenate([b.sequence for b in blocks]),
         np.concatenate([b.block.device_time_us for b in blocks]),
     )
 

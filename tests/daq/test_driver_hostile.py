@@ -13,9 +13,10 @@ from binascii import crc_hqx
 import numpy as np
 
 from daq.devices import open_driver
+from daq.errors import DaqError
 from daq.plan import SetPlan
 from daq.recorder import INTERRUPTED, RecordedBlock, Recorder, RecordingSink, StopConditions
-from daq.stream import SET_ENDED, Gap, Reconnected, SampleBlock, StreamEnded
+from daq.stream import SET_ENDED, STOPPED_ON_RECONNECT, Gap, Reconnected, SampleBlock, StreamEnded
 from firmware_protocols import Configure, Data, Start, encode_sample
 from firmware_protocols.framing import CRC_INIT, SYNC
 
@@ -137,3 +138,45 @@ def test_a_set_that_ended_while_the_link_was_down_is_not_restarted(make_device, 
     assert summary.state == INTERRUPTED and "the link was down when the device's set ended" in summary.stopped_by
     assert summary.samples == sink.samples == 10
     assert np.isfinite(summary.duration_s)
+
+
+def test_a_stop_asked_while_the_link_is_down_is_sent_on_the_reconnect_and_nothing_resumes(make_device, profile):
+    dev = make_device()
+    with open_driver(dev.url, calibration=profile, reconnect_timeout_s=3.0) as drv:
+        sub = drv.subscribe()
+        drv.configure(SetPlan.for_set("knee", "con/con", repetitions=3))
+        recorder = Recorder(drv, [_Count()], flush_interval_s=0.05)
+        recorder.start(StopConditions(duration_s=10.0))
+        dev.data(0, 10)
+        drain(sub, lambda got: any(isinstance(i, SampleBlock) for i in got))
+        dev.hang_up()
+        drain(sub, lambda got: False, timeout_s=0.1)
+        recorder.request_stop()  # the operator stops while the link is down
+        summary = recorder.run()
+        dev.come_back()  # the device still drives its set
+        items = drain(sub, lambda got: any(isinstance(i, Reconnected) for i in got))
+        time.sleep(0.2)
+    assert summary.state == INTERRUPTED and "STOP could not reach the device" in summary.stopped_by
+    assert [i.resumed for i in items if isinstance(i, Reconnected)] == [STOPPED_ON_RECONNECT]
+    assert len(dev.commands(Start)) == 1 and not dev.streaming  # stopped on the reconnect, never started again
+    assert len(dev.commands(Configure)) == 1  # nothing was resumed
+
+
+def test_an_ascii_board_stopped_while_its_link_is_down_is_told_on_the_reconnect(make_device, profile):
+    dev = make_device(protocol="ascii")
+    with open_driver(dev.url, protocol="ascii", calibration=profile, reconnect_timeout_s=3.0) as drv:
+        sub = drv.subscribe()
+        drv.start()
+        dev.write(b"".join(encode_sample(k, -k, 2 * k, counter=k) for k in range(3)))
+        drain(sub, lambda got: any(isinstance(i, SampleBlock) for i in got))
+        dev.hang_up()
+        drain(sub, lambda got: False, timeout_s=0.1)
+        try:
+            drv.stop()
+        except DaqError:
+            pass
+        dev.come_back()
+        items = drain(sub, lambda got: any(isinstance(i, Reconnected) for i in got))
+        commands = dev.wait_for(tuple, 3)
+    assert [i.resumed for i in items if isinstance(i, Reconnected)] == [STOPPED_ON_RECONNECT]
+    assert commands[-1] == ("stop", None) and ("start", None) not in commands[commands.index(("start", None)) + 1 :]

@@ -109,3 +109,46 @@ def test_a_lost_device_ends_the_recording_and_keeps_the_file(make_device, profil
     assert len(rec) == 10
     assert rec.notes[0].startswith("disconnected after sequence 9: ")
     assert rec.notes[1] == "stream ended: device lost"
+
+
+def test_a_second_recording_on_the_same_driver_numbers_its_samples_and_clock_from_zero(make_device, profile, tmp_path):
+    dev = make_device()
+    with open_driver(dev.url, calibration=profile) as drv:
+        for name in ("first.csv", "second.csv"):
+            thread, _ = run_in_thread(csv_recorder(drv, tmp_path / name, {}), duration_s=10.0)
+            deadline = time.monotonic() + 5
+            while not drv.streaming:  # START's ACK has reached the driver
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            for first in range(0, 300, 10):  # each START restarts the device's counter and, here, its clock
+                dev.data(first, 10)
+            dev.send(Event(dev.device_time_us + 299_000, 299, EventCode.SET_COMPLETE, 1))
+            thread.join(timeout=5)
+    second = read_recording(tmp_path / "second.csv")
+    assert second.extra["sequence"].tolist() == list(range(300))  # the trial's own numbering, not the driver's
+    clocks = [n for n in second.notes if n.startswith("clock:")]
+    assert len(clocks) == 1 and clocks[0].startswith("clock: segment 0 sequence 0..299:")  # its own clock only
+    assert second.notes[0] == "event: SET_COMPLETE 1 at sequence 299"
+
+
+def test_a_device_clock_glitch_moves_nothing_after_it(make_device, profile, tmp_path):
+    dev = make_device()
+    path = tmp_path / "glitch.csv"
+    with open_driver(dev.url, calibration=profile) as drv:
+        recorder = csv_recorder(drv, path, {})
+        thread, out = run_in_thread(recorder, duration_s=10.0)
+        deadline = time.monotonic() + 5
+        while not drv.streaming:  # START's ACK has reached the driver
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        for first in range(0, 100, 10):
+            glitch = {"timestamp_us": dev.device_time_us + first * 1000 + 2**32} if first == 50 else {}
+            dev.data(first, 10, **glitch)  # a non-atomic read of a 64-bit timer, once
+        dev.send(Event(dev.device_time_us + 99_000, 99, EventCode.SET_COMPLETE, 1))
+        thread.join(timeout=5)
+    rec = read_recording(path)
+    summary = out["summary"]
+    assert np.diff(rec.time_s) == pytest.approx(0.001, abs=1e-9)  # the index places the glitched frame and the rest
+    assert rec.time_s[-1] == pytest.approx(0.099) and summary.duration_s == pytest.approx(0.099)
+    assert (summary.gaps, summary.lost_samples) == (0, 0)
+    assert rec.extra["device_time_us"][50] - rec.extra["device_time_us"][49] == 2**32 + 1000  # the raw clock, kept
