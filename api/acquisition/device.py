@@ -155,8 +155,8 @@ class DeviceManager:
             The URL is not one the service opens (``api.device_urls``).
         InvalidInputError
             Unknown protocol or calibration, or no calibration for the model.
-        ValueError
-            A ``sim://`` option value the simulator refuses.
+        DeviceUrlRefused
+            Also a ``sim://`` option value the simulator refuses (``speed=0``, ``seed=x``).
         DaqError
             The device cannot be opened or does not answer.
         """
@@ -172,9 +172,12 @@ class DeviceManager:
                     self._state, self._error = "failed", str(err)
             raise
         url, profile = split_profile(url)
+        if is_simulator(url) and url != "simulator":
+            try:
+                sim_url(url)  # check the option values before dropping the current device
+            except ValueError as err:
+                raise DeviceUrlRefused("sim options", str(err)) from err
         with self._exclusive():
-            if is_simulator(url) and url != "simulator":
-                sim_url(url)  # check the URL before dropping the current device
             self._close_current()
             with self._lock:
                 self._requested, self._protocol, self._calibration_name = url, protocol, calibration
@@ -184,12 +187,18 @@ class DeviceManager:
             self._open()
         return self.snapshot()
 
-    def connect_in_background(self, url: str) -> threading.Thread:
-        """Start :meth:`connect` in a thread; a failure leaves the state ``failed`` with the reason."""
+    def connect_in_background(
+        self, url: str, *, protocol: str = "binary", calibration: str | None = None, profile: str | None = None
+    ) -> threading.Thread:
+        """Start :meth:`connect` in a thread (a simulator with the subject ``profile`` when given); a failure
+        leaves the state ``failed`` with the reason."""
+        if profile is not None:
+            with self._lock:
+                self._profile = profile
 
         def run() -> None:
             try:
-                self.connect(url)
+                self.connect(url, protocol=protocol, calibration=calibration)
             except Exception as err:  # the state already says why; the server runs without a device
                 log.warning("device %s: %s", url, err)
 

@@ -112,7 +112,12 @@ class AcquisitionProcess:
             with self._pending_lock:
                 self._pending.pop(call_id, None)
             raise AcquisitionProcessError(f"the acquisition process is gone ({err})") from err
-        return future.result(timeout=CALL_TIMEOUT_S)
+        try:
+            return future.result(timeout=CALL_TIMEOUT_S)
+        except TimeoutError:
+            with self._pending_lock:
+                self._pending.pop(call_id, None)
+            raise AcquisitionProcessError(f"the acquisition process did not answer {method} within {CALL_TIMEOUT_S:g} s") from None
 
     def _read(self) -> None:
         """Hand each answer to its caller (reader thread); the child's end fails the calls still waiting."""
@@ -145,6 +150,9 @@ class AcquisitionProcess:
 
     def connect_startup_device(self) -> None:
         self._call("connect_startup_device")
+
+    def restore_device(self, url: str, *, protocol: str, calibration: str | None, profile: str | None) -> None:
+        self._call("restore_device", url, protocol=protocol, calibration=calibration, profile=profile)
 
     def shutdown(self, end: End = SHUTDOWN) -> None:
         """End a running trial as ``end``, close the device, and let the child exit."""
@@ -205,6 +213,7 @@ class AcquisitionProcess:
 _METHODS = frozenset(
     {
         "connect_startup_device",
+        "restore_device",
         "shutdown",
         "busy_with",
         "device_snapshot",

@@ -268,7 +268,10 @@ class TrialRecording:
         plan = self.driver.plan
         driving = plan is not None and plan.drive
         self._mark_recording(driving)
-        conditions = StopConditions(movements=None if driving or plan is None else plan.movements or None)
+        counted = not driving and plan is not None and plan.movements > 0 and plan.slower_velocity_dps > 0
+        # A set run from the machine's console ends after its movements; one without movements (isometric)
+        # when the operator stops it.
+        conditions = StopConditions(movements=plan.movements if counted and plan is not None else None)
         try:
             self._recorder.start(conditions)
         except BaseException:

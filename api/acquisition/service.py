@@ -179,6 +179,10 @@ class Acquisition:
         if self.startup_device != "none" and self.device.state in ("not connected", "failed", "lost"):
             self.device.connect_in_background(self.startup_device)
 
+    def restore_device(self, url: str, *, protocol: str, calibration: str | None, profile: str | None) -> None:
+        """Connect, in the background, the device a previous acquisition had (after it died)."""
+        self.device.connect_in_background(url, protocol=protocol, calibration=calibration, profile=profile)
+
     def shutdown(self, end: End = SHUTDOWN) -> None:
         """End a running trial (as ``interrupted`` by default) and close the device."""
         recording = self._recording
@@ -380,6 +384,7 @@ class AcquisitionBackend(Protocol):
     """What :class:`AcquisitionService` asks of the acquisition, in this process or in its own."""
 
     def connect_startup_device(self) -> None: ...
+    def restore_device(self, url: str, *, protocol: str, calibration: str | None, profile: str | None) -> None: ...
     def shutdown(self, end: End = SHUTDOWN) -> None: ...
     def busy_with(self) -> int | None: ...
     def device_snapshot(self) -> DeviceSnapshot: ...
@@ -414,6 +419,11 @@ class AcquisitionService:
         self.in_process = not settings.acquisition_process or database.in_memory
         self._backend: AcquisitionBackend | None = None
         self._backend_lock = threading.Lock()
+        # What the operator last asked of the device, for an acquisition started after one died.
+        self._device_wanted: tuple[str, str, str | None] | None = (
+            None if settings.device_url == "none" else (settings.device_url, "binary", None)
+        )
+        self._profile_wanted: str | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -431,7 +441,11 @@ class AcquisitionService:
         """Hold the station, recover its unfinished trials, start the acquisition and connect the device."""
         self.hold_station()
         recovered = self.recover_interrupted()
-        self.backend.connect_startup_device()
+        with self._backend_lock:
+            if self._backend is None:
+                self._backend = self._new_backend()
+            backend = self._backend
+        backend.connect_startup_device()
         return recovered
 
     def shutdown(self) -> None:
@@ -444,16 +458,21 @@ class AcquisitionService:
 
     @property
     def backend(self) -> AcquisitionBackend:
-        """The acquisition, started on first use (in this process or in its own)."""
+        """The acquisition; one started after another died (or was shut down) reconnects the device it had."""
         with self._backend_lock:
             if self._backend is None:
-                if self.in_process:
-                    self._backend = Acquisition(self.database, self.settings)
-                else:
-                    from api.acquisition.process import AcquisitionProcess
-
-                    self._backend = AcquisitionProcess(self.settings, on_exit=self._acquisition_died)
+                self._backend = self._new_backend()
+                if self._device_wanted is not None:
+                    url, protocol, calibration = self._device_wanted
+                    self._backend.restore_device(url, protocol=protocol, calibration=calibration, profile=self._profile_wanted)
             return self._backend
+
+    def _new_backend(self) -> AcquisitionBackend:
+        if self.in_process:
+            return Acquisition(self.database, self.settings)
+        from api.acquisition.process import AcquisitionProcess
+
+        return AcquisitionProcess(self.settings, on_exit=self._acquisition_died)
 
     def _acquisition_died(self, why: str) -> None:
         """The acquisition process ended by itself: close what it left recording; the next call starts another."""
@@ -497,13 +516,19 @@ class AcquisitionService:
         return self.backend.live_view(trial_id, since)
 
     def connect(self, url: str, *, protocol: str = "binary", calibration: str | None = None) -> DeviceSnapshot:
-        return self.backend.connect(url, protocol=protocol, calibration=calibration)
+        snapshot = self.backend.connect(url, protocol=protocol, calibration=calibration)
+        self._device_wanted = (url, protocol, calibration)
+        return snapshot
 
     def disconnect(self) -> DeviceSnapshot:
-        return self.backend.disconnect()
+        snapshot = self.backend.disconnect()
+        self._device_wanted = None
+        return snapshot
 
     def set_simulator_profile(self, name: str) -> DeviceSnapshot:
-        return self.backend.set_simulator_profile(name)
+        snapshot = self.backend.set_simulator_profile(name)
+        self._profile_wanted = name
+        return snapshot
 
     def start(self, trial_id: int) -> None:
         self.backend.start(trial_id)

@@ -117,9 +117,9 @@ def test_an_admin_closes_the_trials_of_a_crashed_station_once_its_lock_is_gone(i
 
 
 def _children(pid: int) -> list[int]:
-    """The acquisition processes of a server (its spawned children; not multiprocessing's resource tracker)."""
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        children = [int(p) for p in f.read().split()]
+    """The acquisition processes of a server (its spawned children, from any of its threads; not
+    multiprocessing's resource tracker)."""
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
     return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
@@ -142,10 +142,13 @@ def test_the_acquisition_process_dying_interrupts_its_trial_and_a_new_one_takes_
             time.sleep(0.1)
         assert state["state"] == "interrupted" and "the acquisition process of station acq-crash stopped" in state["interrupted_reason"]
         assert state["acquisition"]["samples"] > 0  # what it stored stays
-        # The next request starts a new acquisition process; the device connects again.
-        connected = http.post("/device/connect", json={"url": "sim://?speed=5&seed=8"})
-        assert connected.status_code == 200 and connected.json()["state"] == "connected", connected.text
-        assert _children(server.proc.pid) != [child]
+        # The next request starts a new acquisition process, which connects the device it had again.
+        deadline = time.monotonic() + 30
+        while (device := http.get("/device").json())["state"] != "connected":
+            assert time.monotonic() < deadline, device
+            time.sleep(0.1)
+        assert device["requested_url"] == "sim://?speed=5&seed=8"
+        assert _children(server.proc.pid) not in ([], [child])
         again = http.post(f"/sessions/{session['id']}/trials", json={"joint": "knee", "side": "left", "repetitions": 1}).json()
         assert http.post(f"/trials/{again['id']}/start").status_code == 200
         assert _wait_final(http, again["id"])["state"] == "complete"
