@@ -57,6 +57,8 @@ class Settling:
         The fitted oscillation's frequency (Hz, damped) and damping ratio.
     movements
         How many movements were pooled.
+    overshoot
+        The pooled speed's first overshoot, a fraction of the set velocity.
     """
 
     settle_s: float
@@ -64,6 +66,13 @@ class Settling:
     frequency_hz: float
     damping: float
     movements: int
+    overshoot: float
+
+    @property
+    def sigma(self) -> float:
+        """The oscillation's decay rate, 1/s."""
+        omega = 2.0 * math.pi * self.frequency_hz
+        return self.damping * omega / math.sqrt(1.0 - self.damping * self.damping)
 
 
 def arrival_offset(speed_dps: np.ndarray, nominal_dps: float) -> float | None:
@@ -128,6 +137,7 @@ def servo_settling(
     *,
     tolerance: float = 0.10,
     overshoot: float = 0.02,
+    jackknife: bool = True,
 ) -> Settling | None:
     """The settling of the servo over the movements of one set velocity, or ``None`` when it does not ring.
 
@@ -145,6 +155,8 @@ def servo_settling(
         below the set velocity reaches 2.5 % of it on the servos measured).
     overshoot
         The averaged speed must first overshoot ``nominal_dps`` by more than this fraction.
+    jackknife
+        Find the settling time's uncertainty (one more fit per movement); ``False`` leaves it ``nan``.
     """
     errors: list[np.ndarray] = []
     for speed, nominal in zip(speeds_dps, nominal_dps, strict=True):
@@ -165,7 +177,7 @@ def servo_settling(
     settle_s = math.log(1.0 / SETTLED_FRACTION) / sigma
     uncertainty = math.nan
     m = len(stack)
-    if m >= 3:
+    if jackknife and m >= 3:
         leave_one_out = []
         for i in range(m):
             fit = _fit(np.delete(stack, i, axis=0).mean(axis=0), fs)
@@ -173,4 +185,4 @@ def servo_settling(
         spread = np.asarray(leave_one_out)
         uncertainty = float(math.sqrt((m - 1) / m * float(np.sum((spread - spread.mean()) ** 2)))) if np.isfinite(spread).all() else math.inf
     damping = sigma / math.hypot(sigma, omega)
-    return Settling(settle_s, uncertainty, omega / (2.0 * math.pi), damping, m)
+    return Settling(settle_s, uncertainty, omega / (2.0 * math.pi), damping, m, pooled[2])
