@@ -142,7 +142,8 @@ def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics | Iso
                         f"{len(unsettled)} of {s.repetitions} repetition(s) without a trustworthy isokinetic window, windowed "
                         f"figures left null (unwindowed ones kept): repetition {unsettled[0].index}: {unsettled[0].no_load_range_reason}",
                         {"repetitions_not_measurable": len(unsettled), "repetitions": s.repetitions}, 0.0, "",
-                        "analysis/README.md, load range: the servo's settling (analysis.settling, analysis.measurability)"))
+                        "analysis/README.md, load range: the servo's settling and the lever's inertial torque "
+                        "(analysis.settling, analysis.measurability, analysis.inertia)"))
     missed = sum(1 for r in s.reps if r.peak_torque_nm is None) - len(unsettled)
     if missed:
         out.append(Flag("velocity_not_reached", "warning", subject,

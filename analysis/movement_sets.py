@@ -14,6 +14,7 @@ import numpy as np
 
 from analysis.conditioning import lowpass_segments
 from analysis.cutoff import noise_sd, torque_cutoff_hz
+from analysis.inertia import inertial_reasons
 from analysis.joints import direction_of
 from analysis.measurability import unmeasurable_reasons
 from analysis.options import AnalysisOptions
@@ -129,6 +130,7 @@ def measure_sets(
     pattern: str,
     body_mass_kg: float | None,
     options: AnalysisOptions,
+    inertia_kgm2: float,
     mode: str | None,
     group_sign: int | None,
     set_velocity_dps: tuple[float, float] | None,
@@ -146,10 +148,11 @@ def measure_sets(
             for i in members:
                 nominal[i], cluster[i] = value, label
     tol = options.window_tolerance_percent / 100
+    velocity_groups = cluster_velocities(plateaus, velocity_tolerance=options.velocity_tolerance_percent / 100)
     windows, uncertainties = load_ranges(
         [m.sign * vel_raw[m.start : m.stop] for m in movements],
         nominal,
-        cluster_velocities(plateaus, velocity_tolerance=options.velocity_tolerance_percent / 100),
+        velocity_groups,
         fs,
         tolerance=tol,
         overshoot=options.overshoot_percent / 100,
@@ -171,6 +174,13 @@ def measure_sets(
         lambda bounds: _filtered_segments(tq, bounds, cutoffs, fs, options.filter_order), fs,
         min_load_range_s=options.min_load_range_s, start_sensitivity_percent=options.start_sensitivity_percent,
     )  # fmt: skip
+    windows = [None if why else w for w, why in zip(windows, unmeasurable)]
+    inertial = inertial_reasons(
+        windows, uncertainties, movements, vel_raw, nominal, velocity_groups, group_signs, load_torques, cutoffs, fs,
+        inertia_kgm2=inertia_kgm2, inertial_torque_percent=options.inertial_torque_percent, tolerance=tol,
+        overshoot=options.overshoot_percent / 100,
+    )  # fmt: skip
+    unmeasurable = [why or inertial_why for why, inertial_why in zip(unmeasurable, inertial)]
     windows = [None if why else w for w, why in zip(windows, unmeasurable)]
     levels = [_middle_level(g * torques[i]) for i, g in enumerate(group_signs)]
     passive_why = passive_reasons(

@@ -42,6 +42,14 @@ class AnalysisOptions:
         ``min_load_range_s`` (default 0.04 s) or moving the load range's start by the settling
         time's uncertainty changes its peak by more than ``start_sensitivity_percent``
         (default 1 %; :mod:`analysis.measurability` gives the reasons).
+    inertia_kgm2, inertial_torque_percent
+        On such a servo, a repetition's windowed figures are also left null when the lever's
+        inertial torque inside its load range, bounded with a limb + lever moment of inertia of
+        at most ``inertia_kgm2`` (kg.m^2; default ``None``: the joint's upper bound for the
+        recording's body mass, :func:`analysis.inertia.default_inertia_kgm2`, e.g. 0.71 for a
+        75 kg subject's knee), could move its peak by more than ``inertial_torque_percent``
+        (default 1 %; :mod:`analysis.inertia`). A lab that measured its lever and limb gives
+        the figure here; 0 turns the check off.
     rest_speed_dps, min_speed_dps, min_rom_deg, min_duration_s
         Movement detection (see :func:`analysis.segmentation.find_movements`).
     velocity_tolerance_percent
@@ -89,6 +97,8 @@ class AnalysisOptions:
     settle_percent: float = 0.2
     min_load_range_s: float = 0.04
     start_sensitivity_percent: float = 1.0
+    inertia_kgm2: float | None = None
+    inertial_torque_percent: float = 1.0
     torque_angle_deg: float | None = 30.0
     torque_time_s: float | None = 0.18
     use_markers: bool = True
@@ -111,6 +121,10 @@ class AnalysisOptions:
         if not self.min_load_range_s >= 0 or not self.start_sensitivity_percent > 0:
             raise ValueError("min_load_range_s must be >= 0 and start_sensitivity_percent > 0, got "
                              f"{self.min_load_range_s} and {self.start_sensitivity_percent}")
+        if self.inertia_kgm2 is not None and not 0 <= self.inertia_kgm2 <= 100:
+            raise ValueError(f"inertia_kgm2 must be between 0 and 100 kg.m^2, got {self.inertia_kgm2}")
+        if not self.inertial_torque_percent > 0:
+            raise ValueError(f"inertial_torque_percent must be positive, got {self.inertial_torque_percent}")
         for name in ("set_velocity_tolerance_percent", "passive_mode_percent", "partial_rom_percent"):
             if not 0 <= getattr(self, name) <= 100:
                 raise ValueError(f"{name} must be in [0, 100], got {getattr(self, name)}")

@@ -32,6 +32,7 @@ import numpy as np
 
 from analysis.conditioning import gravity_correct, lowpass, lowpass_segments, sample_rate_of, velocity_agreement
 from analysis.errors import NoRepetitionsError
+from analysis.inertia import default_inertia_kgm2
 from analysis.isometric import is_isometric
 from analysis.isometric_sets import isometric_sets
 from analysis.joints import PATTERN_DIRECTIONS, resolve_pattern
@@ -257,8 +258,10 @@ def analyze_recording(
     if not movements:
         raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found")
     group_sign = None if group is None else (1 if group == PATTERN_DIRECTIONS[pattern][0] else -1)
+    inertia = options.inertia_kgm2 if options.inertia_kgm2 is not None else default_inertia_kgm2(joint, pattern, body_mass_kg)
     sets, passive = measure_sets(t, tq, pos, vel, vel_raw, movements, fs=fs, pattern=pattern, body_mass_kg=body_mass_kg,
-                                 options=options, mode=mode, group_sign=group_sign, set_velocity_dps=set_velocity_dps)
+                                 options=options, inertia_kgm2=inertia, mode=mode, group_sign=group_sign,
+                                 set_velocity_dps=set_velocity_dps)
     if not sets:
         raise NoRepetitionsError(f"{source or 'recording'}: no repetitions found (only passive movements: "
                                  f"{len(passive)}, e.g. {passive[0].reason})")

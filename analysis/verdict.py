@@ -134,7 +134,8 @@ _CHECKS = {
     "cv_high": "CV of peak torque above its limit: inconsistent effort?",
     "too_few_repetitions": "fewer repetitions than the minimum",
     "velocity_not_reached": "repetitions never reached the set velocity",
-    "load_range_not_measurable": "windowed peaks not measurable: the servo settled too late (unwindowed figures kept)",
+    "load_range_not_measurable": ("windowed peaks not measurable: the servo settled too late, or the lever's inertial "
+                                  "torque could move them (unwindowed figures kept)"),
     "range_too_short": "range of motion short",
     "torque_unsigned": "unsigned torque: muscle group unknown",
 }

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from analysis import analyze_recording, compare, deficit_percent, lowpass
+from analysis.conditioning import lowpass_segments
 
 model = pytest.importorskip("simulators.model")
 from simulators.joints import JOINT_PATTERNS, PATTERN_DIRECTIONS  # noqa: E402
@@ -97,9 +98,9 @@ def _check_angle(sim, rep, truth, cutoff_hz, case, worst):
     # the lever's inertial artifacts (a ringing servo's speed ripple and the tail of its ringing)
     noise = sim.torque_nm[a:b] - sim.muscle_torque_nm[a:b] - grav
     filtered = sign * sim.muscle_torque_nm[a:b]
-    if cutoff_hz is not None:
-        noise = lowpass(noise, fs, cutoff_hz=cutoff_hz)
-        filtered = lowpass(filtered, fs, cutoff_hz=cutoff_hz)
+    if cutoff_hz is not None:  # as the analysis filters a load range (left raw when too short to be filtered)
+        noise, filtered = lowpass_segments(np.vstack([noise, filtered]).ravel(), [(0, b - a), (b - a, 2 * (b - a))], fs,
+                                           cutoff_hz=cutoff_hz)
     margin = 3.0 * np.sqrt(2.0) * float(np.std(noise)) + 1e-9 * float(true[k_true])
     resolved = abs(sim.servo_position_deg[a + int(np.argmax(filtered))] - truth.angle_at_peak_deg) <= 3.0
     error_deg = abs(rep.angle_at_peak_deg - truth.angle_at_peak_deg)
@@ -230,51 +231,19 @@ def test_functional_ratios_from_two_con_ecc_sets(joint, pattern, velocity_dps, w
 SERVO_VELOCITIES = {"humac": (60.0, 120.0, 180.0, 240.0, 300.0), "soft": (60.0, 120.0, 180.0, 240.0, 300.0),
                     "stiff": (60.0, 180.0, 300.0, 400.0, 500.0)}  # fmt: skip
 
-#: Cases the analysis does not hold to the criteria (servo, velocity deg/s, mode: sample rates Hz). The load range
-#: starts where the servo has settled (analysis.settling: 2-5 ms from the truth's start on these servos) and
-#: repetitions without a trustworthy window are null with the reason (analysis.measurability); what is left is the
-#: lever's inertial torque inside the truth's own load range: the oscillation's tail at 5 % of its amplitude
-#: (the limb's inertia x 5 % of B omega: 8-10 N.m at 400 deg/s) and the servo's speed ripple. In every repetition that
-#: misses the 2 % it is 2.0-18 % of the peak within the window (median 4.4 %; 0.9 % where the criterion holds), so the
-#: peak reads 2.0-13 % off; the simulator's truth leaves it out, and no choice of window can (it needs the limb's
-#: inertia: an inertial compensation, not a window). stiff 300 con/con at 1 and 2 kHz and con/ecc at 2 kHz passed with
-#: the previous rule by its early start's artifact happening to cancel, and miss by 2.0-2.5 % now.
-#: Strict: a case that starts to pass fails the suite until it is taken off this list.
-KNOWN_LIMITS = {
-    tuple(key.split()): {float(fs) for fs in rates.split()}
-    for key, rates in (line.strip().split(": ") for line in """
-    humac 240 con/con: 200 2000
-    humac 300 con/con: 100 200
-    humac 300 ecc/ecc: 100 200 1000 2000
-    humac 300 con/ecc: 100
-    soft 180 con/con: 1000 2000
-    soft 240 con/con: 100 200 1000
-    soft 240 ecc/ecc: 2000
-    soft 240 con/ecc: 200
-    soft 300 con/con: 100 1000
-    soft 300 ecc/ecc: 100 2000
-    soft 300 con/ecc: 100
-    stiff 300 con/con: 100 200 1000 2000
-    stiff 300 con/ecc: 200 1000 2000
-    stiff 400 con/con: 100 200 1000 2000
-    stiff 400 ecc/ecc: 100 200
-    stiff 400 con/ecc: 100 2000
-""".strip().splitlines())
-}
-
-
 @pytest.mark.parametrize("fs", [100.0, 200.0, 1000.0, 2000.0])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("servo", "velocity_dps"), [(s, v) for s, vs in SERVO_VELOCITIES.items() for v in vs])
-def test_realistic_servos_from_60_to_500_dps(servo, velocity_dps, mode, fs, worst, request):
-    """Servos that ring (simulators.servo): slow ramps, a damped oscillatory overshoot, an impact that rings, speed ripple."""
-    known = fs in KNOWN_LIMITS.get((servo, f"{velocity_dps:g}", mode), ())
-    if known:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="inertial torque inside the truth's load range (KNOWN_LIMITS)"))
+def test_realistic_servos_from_60_to_500_dps(servo, velocity_dps, mode, fs, worst):
+    """Servos that ring (simulators.servo): slow ramps, a damped oscillatory overshoot, an impact that rings, speed ripple.
+
+    Every repetition's windowed peak meets the criteria or is null with the reason: the servo settled too late
+    (analysis.measurability) or the lever's inertial torque inside the load range could move it by more than 1 %
+    (analysis.inertia).
+    """
     sim = _simulate("knee", "flexion/extension", mode, velocity_dps, fs, servo=servo)
-    label = "realistic servos, known limits: " if known else "realistic servos: "
     _check_reps(sim, _analyse(sim), _case_id("knee", "flexion/extension", mode, velocity_dps, fs, f" {servo} servo"),
-                _Prefixed(worst, label))
+                _Prefixed(worst, "realistic servos: "))
 
 
 class _Prefixed:
