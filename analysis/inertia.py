@@ -11,16 +11,17 @@ ringing (a torque transient at 15-20 Hz with no counterpart in the speed) has no
 On the validation grid's ringing servos these put 2-18 % of the peak into the load ranges whose
 windowed peaks missed the 2 % criterion (0.9 % median where it held).
 
-``I`` cannot be told from the recording itself (measured on the grid, analysis/README.md): a
-regression of the torque on the acceleration over the load ranges or the whole oscillation gave
-0.03-1.03 kg.m^2 for the simulator's 0.65 (5th-95th percentiles, median 0.49): the muscle's own
-torque changes as fast, and the ringing, which follows the same impact, correlates with the
-acceleration (regressed on the simulator's artifact alone, the true acceleration gives 1.28). The
-ramps carry no usable information either (the muscle's torque rises with them). So the analysis
-does not compensate; it bounds. ``I`` is at most :func:`default_inertia_kgm2`: the limb segment's
-inertia about the joint from Winter's anthropometric table for a tall subject of the recording's
-body mass (100 kg when unknown), plus a typical attachment's (``AnalysisOptions.inertia_kgm2``
-overrides both with a lab's own figure).
+``I`` cannot be told reliably from a recording (measured against the simulator's 0.65 kg.m^2 over the
+validation grid's 180 ringing-servo sets; analysis/README.md gives the numbers): a least-squares fit of
+the torque on the acceleration, a cubic per movement standing for the muscle, came out anywhere from
+-0.7 to 1.7 kg.m^2 (5th-95th percentiles) over the settled load ranges, from the speed's arrival to
+its deceleration or over the ramps, and 0.15-0.79 even on a passive (CPM) set where no muscle acts: the impact's ringing follows the same braking as the acceleration and correlates with it
+(fitted to the simulator's artifact alone, the true acceleration gives 0.74-1.25). Compensating with
+the true 0.65 would still leave 31 of the grid's 833 measured repetitions over the 2 % criterion (the
+ringing, which the speed does not show). So the analysis does not compensate; it bounds. ``I`` is at
+most :func:`default_inertia_kgm2`: the limb segment's inertia about the joint from Winter's
+anthropometric table for a tall subject of the recording's body mass (100 kg when unknown), plus a
+typical attachment's (``AnalysisOptions.inertia_kgm2`` overrides both with a lab's own figure).
 
 :func:`inertial_reasons` then bounds, at every sample of a repetition's load range where the servo
 holds the velocity, the torque the muscle did not make:
@@ -32,8 +33,8 @@ the second term the envelope of the servo oscillation's acceleration (``B``, ``s
 hypot(sigma, omega)`` fitted on the set's pooled speed, ``tau`` the time since the speed first
 reached the set velocity): the impact's ringing, taken to be no larger than the inertial torque of
 the braking that set it off and to die out no slower than the servo's oscillation (so it is on
-the simulator's servos). With that bound ``B(k)`` around the filtered torque ``m(k)``, the muscle's
-windowed peak lies between ``max(m - B)`` and ``max(m + B)``; when that moves the reported peak by
+the simulator's servos). With that bound ``b(k)`` around the filtered torque ``m(k)``, the muscle's
+windowed peak lies between ``max(m - b)`` and ``max(m + b)``; when that moves the reported peak by
 more than ``inertial_torque_percent`` (1 %, half the 2 % criterion), its windowed figures are left
 null with the reason, as measurability's are. The deceleration that ends every load range (the
 servo braking into the end of the range; the load range's speed tolerance lets its first 10 % in)
