@@ -214,6 +214,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
                       help=f"read torque at this angle (deg; default: {defaults.torque_angle_deg:g}, warned about "
                            "when outside a recording's range)")
     proc.add_argument("--torque-time-s", type=float, default=defaults.torque_time_s, help="read torque at this time from onset (s)")
+    proc.add_argument("--inertia-kgm2", type=float,
+                      help="limb + lever moment of inertia, or an upper bound of it (kg.m^2; default: the joint's bound for "
+                           "the body mass, analysis/README.md); bounds the inertial torque in a ringing servo's load ranges, "
+                           "0 turns that check off")
     proc.add_argument("--no-markers", action="store_true", help="segment by velocity even when the file has device markers")
     norms = parser.add_argument_group("normative comparison (reference sets: isokin norms)")
     norms.add_argument("--sex", choices=("female", "male", "other"), help="the subject's sex")
@@ -243,6 +247,7 @@ def build_document(args: argparse.Namespace) -> dict[str, Any]:
         torque_angle_deg=args.torque_angle_deg if args.torque_angle_deg is not None else AnalysisOptions().torque_angle_deg,
         torque_time_s=args.torque_time_s,
         use_markers=not args.no_markers,
+        inertia_kgm2=args.inertia_kgm2,
     )
     thresholds = Thresholds(**{f.name: getattr(args, f"threshold_{f.name}") for f in dataclasses.fields(Thresholds)})
     recordings = [load(path) for path in args.files]

@@ -38,6 +38,10 @@ class _AnalysisQueryBase(BaseModel):
     use_markers: bool | None = Field(
         default=None, description="use the device's repetition markers when the trial has them (default true)"
     )
+    inertia_kgm2: float | None = _num(
+        "limb + lever moment of inertia or an upper bound of it, kg.m^2 (default: the joint's bound for the body mass); "
+        "0 turns the inertial torque check of a ringing servo's load ranges off", ge=0, le=100,
+    )  # fmt: skip
     body_mass_kg: float | None = _num("body mass for the per-kg figures, kg (default: the subject's)", gt=0, le=400)
     gravity_torque_nm: float | None = _num(
         "limb + lever torque with the segment horizontal, N.m (default: the trial's weighing; 0 turns the correction off)",
@@ -76,7 +80,7 @@ class _AnalysisQueryBase(BaseModel):
 
 
 #: Fields that are :class:`AnalysisOptions` parameters.
-_OPTION_NAMES = ("cutoff_hz", "window_tolerance_percent", "torque_angle_deg", "torque_time_s", "use_markers")
+_OPTION_NAMES = ("cutoff_hz", "window_tolerance_percent", "torque_angle_deg", "torque_time_s", "use_markers", "inertia_kgm2")
 
 
 def _threshold_field(f: dataclasses.Field[Any]) -> tuple[Any, Any]:

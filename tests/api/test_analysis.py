@@ -78,7 +78,8 @@ def test_query_parameters_override_body_mass_gravity_filter_and_thresholds(
     assert not any(f["rule"] == "cv_high" for f in default["flags"])
     r = client.get(
         url,
-        params={"body_mass_kg": 50, "gravity_torque_nm": 0, "cutoff_hz": 0, "cv_max_percent": 0, "window_tolerance_percent": 5},
+        params={"body_mass_kg": 50, "gravity_torque_nm": 0, "cutoff_hz": 0, "cv_max_percent": 0, "window_tolerance_percent": 5,
+                "inertia_kgm2": 0.4},
         headers=headers["viewer"],
     )
     assert r.status_code == 200, r.text
@@ -87,6 +88,7 @@ def test_query_parameters_override_body_mass_gravity_filter_and_thresholds(
     assert recording["body_mass_kg"] == 50 and recording["gravity_torque_nm"] == 0
     assert changed["parameters"]["analysis"]["cutoff_hz"] is None
     assert changed["parameters"]["analysis"]["window_tolerance_percent"] == 5
+    assert changed["parameters"]["analysis"]["inertia_kgm2"] == 0.4
     assert changed["parameters"]["thresholds"]["cv_max_percent"] == 0
     assert {f["rule"] for f in changed["flags"]} >= {"cv_high"}
     flexion = {s["direction"]: s for s in recording["sets"]}["flexion"]
@@ -99,7 +101,8 @@ def test_query_parameters_override_body_mass_gravity_filter_and_thresholds(
 @pytest.mark.parametrize(
     ("params", "field"),
     [({"cutoff_hz": -1}, "cutoff_hz"), ({"window_tolerance_percent": 100}, "window_tolerance_percent"),
-     ({"body_mass_kg": "nan"}, "body_mass_kg"), ({"min_repetitions": 1.5}, "min_repetitions"), ({"involved_side": "up"}, "involved_side")],
+     ({"body_mass_kg": "nan"}, "body_mass_kg"), ({"min_repetitions": 1.5}, "min_repetitions"), ({"involved_side": "up"}, "involved_side"),
+     ({"inertia_kgm2": -1}, "inertia_kgm2")],
 )  # fmt: skip
 def test_a_bad_query_parameter_is_a_422_naming_it(client: TestClient, headers: dict, params: dict, field: str) -> None:
     r = client.get("/api/v1/trials/1/analysis", params=params, headers=headers["viewer"])

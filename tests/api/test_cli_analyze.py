@@ -61,12 +61,13 @@ def test_default_output_is_tables(pair, capsys):
 
 def test_options_override_metadata_and_thresholds(pair, capsys):
     assert main(["analyze", pair[0], "--json", "--body-mass-kg", "100", "--cutoff-hz", "none",
-                 "--window-tolerance-percent", "5", "--min-repetitions", "4"]) == 0
+                 "--window-tolerance-percent", "5", "--min-repetitions", "4", "--inertia-kgm2", "0.5"]) == 0
     doc = json.loads(capsys.readouterr().out)
     s = doc["recordings"][0]["sets"][0]
     assert s["peak_torque_per_kg"] == pytest.approx(s["peak_torque_nm"] / 100.0)
     assert doc["parameters"]["analysis"]["cutoff_hz"] is None
     assert doc["parameters"]["analysis"]["window_tolerance_percent"] == 5.0
+    assert doc["parameters"]["analysis"]["inertia_kgm2"] == 0.5
     assert "too_few_repetitions" in {f["rule"] for f in doc["flags"]}
 
 
