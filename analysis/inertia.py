@@ -46,12 +46,11 @@ the speed alone is left as it was.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.conditioning import DEFAULT_CUTOFF_HZ, lowpass_segments
 from analysis.errors import UnknownJointError
 from analysis.segmentation import Movement
 from analysis.settling import Settling, arrival_offset, servo_settling
@@ -169,7 +168,7 @@ def inertial_reasons(
     velocity_groups: Sequence[int],
     group_signs: Sequence[int],
     load_torques_nm: Sequence[np.ndarray],
-    cutoffs_hz: Sequence[float | None],
+    filtered_velocity: Callable[[list[tuple[int, int]]], list[np.ndarray]],
     fs: float,
     *,
     inertia_kgm2: float,
@@ -197,8 +196,9 @@ def inertial_reasons(
         Each movement's muscle group sign (+1/-1).
     load_torques_nm
         Each movement's torque low-passed over its load range (N.m, the recording's sign).
-    cutoffs_hz
-        Each movement's torque cut-off (Hz; ``None``: unfiltered, the velocity's default is used).
+    filtered_velocity
+        Returns ``velocity_dps`` low-passed as the torque is, over each of the given ``(start, stop)``
+        recording sample ranges (one per movement, at its torque's cut-off).
     fs
         Sample rate, Hz.
     inertia_kgm2
@@ -209,7 +209,7 @@ def inertial_reasons(
         As the load ranges were found with (fractions; :func:`analysis.settling.servo_settling`).
     """
     reasons: list[str | None] = [None] * len(windows)
-    judged = [i for i, (w, u) in enumerate(zip(windows, uncertainties)) if w is not None and u > 0]
+    judged = {i for i, (w, u) in enumerate(zip(windows, uncertainties)) if w is not None and u > 0}
     if not judged or inertia_kgm2 <= 0:
         return reasons
     speeds = {i: m.sign * velocity_dps[m.start : m.stop] for i, m in enumerate(movements)}
@@ -218,22 +218,24 @@ def inertial_reasons(
         members = [i for i in range(len(movements)) if velocity_groups[i] == g]
         settlings[g] = servo_settling([speeds[i] for i in members], [nominal_dps[i] for i in members], fs,
                                       tolerance=tolerance, overshoot=overshoot, jackknife=False)
-    for i in judged:
+    # the speed over each judged movement, to find where its deceleration begins; then up to there, from the
+    # movement's start so that the load range's start is not a filter edge
+    smooth = filtered_velocity([(m.start, m.stop if i in judged else m.start) for i, m in enumerate(movements)])
+    held: dict[int, int] = {}
+    for i in sorted(judged):
+        a, b = windows[i] or (0, 0)
+        held[i] = a + max(1, _held_end(movements[i].sign * smooth[i][a:b], nominal_dps[i]))
+    held_speeds = filtered_velocity([(m.start, m.start + held.get(i, 0)) for i, m in enumerate(movements)])
+    for i in sorted(judged):
         settling, window = settlings[velocity_groups[i]], windows[i]
         arrival = arrival_offset(speeds[i], nominal_dps[i])
         if settling is None or window is None or arrival is None:
             continue
         a, b = window
-        cutoff = cutoffs_hz[i] or DEFAULT_CUTOFF_HZ
-        speed = speeds[i]
-        smooth = lowpass_segments(speed, [(0, len(speed))], fs, cutoff_hz=cutoff)[0]
-        held = a + max(1, _held_end(smooth[a:b], nominal_dps[i]))
-        # the speed up to the deceleration, filtered from the movement's start so that the load range's start is not an edge
-        held_speed = lowpass_segments(speed, [(0, held)], fs, cutoff_hz=cutoff)[0]
-        alpha = np.abs(np.radians(np.gradient(held_speed, 1.0 / fs)))[a:held]
-        envelope = _ringing_envelope_rad_s2(settling, nominal_dps[i], (np.arange(a, held) - arrival) / fs)
+        alpha = np.abs(np.radians(np.gradient(held_speeds[i], 1.0 / fs)))[a : held[i]]
+        envelope = _ringing_envelope_rad_s2(settling, nominal_dps[i], (np.arange(a, held[i]) - arrival) / fs)
         bound = np.zeros(b - a)
-        bound[: held - a] = inertia_kgm2 * (alpha + envelope)
+        bound[: held[i] - a] = inertia_kgm2 * (alpha + envelope)
         torque = group_signs[i] * load_torques_nm[i]
         peak = float(np.max(torque))
         if peak <= 0:

@@ -176,7 +176,8 @@ def measure_sets(
     )  # fmt: skip
     windows = [None if why else w for w, why in zip(windows, unmeasurable)]
     inertial = inertial_reasons(
-        windows, uncertainties, movements, vel_raw, nominal, velocity_groups, group_signs, load_torques, cutoffs, fs,
+        windows, uncertainties, movements, vel_raw, nominal, velocity_groups, group_signs, load_torques,
+        lambda bounds: _filtered_segments(vel_raw, bounds, cutoffs, fs, options.filter_order), fs,
         inertia_kgm2=inertia_kgm2, inertial_torque_percent=options.inertial_torque_percent, tolerance=tol,
         overshoot=options.overshoot_percent / 100,
     )  # fmt: skip
