@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import socket
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,7 +40,7 @@ from api.errors import ConflictError
 from api.storage.database import Database
 from api.storage.models import Station, Trial, utcnow
 
-__all__ = ["StationBusyError", "StationLock", "recover_station", "station_is_free", "station_rows"]
+__all__ = ["StationBusyError", "StationLock", "holding", "recover_station", "station_rows", "station_running"]
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +65,26 @@ def _holder(database: Database, station_id: str) -> str:
     return f"isokin serve on host {row.hostname} (pid {row.pid}{where}, since {row.started_at:%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def _pg_key_sql() -> str:
-    # One 64-bit key per database, schema and station id, so test schemas and databases never collide.
-    return "hashtextextended('isokin-station:' || current_database() || ':' || current_schema() || ':' || :sid, 0)"
+def _pg_key(connection: Connection, station_id: str) -> int:
+    """The advisory lock key of a station: one 64-bit number per database, schema and station id."""
+    database, schema = connection.execute(text("SELECT current_database(), current_schema()")).one()
+    digest = hashlib.sha256(json.dumps(["isokin-station", database, schema, station_id]).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _pg_lock_held_sql(*, by_me: bool) -> str:
+    """How many sessions hold the advisory lock ``:hi``/``:lo`` (this one only, with ``by_me``)."""
+    who = "pid = pg_backend_pid()" if by_me else "database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    return (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+        f"AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid) AND {who}"
+    )
+
+
+def _halves(key: int) -> dict[str, int]:
+    """An advisory key as pg_locks shows it: the high and low 32 bits, unsigned."""
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    return {"hi": unsigned >> 32, "lo": unsigned & 0xFFFF_FFFF}
 
 
 class StationLock:
@@ -81,6 +102,7 @@ class StationLock:
         self.database = database
         self.station_id = station_id
         self._connection: Connection | None = None
+        self._key = 0
         self._file: IO[bytes] | None = None
         self._process_lock: threading.Lock | None = None
 
@@ -88,8 +110,10 @@ class StationLock:
     def held(self) -> bool:
         return self._connection is not None or self._file is not None or self._process_lock is not None
 
-    def acquire(self, *, address: str = "") -> None:
+    def acquire(self, *, address: str = "", wait_s: float = 2.0) -> None:
         """Take the station id (no-op when already held), and record who holds it.
+
+        Tries for ``wait_s`` seconds: another server's ``GET /stations`` may hold the lock for an instant.
 
         Raises
         ------
@@ -98,11 +122,15 @@ class StationLock:
         """
         if self.held:
             return
-        if not self._try_acquire():
-            raise StationBusyError(
-                f"station {self.station_id!r} is already running on this database: {_holder(self.database, self.station_id)}. "
-                "Give this server another station id (--station-id or ISOKIN_STATION_ID), or stop that one"
-            )
+        deadline = time.monotonic() + wait_s
+        while not self.try_hold():
+            if time.monotonic() >= deadline:
+                raise StationBusyError(
+                    f"station {self.station_id!r} is already running on this database: "
+                    f"{_holder(self.database, self.station_id)}. "
+                    "Give this server another station id (--station-id or ISOKIN_STATION_ID), or stop that one"
+                )
+            time.sleep(0.05)
         try:
             with self.database.session() as session:
                 row = session.get(Station, self.station_id) or Station(station_id=self.station_id)
@@ -113,16 +141,40 @@ class StationLock:
             self.release()
             raise
 
+    def verify(self) -> bool:
+        """Whether this server still holds the station, taking it again if its database connection dropped.
+
+        A PostgreSQL restart, a failover or an idle-session timeout ends the session that holds the
+        advisory lock, and with it the lock: another server could then take the station. A file lock
+        (SQLite) is this process's for as long as it runs.
+        """
+        connection = self._connection
+        if connection is None:
+            return self.held
+        try:
+            held = bool(connection.execute(text(_pg_lock_held_sql(by_me=True)), _halves(self._key)).scalar())
+            connection.commit()
+        except Exception as err:
+            log.warning("station %s: the connection holding its lock failed (%s)", self.station_id, err)
+            held = False
+        if held:
+            return True
+        self._drop_connection()
+        if self.try_hold():
+            log.warning("station %s: its lock was lost with its database connection, and taken again", self.station_id)
+            return True
+        return False
+
     def release(self) -> None:
         """Give the station id back (idempotent)."""
-        connection, self._connection = self._connection, None
+        connection = self._connection
         if connection is not None:
             try:
-                connection.execute(text(f"SELECT pg_advisory_unlock({_pg_key_sql()})"), {"sid": self.station_id})
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
                 connection.commit()
             except Exception as err:  # closing the connection releases it anyway
                 log.info("station %s: unlock failed (%s); closing the connection releases it", self.station_id, err)
-            connection.close()
+            self._drop_connection()
         handle, self._file = self._file, None
         if handle is not None:
             handle.close()  # closing the descriptor releases the file lock
@@ -130,19 +182,28 @@ class StationLock:
         if process_lock is not None:
             process_lock.release()
 
-    def _try_acquire(self) -> bool:
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # a connection already dead
+                pass
+
+    def try_hold(self) -> bool:
+        """Take the lock if it is free, without recording who holds it; whether it was taken."""
         database = self.database
         if database.backend == "postgresql":
-            connection = database.engine.connect()
+            connection = database.connect_unpooled()  # never one of the request pool's
             try:
-                got = connection.execute(text(f"SELECT pg_try_advisory_lock({_pg_key_sql()})"), {"sid": self.station_id})
-                held = bool(got.scalar())
+                key = _pg_key(connection, self.station_id)
+                held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
                 connection.commit()
             except BaseException:
                 connection.close()
                 raise
             if held:
-                self._connection = connection
+                self._connection, self._key = connection, key
             else:
                 connection.close()
             return held
@@ -198,25 +259,45 @@ def _lock_file(handle: IO[bytes]) -> bool:
         return True
 
 
-def station_is_free(database: Database, station_id: str) -> bool:
-    """Whether no server holds ``station_id`` now (it is taken and given back at once to find out)."""
+@contextmanager
+def holding(database: Database, station_id: str) -> Iterator[bool]:
+    """Hold ``station_id``'s lock if it is free, for the block (``False``: another server holds it).
+
+    An admin closes a stopped station's trials inside it, so that station cannot start meanwhile.
+    """
     probe = StationLock(database, station_id)
-    if not probe._try_acquire():
-        return False
-    probe.release()
-    return True
+    free = probe.try_hold()
+    try:
+        yield free
+    finally:
+        probe.release()
 
 
-def recover_station(database: Database, station_id: str, *, reason: str) -> list[int]:
+def station_running(database: Database, station_id: str) -> bool:
+    """Whether a server holds ``station_id`` now (read from PostgreSQL's lock table; a SQLite file lock is
+    taken and given back at once to find out)."""
+    if database.backend == "postgresql":
+        with database.engine.connect() as connection:
+            halves = _halves(_pg_key(connection, station_id))
+            return bool(connection.execute(text(_pg_lock_held_sql(by_me=False)), halves).scalar())
+    with holding(database, station_id) as free:
+        return not free
+
+
+def recover_station(
+    database: Database, station_id: str, *, reason: str, trial_ids: tuple[int, ...] | None = None
+) -> list[int]:
     """Close the trials ``station_id`` left recording (``interrupted``, with ``reason``) or weighing (``created``).
 
     The caller holds the station's lock (its own station at start, or a probe of a crashed one).
-    Returns the ids of the trials marked interrupted.
+    ``trial_ids`` limits it to those trials. Returns the ids of the trials marked interrupted.
     """
     now = dt.datetime.now(dt.UTC)
     recovered: list[int] = []
     with database.session() as session:
         query = select(Trial).where(Trial.station_id == station_id, Trial.state.in_(("recording", "weighing")))
+        if trial_ids is not None:
+            query = query.where(Trial.id.in_(trial_ids))
         for trial in session.scalars(query):
             if trial.state == "weighing":
                 trial.state = "created"
@@ -249,7 +330,7 @@ def station_rows(database: Database) -> list[dict[str, Any]]:
             "pid": row.pid,
             "address": row.address,
             "started_at": row.started_at,
-            "running": not station_is_free(database, row.station_id),
+            "running": station_running(database, row.station_id),
             "trials_recording": int(recording.get(row.station_id, 0)),
         }
         for row in rows

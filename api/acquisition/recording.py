@@ -126,12 +126,22 @@ class DatabaseSink(RecordingSink):
         return self._commit(progress, None)
 
     def finish(self, end: End, progress: Progress) -> None:
+        """The last samples and the final state, retried for as long as a recording would wait for the database."""
         if end.state == DELETED:
             return
-        for _ in range(3):  # the final state must reach the database if at all possible
+        give_up = time.monotonic() + DATABASE_PATIENCE_S
+        while True:
             if self._commit(progress, end) is not None or self._failing_since is None:
                 return
-            time.sleep(0.2)
+            if time.monotonic() >= give_up:
+                pending = sum(len(b) for b in self._blocks)
+                log.error(
+                    "trial %d: the database refused its last %d samples and its final state for %g s; it stays "
+                    "'recording' until this station closes it (POST /trials/%d/stop, or its next start)",
+                    self.trial_id, pending, DATABASE_PATIENCE_S, self.trial_id,
+                )  # fmt: skip
+                return
+            time.sleep(0.5)
 
     def _commit(self, progress: Progress, end: End | None) -> End | None:
         """One transaction: the pending samples and events, the figures (and the final state)."""

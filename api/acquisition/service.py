@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,7 +40,7 @@ from daq.errors import DaqError, DeviceTimeout
 from daq.events import AcquisitionEvent
 from daq.lsl_sink import LslOutlets
 from daq.plan import SetPlan
-from daq.recorder import COMPLETE, End, Progress, RecordedBlock, Recorder, RecordingSink, StopConditions
+from daq.recorder import COMPLETE, INTERRUPTED, End, Progress, RecordedBlock, Recorder, RecordingSink, StopConditions
 from firmware_protocols.vocabulary import DEFAULT_ROM_DEG
 
 __all__ = ["Acquisition", "AcquisitionBackend", "AcquisitionService", "LiveView", "default_rom_deg", "record_weighing", "trial_plan"]
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: Longest wait for a recording to stop (STOP, last samples, final commit), seconds.
 STOP_TIMEOUT_S = 15.0
+#: How often a server checks that it still holds its station's lock (PostgreSQL), seconds.
+STATION_CHECK_S = 2.0
 
 
 def default_rom_deg(joint: str, pattern: str) -> tuple[float, float]:
@@ -317,7 +320,16 @@ class Acquisition:
                     raise NotFoundError("trial", trial_id)
                 if trial.state == "recording" and trial.station_id != self.station_id:
                     raise ConflictError(f"trial {trial_id} is recording on station {trial.station_id}: stop it there")
-                raise ConflictError(f"trial {trial_id} is not recording (it is {trial.state})")
+                if trial.state != "recording":
+                    raise ConflictError(f"trial {trial_id} is not recording (it is {trial.state})")
+            # This station's trial, stored as recording, but nothing records it: its final state never
+            # reached the database (an outage at its end). Close it now, as a restart would.
+            recover_station(
+                self.database, self.station_id,
+                reason=f"its recording ended but its final state could not be stored (station {self.station_id})",
+                trial_ids=(trial_id,),
+            )  # fmt: skip
+            return
         recording.request_stop(STOPPED)
         if not recording.join(STOP_TIMEOUT_S):
             raise ConflictError(f"trial {trial_id} did not stop within {STOP_TIMEOUT_S:g} s; it is still stopping")
@@ -424,6 +436,7 @@ class AcquisitionService:
             None if settings.device_url == "none" else (settings.device_url, "binary", None)
         )
         self._profile_wanted: str | None = None
+        self._watching = threading.Event()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -446,10 +459,30 @@ class AcquisitionService:
                 self._backend = self._new_backend()
             backend = self._backend
         backend.connect_startup_device()
+        if self.database.backend == "postgresql" and not self._watching.is_set():
+            self._watching.set()
+            threading.Thread(target=self._watch_station, name="isokin-station-watch", daemon=True).start()
         return recovered
+
+    def _watch_station(self) -> None:
+        """Check every few seconds that this server still holds its station (its lock lives on a connection)."""
+        while self._watching.is_set():
+            time.sleep(STATION_CHECK_S)
+            if not self._watching.is_set() or self.station.verify():
+                continue
+            log.error(
+                "station %s: its lock was lost with its database connection and another server holds it now: "
+                "this server stops recording", self.station_id,
+            )  # fmt: skip
+            with self._backend_lock:
+                backend, self._backend = self._backend, None
+            if backend is not None:
+                backend.shutdown(End(INTERRUPTED, f"this server lost station {self.station_id} to another server"))
+            return
 
     def shutdown(self) -> None:
         """End a running trial as ``interrupted``, close the device (and the acquisition process), give the station back."""
+        self._watching.clear()
         with self._backend_lock:
             backend, self._backend = self._backend, None
         if backend is not None:
@@ -530,11 +563,20 @@ class AcquisitionService:
         self._profile_wanted = name
         return snapshot
 
+    def _check_station(self) -> None:
+        if not self.station.held:
+            raise ConflictError(
+                f"this server does not hold station {self.station_id!r} (its lock was lost to another server): "
+                "it records nothing; restart it with its own station id"
+            )
+
     def start(self, trial_id: int) -> None:
+        self._check_station()
         self.backend.start(trial_id)
 
     def stop(self, trial_id: int) -> None:
         self.backend.stop(trial_id)
 
     def weigh(self, trial_id: int, *, duration_s: float, horizontal_angle_deg: float, angle_deg: float | None) -> Weighing:
+        self._check_station()
         return self.backend.weigh(trial_id, duration_s=duration_s, horizontal_angle_deg=horizontal_angle_deg, angle_deg=angle_deg)

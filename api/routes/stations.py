@@ -10,7 +10,7 @@ from api.deps import AcquisitionDep, AdminDep, DatabaseDep, ViewerDep
 from api.errors import ConflictError
 from api.routes.common import AUTH_ERRORS, CONFLICT
 from api.schemas.stations import StationPublic, StationRecoveryPublic, StationsPublic
-from api.stations import recover_station, station_is_free, station_rows
+from api.stations import holding, recover_station, station_rows
 
 __all__ = ["router"]
 
@@ -36,12 +36,14 @@ def recover(
 ) -> StationRecoveryPublic:
     if station_id == service.station_id:
         raise ConflictError(f"station {station_id!r} is this server: it closes its own trials when it starts")
-    if not station_is_free(database, station_id):
-        raise ConflictError(
-            f"station {station_id!r} is running: its trials are its own; stop them there, or stop that server first"
-        )
     reason = (
         f"station {station_id} stopped while the trial was recording; closed from station {service.station_id} "
         f"by token {token.id} ({token.name or 'unnamed'})"
     )
-    return StationRecoveryPublic(station_id=station_id, interrupted=recover_station(database, station_id, reason=reason))
+    with holding(database, station_id) as free:  # held until the trials are closed: that station cannot start meanwhile
+        if not free:
+            raise ConflictError(
+                f"station {station_id!r} is running: its trials are its own; stop them there, or stop that server first"
+            )
+        closed = recover_station(database, station_id, reason=reason)
+    return StationRecoveryPublic(station_id=station_id, interrupted=closed)

@@ -23,10 +23,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from api.errors import StorageError
 from api.storage.models import Base
@@ -96,6 +96,8 @@ class Database:
                     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             #: Whether the database lives in this process's memory (no other process can open it).
             self.in_memory = memory
+            self._engine_kwargs = kwargs
+            self._unpooled_engine: Engine | None = None
             pooled = {} if memory else {"pool_size": pool_size, "max_overflow": pool_size}
             self.engine: Engine = create_engine(parsed, **kwargs, **pooled)
             # One connection for the recorder alone (an in-memory SQLite has only the one).
@@ -292,6 +294,17 @@ class Database:
         """A new ORM session (use as a context manager; the caller commits)."""
         return self._sessions()
 
+    def connect_unpooled(self) -> Connection:
+        """A connection of its own, outside every pool (a lock held for the server's lifetime), or the
+        one connection of an in-memory database."""
+        if self.in_memory:
+            return self.engine.connect()
+        if self._unpooled_engine is None:
+            self._unpooled_engine = create_engine(self.engine.url, poolclass=NullPool, **self._engine_kwargs)
+            if self.backend == "sqlite":
+                event.listen(self._unpooled_engine, "connect", _sqlite_pragmas)
+        return self._unpooled_engine.connect()
+
     def recorder_session(self) -> Session:
         """A session on the recorder's own connection (one recording writes at a time)."""
         return self._recorder_sessions()
@@ -301,6 +314,8 @@ class Database:
         self.engine.dispose()
         if self._recorder_engine is not self.engine:
             self._recorder_engine.dispose()
+        if self._unpooled_engine is not None:
+            self._unpooled_engine.dispose()
 
 
 def _first_line(err: BaseException) -> str:

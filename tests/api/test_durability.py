@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import time
 
 import numpy as np
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.main import create_app
+from api.security import Role, create_token
+from api.settings import Settings
 from api.storage.database import Database
 from api.storage.models import SampleChunk, Trial
 from api.storage.samples import append_samples, pack_samples
@@ -153,3 +158,49 @@ def test_shutdown_and_deletion_end_a_running_trial_cleanly(
     assert client.delete(f"/api/v1/sessions/{session_id}", headers=op).status_code == 204
     assert client.get(f"/api/v1/trials/{second}", headers=op).status_code == 404
     assert client.get("/api/v1/device", headers=op).json()["state"] == "connected"
+
+
+def test_a_database_outage_at_the_end_of_a_set_loses_nothing_once_it_is_back(
+    database: Database, database_url: str, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    """The final commit is retried as long as a recording would wait: an outage of a few seconds loses nothing."""
+    if not database_url.startswith("postgresql"):
+        return  # privileges are a PostgreSQL matter; the retry itself is the same code on SQLite
+    role = f"isokin_rec_{secrets.token_hex(4)}"
+    schema = database_url.split("search_path%3D")[1]
+    admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5", autocommit=True)
+    admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    admin.execute(f'GRANT USAGE, CREATE ON SCHEMA "{schema}" TO "{role}"')
+    admin.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+    admin.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+    url = database_url.replace("postgres@", f"{role}@")
+    app = create_app(Settings(database_url=url, data_dir=tmp_path, station_id="outage", acquisition_process=False))
+    try:
+        with TestClient(app) as client, app.state.database.session() as s:
+            _, token = create_token(s, role=Role.operator)
+            s.commit()
+            op = {"Authorization": f"Bearer {token}"}
+            subject = client.post("/api/v1/subjects", json={"code": f"O-{secrets.token_hex(3)}"}, headers=op).json()
+            session_id = client.post("/api/v1/sessions", json={"subject_id": subject["id"]}, headers=op).json()["id"]
+            _connect(client, op, "sim://?speed=10&seed=14")
+            trial_id = _trial(client, op, session_id, repetitions=2)
+            assert client.post(f"/api/v1/trials/{trial_id}/start", headers=op).status_code == 200
+            time.sleep(0.3)
+            admin.execute(f'REVOKE UPDATE ON "{schema}".trials FROM "{role}"')  # every commit of the recording fails now
+            time.sleep(3.0)  # the set (about 7 s of device time at 10x) ends during the outage
+            admin.execute(f'GRANT UPDATE ON "{schema}".trials TO "{role}"')
+            deadline = time.monotonic() + 40
+            while (trial := client.get(f"/api/v1/trials/{trial_id}", headers=op).json())["state"] == "recording":
+                assert time.monotonic() < deadline, trial
+                time.sleep(0.2)
+            events = client.get(f"/api/v1/trials/{trial_id}/events", headers=op).json()["data"]
+            samples = client.get(f"/api/v1/trials/{trial_id}/samples", params={"limit": 100_000}, headers=op).json()
+        assert trial["state"] == "complete" and trial["end_reason"] == "set complete", trial
+        assert samples["count"] == trial["acquisition"]["samples"] and np.all(np.diff(samples["sequence"]) == 1)
+        assert events[-1]["kind"] == "set_complete" and samples["sequence"][-1] == events[-1]["sequence"]
+    finally:
+        app.state.database.close()
+        admin.execute(f'REASSIGN OWNED BY "{role}" TO postgres')
+        admin.execute(f'DROP OWNED BY "{role}"')
+        admin.execute(f'DROP ROLE "{role}"')
+        admin.close()

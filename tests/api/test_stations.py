@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+from sqlalchemy import text
+
+from api.acquisition.service import STATION_CHECK_S
+from api.stations import StationLock, _halves, _pg_key
+from api.storage.database import Database
 
 if TYPE_CHECKING:
     from tests.api.conftest import IsokinServer
@@ -152,3 +157,64 @@ def test_the_acquisition_process_dying_interrupts_its_trial_and_a_new_one_takes_
         again = http.post(f"/sessions/{session['id']}/trials", json={"joint": "knee", "side": "left", "repetitions": 1}).json()
         assert http.post(f"/trials/{again['id']}/start").status_code == 200
         assert _wait_final(http, again["id"])["state"] == "complete"
+
+
+def _lock_backend(database_url: str, station_id: str) -> int:
+    """The PostgreSQL backend holding a station's advisory lock."""
+    database = Database(database_url)
+    try:
+        with database.engine.connect() as connection:
+            halves = _halves(_pg_key(connection, station_id))
+            pid = connection.execute(
+                text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+                     "AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid)"), halves,
+            ).scalar()  # fmt: skip
+            assert pid is not None
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            return int(pid)
+    finally:
+        database.close()
+
+
+def test_a_station_whose_lock_connection_drops_takes_it_again_or_stops_recording(
+    isokin_servers: MakeServer, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        return  # a file lock (SQLite) lives as long as the server's process
+    first = _station(isokin_servers, "lab-pg", "sim://?speed=2&seed=9")
+    token = first.create_token("admin")
+    base = first.start(wait_for_device=True)
+    with _api(base, token) as http:
+        subject = http.post("/subjects", json={"code": "ST-4"}).json()
+        session = http.post("/sessions", json={"subject_id": subject["id"]}).json()
+        trial = http.post(f"/sessions/{session['id']}/trials", json={"joint": "knee", "side": "left", "repetitions": 30}).json()
+        assert http.post(f"/trials/{trial['id']}/start").status_code == 200
+
+        # A PostgreSQL restart or an idle-session timeout ends the lock's session: the server takes it again.
+        _lock_backend(database_url, "lab-pg")
+        time.sleep(3 * STATION_CHECK_S)
+        intruder = _station(isokin_servers, "lab-pg-2")
+        intruder.env["ISOKIN_STATION_ID"] = "lab-pg"
+        refused = _serve(intruder, 0)
+        assert refused.returncode == 1 and "is already running on this database" in refused.stderr, refused.stderr
+        assert http.get(f"/trials/{trial['id']}").json()["state"] == "recording"
+
+        # Lost for good (something else took it before the server could): it stops recording and says why.
+        _lock_backend(database_url, "lab-pg")
+        database = Database(database_url)
+        taker = StationLock(database, "lab-pg")
+        try:
+            deadline = time.monotonic() + 5
+            while not taker.try_hold():  # at once, well before the server's next check
+                assert time.monotonic() < deadline
+            deadline = time.monotonic() + 30
+            while (state := http.get(f"/trials/{trial['id']}").json())["state"] == "recording":
+                assert time.monotonic() < deadline, state
+                time.sleep(0.1)
+            assert state["state"] == "interrupted" and "lost station lab-pg" in state["interrupted_reason"], state
+            again = http.post(f"/sessions/{session['id']}/trials", json={"joint": "knee", "side": "left"}).json()
+            refused_start = http.post(f"/trials/{again['id']}/start")
+            assert refused_start.status_code == 409 and "does not hold station 'lab-pg'" in refused_start.json()["detail"]
+        finally:
+            taker.release()
+            database.close()
