@@ -27,7 +27,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60.0
 #: Longest wait for any call's answer: longer than the slowest call (a stop waits 15 s for the last commit).
 CALL_TIMEOUT_S = 90.0
+#: Threads of the acquisition process that answer the server's calls.
+CALL_THREADS = 8
 #: The end of a trial whose server process disappeared.
 SERVER_GONE = End(INTERRUPTED, "the server process stopped during the trial")
 #: Packages whose error classes are rebuilt in the server (anything else becomes an AcquisitionProcessError).
@@ -180,8 +182,8 @@ class AcquisitionProcess:
         result: DeviceState = self._call("device_state")
         return result
 
-    def live_view(self, trial_id: int, since: int) -> LiveView | None:
-        result: LiveView | None = self._call("live_view", trial_id, since)
+    def live_view(self, trial_id: int, since: int) -> tuple[LiveView | None, DeviceState]:
+        result: tuple[LiveView | None, DeviceState] = self._call("live_view", trial_id, since)
         return result
 
     def connect(self, url: str, *, protocol: str = "binary", calibration: str | None = None) -> DeviceSnapshot:
@@ -284,14 +286,18 @@ def serve_acquisition(conn: Connection, settings: Settings, log_level: int = log
         if method == "shutdown":
             done.set()
 
+    # A few threads answer the calls (a stop or a weighing waits while others are answered); the
+    # recording has its own threads and never waits for these.
+    calls = ThreadPoolExecutor(max_workers=CALL_THREADS, thread_name_prefix="isokin-call")
     try:
         while not done.is_set():
             if not conn.poll(0.2):
                 continue
             call_id, method, args, kwargs = conn.recv()
-            threading.Thread(target=answer, args=(call_id, method, args, kwargs), name=f"isokin-call {method}", daemon=True).start()
+            calls.submit(answer, call_id, method, args, kwargs)
     except (EOFError, OSError):  # the server is gone: end the trial with what was received, then leave
         log.warning("the server process is gone: ending the acquisition")
         acquisition.shutdown(SERVER_GONE)
     finally:
+        calls.shutdown(wait=False, cancel_futures=True)
         database.close()

@@ -210,8 +210,12 @@ class Acquisition:
     def device_state(self) -> DeviceState:
         return self.device.state
 
-    def live_view(self, trial_id: int, since: int) -> LiveView | None:
-        """The live view of ``trial_id`` if it records or was the last to record here (else ``None``)."""
+    def live_view(self, trial_id: int, since: int) -> tuple[LiveView | None, DeviceState]:
+        """The live view of ``trial_id`` if it records or was the last to record here (else ``None``), and the
+        device's state: one call per message of a live display."""
+        return self._live_view(trial_id, since), self.device.state
+
+    def _live_view(self, trial_id: int, since: int) -> LiveView | None:
         for recording in (self._recording, self._last_recording):
             if recording is not None and recording.trial_id == trial_id:
                 running = recording.running
@@ -401,7 +405,7 @@ class AcquisitionBackend(Protocol):
     def busy_with(self) -> int | None: ...
     def device_snapshot(self) -> DeviceSnapshot: ...
     def device_state(self) -> DeviceState: ...
-    def live_view(self, trial_id: int, since: int) -> LiveView | None: ...
+    def live_view(self, trial_id: int, since: int) -> tuple[LiveView | None, DeviceState]: ...
     def connect(self, url: str, *, protocol: str = "binary", calibration: str | None = None) -> DeviceSnapshot: ...
     def disconnect(self) -> DeviceSnapshot: ...
     def set_simulator_profile(self, name: str) -> DeviceSnapshot: ...
@@ -545,7 +549,7 @@ class AcquisitionService:
     def device_state(self) -> DeviceState:
         return self.backend.device_state()
 
-    def live_view(self, trial_id: int, since: int) -> LiveView | None:
+    def live_view(self, trial_id: int, since: int) -> tuple[LiveView | None, DeviceState]:
         return self.backend.live_view(trial_id, since)
 
     def connect(self, url: str, *, protocol: str = "binary", calibration: str | None = None) -> DeviceSnapshot:

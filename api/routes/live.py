@@ -50,8 +50,7 @@ SinceQuery = Query(ge=0, le=2**62, description="cursor of a previous message: on
 
 def live_message(service: AcquisitionService, database: Database, trial_id: int, since: int) -> LivePublic:
     """The live view of a trial: bins since ``since`` if it records (or just recorded) here, and its figures."""
-    view = service.live_view(trial_id, since)
-    device_state = service.device_state()
+    view, device_state = service.live_view(trial_id, since)
     if view is not None and view.running:
         progress = view.progress
         state: TrialState = "recording"
