@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings)
     database = app.state.database
     print(f"isokin serve: database {database.display_url} (revision {database.revision()})", flush=True)
-    # Order matters: the station first (a second server with this id stops here, touching nothing),
+    # Order matters: the station first (a second server with this id stops here, before it touches
+    # any trial or device; the schema is migrated already, which any server of this version may do),
     # then the port (one already in use stops here), and only then, in the app's startup, the
     # recovery of this station's unfinished trials and the device.
     acquisition = app.state.acquisition
