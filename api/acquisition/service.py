@@ -440,6 +440,7 @@ class AcquisitionService:
             None if settings.device_url == "none" else (settings.device_url, "binary", None)
         )
         self._profile_wanted: str | None = None
+        self._restore_device = False  # the next acquisition replaces one that died: it reconnects the device
         self._watching = threading.Event()
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -495,13 +496,14 @@ class AcquisitionService:
 
     @property
     def backend(self) -> AcquisitionBackend:
-        """The acquisition; one started after another died (or was shut down) reconnects the device it had."""
+        """The acquisition; one started after another died reconnects the device that one had."""
         with self._backend_lock:
             if self._backend is None:
                 self._backend = self._new_backend()
-                if self._device_wanted is not None:
+                if self._restore_device and self._device_wanted is not None:
                     url, protocol, calibration = self._device_wanted
                     self._backend.restore_device(url, protocol=protocol, calibration=calibration, profile=self._profile_wanted)
+                self._restore_device = False
             return self._backend
 
     def _new_backend(self) -> AcquisitionBackend:
@@ -515,6 +517,7 @@ class AcquisitionService:
         """The acquisition process ended by itself: close what it left recording; the next call starts another."""
         with self._backend_lock:
             self._backend = None
+            self._restore_device = True
         log.error("the acquisition process stopped: %s; a new one starts on the next request", why)
         if self.station.held:
             recover_station(self.database, self.station_id, reason=f"the acquisition process of station {self.station_id} stopped ({why})")

@@ -147,6 +147,7 @@ def test_shutdown_and_deletion_end_a_running_trial_cleanly(
     assert trial["state"] == "interrupted" and trial["interrupted_reason"] == "the server shut down during the trial"
     assert trial["acquisition"]["samples"] > 0 and client.get("/api/v1/device", headers=op).json()["state"] == "not connected"
 
+    app.state.acquisition.startup()  # as the server does when it starts again
     _connect(client, op, "sim://?speed=20&seed=13")
     second = _trial(client, op, session_id, repetitions=50)
     client.post(f"/api/v1/trials/{second}/start", headers=op)
