@@ -16,9 +16,10 @@ latency and throughput of each, the report's as ratios to /health, and the recor
 longest interval between two database commits and its commit grid (the device-time span of
 each stored chunk) during the load; then, once the trial has completed, its acquisition
 figures: samples stored against the samples the simulator played, gaps and lost samples,
-which must be zero. With ``--kill`` the server is SIGKILLed at the end of the report load
-instead, and the bench prints how far the newest stored sample was behind the kill (the
-simulator runs at real time, so a sample's ``started_at + time_s`` is wall time).
+which must be zero. With ``--kill`` the server and its acquisition process are SIGKILLed at the
+end of the report load instead (a whole-station crash), and the bench prints how far the
+newest stored sample was behind the kill (the simulator runs at real time, so a sample's
+``started_at + time_s`` is wall time).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def main() -> int:
     log = open(tmp / "serve.log", "w+")
     server = subprocess.Popen(
         [_isokin(), "serve", "--port", str(port), "--device", f"sim://?speed=1&seed={SEED}", "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
@@ -194,8 +195,10 @@ def main() -> int:
                 print(_report_line(name, loads[name]))
             during = http.get(f"/trials/{trial_id}").json()["state"]
             longest = http.get(f"/trials/{trial_id}/live").json()["longest_flush_interval_s"]
-            if args.kill:
-                server.send_signal(signal.SIGKILL)
+            if args.kill:  # the server with its acquisition process: a whole-station crash
+                if during != "recording":
+                    raise SystemExit("--kill: the trial ended before the load did; give more --repetitions")
+                os.killpg(server.pid, signal.SIGKILL)
                 killed_at = time.time()
                 server.wait()
             health, report = loads["health"], loads["report"]
