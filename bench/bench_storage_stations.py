@@ -11,10 +11,21 @@ transaction, update the trial's figures and insert one chunk of 100 samples (lay
 bytes a sample, as :func:`api.storage.samples.pack_samples` packs them). A writer that falls
 behind commits the samples it owes in one larger chunk, as the recorder does. The age of the
 newest sample is measured at the end of each commit: commit end minus the time its newest
-sample was due. The first row is the baseline. Prints per N: commits per second, the age's
+sample was due. Each writer packs a chunk of a given length once and sends those bytes at
+every commit: packing is the station's CPU, not the database's, and here the writers share
+the database's two cores. The first row is the baseline. Prints per N: commits per second, the age's
 p50 / p99 / max, and the largest N whose p99 stays under 250 ms (the target: 100 stations).
 The writers run on the same machine as PostgreSQL and share its cores: a lower bound for a
 database on a host of its own.
+
+Each writer holds a connection, so N stations need PostgreSQL's ``max_connections`` above N
+(the default is 100). Rather than change a shared server, run a throwaway cluster beside it::
+
+    su postgres -c "/usr/lib/postgresql/15/bin/initdb -D /tmp/isokin-bench-pg -A trust"
+    su postgres -c "/usr/lib/postgresql/15/bin/pg_ctl -D /tmp/isokin-bench-pg -l /tmp/isokin-bench-pg.log \
+        -o '-p 5433 -c max_connections=400 -k /tmp' start"
+    su postgres -c "createdb -h 127.0.0.1 -p 5433 test"
+    python bench/bench_storage_stations.py --port 5433
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import secrets
 import sys
 import threading
 import time
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -32,8 +44,8 @@ import psycopg
 from api.storage.database import Database
 from api.storage.samples import pack_samples
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:{port}/test"
+PG_CONNINFO = "host=127.0.0.1 port={port} user=postgres dbname=test connect_timeout=5"
 RATE_HZ = 1000
 FLUSH_S = 0.1
 
@@ -48,9 +60,19 @@ INSERT = (
 )
 
 
-def _writer(schema: str, trial_id: int, start: float, seconds: float, ages: list[float]) -> None:
-    """One station's commits every ``FLUSH_S`` for ``seconds``, on a grid from ``start`` (monotonic)."""
-    with psycopg.connect(PG_CONNINFO, options=f"-csearch_path={schema}") as conn:
+def _chunk(first: int, n: int) -> bytes:
+    """A chunk of ``n`` samples from sample ``first``, packed as the database sink packs them."""
+    index = first + np.arange(n, dtype=np.int64)
+    t = index / RATE_HZ
+    rows = pack_samples(t, np.sin(t), 45 + 45 * np.cos(t), -45 * np.sin(t), np.zeros(n, np.uint32), index, index * 1000)
+    return rows.tobytes()
+
+
+def _writer(conninfo: str, schema: str, trial_id: int, clock: _Clock, ages: list[float]) -> None:
+    """One station's commits every ``FLUSH_S`` for the clock's seconds, on a grid from its start (monotonic)."""
+    packed: dict[int, bytes] = {}
+    with psycopg.connect(conninfo, options=f"-csearch_path={schema}") as conn:
+        start, seconds = clock.wait()
         sent, chunk = 0, 0
         tick = 1
         while True:
@@ -63,12 +85,12 @@ def _writer(schema: str, trial_id: int, start: float, seconds: float, ages: list
             # Everything due by now goes in this commit (a writer behind catches up in one chunk).
             now_tick = max(tick, int((time.monotonic() - start) / FLUSH_S))
             n = (now_tick * round(RATE_HZ * FLUSH_S)) - sent
-            t = (sent + np.arange(n)) / RATE_HZ
-            rows = pack_samples(t, np.sin(t), 45 + 45 * np.cos(t), -45 * np.sin(t), np.zeros(n, np.uint32),
-                                sent + np.arange(n, dtype=np.int64), (sent + np.arange(n, dtype=np.int64)) * 1000)  # fmt: skip
+            if n not in packed:
+                packed[n] = _chunk(sent, n)
+            first_s, last_s = sent / RATE_HZ, (sent + n - 1) / RATE_HZ
             with conn.cursor() as cur:
-                cur.execute(UPDATE, (sent + n, float(t[-1]), float(RATE_HZ), "[]", trial_id))
-                cur.execute(INSERT, (trial_id, chunk, float(t[0]), float(t[-1]), n, rows.tobytes()))
+                cur.execute(UPDATE, (sent + n, last_s, float(RATE_HZ), "[]", trial_id))
+                cur.execute(INSERT, (trial_id, chunk, first_s, last_s, n, packed[n]))
             conn.commit()
             ages.append(time.monotonic() - (start + now_tick * FLUSH_S))
             sent += n
@@ -76,9 +98,27 @@ def _writer(schema: str, trial_id: int, start: float, seconds: float, ages: list
             tick = now_tick + 1
 
 
-def _process(schema: str, trial_ids: list[int], start: float, seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+class _Clock:
+    """The common start: every writer of every process connected first, then all start on one grid."""
+
+    def __init__(self, writers: int, ready: Any, start: Any, seconds: float) -> None:
+        self._connected = threading.Barrier(writers)
+        self._ready, self._start, self.seconds = ready, start, seconds
+        self._go = threading.Event()
+
+    def wait(self) -> tuple[float, float]:
+        if self._connected.wait() == 0:  # the process's last writer to connect tells the parent
+            self._ready.wait()  # every process ready
+            self._ready.wait()  # the parent has set the start
+            self._go.set()
+        self._go.wait()
+        return float(self._start.value), self.seconds
+
+
+def _process(conninfo: str, schema: str, trial_ids: list[int], ready: Any, start: Any, seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
     ages: list[list[float]] = [[] for _ in trial_ids]
-    threads = [threading.Thread(target=_writer, args=(schema, t, start, seconds, a)) for t, a in zip(trial_ids, ages)]
+    clock = _Clock(len(trial_ids), ready, start, seconds)
+    threads = [threading.Thread(target=_writer, args=(conninfo, schema, t, clock, a)) for t, a in zip(trial_ids, ages)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -86,14 +126,15 @@ def _process(schema: str, trial_ids: list[int], start: float, seconds: float, ou
     out.put([x for a in ages for x in a])
 
 
-def run(n: int, seconds: float, processes: int) -> dict[str, float]:
+def run(n: int, seconds: float, processes: int, port: int) -> dict[str, float]:
     schema = f"isokin_storage_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_CONNINFO, autocommit=True) as admin:
+    conninfo = PG_CONNINFO.format(port=port)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
         try:
-            database = Database.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
+            database = Database.open(f"{PG_URL.format(port=port)}?options=-csearch_path%3D{schema}")
             database.close()
-            with psycopg.connect(PG_CONNINFO, options=f"-csearch_path={schema}") as conn:
+            with psycopg.connect(conninfo, options=f"-csearch_path={schema}") as conn:
                 subject = conn.execute("INSERT INTO subjects (code, notes, created_at, updated_at) "
                                        "VALUES ('S', '', now(), now()) RETURNING id").fetchone()[0]  # type: ignore[index]  # fmt: skip
                 session = conn.execute("INSERT INTO sessions (subject_id, date, notes, created_at, updated_at) "
@@ -104,12 +145,16 @@ def run(n: int, seconds: float, processes: int) -> dict[str, float]:
                     "(%s, 'knee', 'flexion/extension', 'left', 'con/con', 60, 60, 5, 'recording', 'isokin', 0, 0, 0, now()) "
                     "RETURNING id", (session,)).fetchone()[0] for _ in range(n)]  # type: ignore[index]  # fmt: skip
                 conn.commit()
-            start = time.monotonic() + 1.0  # every process's threads start on the same grid
             queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
             groups = [ids[k::processes] for k in range(processes) if ids[k::processes]]
-            workers = [mp.Process(target=_process, args=(schema, g, start, seconds, queue)) for g in groups]
+            # Imports and connections first (they cost seconds of CPU), then one start for all.
+            ready, start = mp.Barrier(len(groups) + 1), mp.Value("d", 0.0)
+            workers = [mp.Process(target=_process, args=(conninfo, schema, g, ready, start, seconds, queue)) for g in groups]
             for worker in workers:
                 worker.start()
+            ready.wait()
+            start.value = time.monotonic() + 0.2
+            ready.wait()
             ages = np.array([x for _ in workers for x in queue.get()])
             for worker in workers:
                 worker.join()
@@ -128,12 +173,13 @@ def main() -> int:
     parser.add_argument("--stations", type=int, nargs="+", default=[25, 50, 100, 150, 200, 300])
     parser.add_argument("--seconds", type=float, default=10.0, help="recording time per N, s")
     parser.add_argument("--processes", type=int, default=8, help="writer processes (threads spread over them)")
+    parser.add_argument("--port", type=int, default=5432, help="PostgreSQL port on 127.0.0.1 (database test)")
     args = parser.parse_args()
     mp.set_start_method("spawn")
     print(f"{'stations':>8} {'commits/s':>10} {'age p50 ms':>11} {'p99 ms':>8} {'max ms':>8}  (p99 / first row)")
     best, baseline = 0, None
     for n in args.stations:
-        row = run(n, args.seconds, args.processes)
+        row = run(n, args.seconds, args.processes, args.port)
         baseline = baseline or row["p99_ms"]
         if row["p99_ms"] <= 250:
             best = n
