@@ -61,14 +61,16 @@ def _ratio_curves(document: dict[str, Any], b: dict[str, Any]) -> list[tuple[str
     return out
 
 
-def angle_lsi_chart(document: dict[str, Any], salt: str = "alsi") -> str | None:
-    """Per bilateral pair, the LSI angle by angle beside the ratio angle by angle (``None`` without a pair)."""
+def angle_lsi_chart(document: dict[str, Any], salt: str = "alsi") -> list[str]:
+    """Per bilateral pair, one figure: the LSI angle by angle beside the ratio angle by angle (empty without a pair).
+
+    One figure per pair, not one for all: a page breaks between them, and a protocol of
+    three velocities (six pairs) would be taller than an A4 page, which clips a figure.
+    """
     pairs = [b for b in document.get("bilateral", []) if b.get("angle_resolved") and b["angle_resolved"].get("angle_deg")]
-    if not pairs:
-        return None
-    figure, axes = _figure(7.2, 2.1 * len(pairs), ncols=2, nrows=len(pairs))
+    charts = []
     for k, b in enumerate(pairs):
-        ax, ratio_ax = axes[2 * k], axes[2 * k + 1]
+        figure, (ax, ratio_ax) = _figure(7.2, 2.1, ncols=2)
         resolved = b["angle_resolved"]
         angle = np.asarray(resolved["angle_deg"], dtype=float)
         lsi = np.asarray(resolved["lsi_percent"], dtype=float)
@@ -99,4 +101,5 @@ def angle_lsi_chart(document: dict[str, Any], salt: str = "alsi") -> str | None:
                           transform=ratio_ax.transAxes)  # fmt: skip
         ratio_ax.set_xlabel("angle (deg)", fontsize=7)
         ratio_ax.set_ylabel("ratio", fontsize=7)
-    return svg(figure, salt=salt)
+        charts.append(svg(figure, salt=f"{salt}{k}"))
+    return charts
