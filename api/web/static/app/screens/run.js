@@ -127,8 +127,23 @@ class Runner {
     let trial;
     try { trial = await this.trialFor(step); } catch (err) { notify(err.message, "error"); return; }
     this.trial = trial;
+    let carried = null;
+    if (trial.gravity_torque_nm === null) {
+      // The same limb on the same attachment: the last weighing of this side, joint and pattern in the protocol holds.
+      const earlier = this.plan.slice(0, this.index).map((p) => p.trial).reverse()
+        .find((x) => x && x.gravity_torque_nm !== null && x.side === trial.side && x.joint === trial.joint && x.pattern === trial.pattern);
+      if (earlier) {
+        try {
+          const w = await post(`/trials/${trial.id}/weigh`, { gravity_torque_nm: earlier.gravity_torque_nm, horizontal_angle_deg: earlier.horizontal_angle_deg });
+          trial = this.trial = step.trial = w.trial;
+          carried = this.plan.findIndex((p) => p.trial && p.trial.id === earlier.id) + 1;
+        } catch (err) { notify(`The earlier weighing could not be carried over: ${err.message}`, "error"); }
+      }
+    }
     const weighOut = h("p", { class: "weigh-result", "aria-live": "polite" },
-      trial.gravity_torque_nm !== null ? `Limb weighed: W = ${fmt(trial.gravity_torque_nm, 1)} N.m at ${fmt(trial.horizontal_angle_deg, 0)} deg.` : "Not weighed yet: without weighing the figures are not gravity-corrected.");
+      trial.gravity_torque_nm === null ? "Not weighed yet: without weighing the figures are not gravity-corrected."
+        : carried ? `Limb weight carried over from set ${carried} (same side, joint and pattern): W = ${fmt(trial.gravity_torque_nm, 1)} N.m at ${fmt(trial.horizontal_angle_deg, 0)} deg. Weigh again if the limb or the lever was moved.`
+          : `Limb weighed: W = ${fmt(trial.gravity_torque_nm, 1)} N.m at ${fmt(trial.horizontal_angle_deg, 0)} deg.`);
     const angle = h("input", { name: "angle_deg", type: "number", min: -180, max: 180, step: 1, placeholder: "rest angle" });
     const measured = h("input", { name: "gravity_torque_nm", type: "number", step: "0.1", placeholder: "N.m" });
     const weighButton = h("button", { type: "button", onclick: async () => {
@@ -266,8 +281,11 @@ export function setFigures(analysis) {
     }
   }
   const ratios = analysis.ratios.map((r) => h("li", {}, `${r.label} (${r.kind}) ${fmt(r.value, 2)}`));
+  const corrected = analysis.recordings.map((rec) => rec.gravity_corrected);
+  const correction = corrected.every(Boolean) ? h("p", { class: "muted" }, "Gravity-corrected (limb weighed).")
+    : h("p", { class: "msg warn" }, "Not gravity-corrected: the limb was not weighed, so the limb's weight is in these torques (a knee's H:Q reads high).");
   const warnings = analysis.flags.map((f) => h("li", { class: f.severity }, `${f.severity}: ${f.subject}: ${f.message}`));
-  return h("div", { class: "set-figures" },
+  return h("div", { class: "set-figures" }, correction,
     h("table", { class: "list" }, h("thead", {}, h("tr", {}, ["Set", "Reps", "Peak torque (N.m)", "PT/BM (N.m/kg)", "CV %", "Work (J)", "Work fatigue %"].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows)),
     ratios.length ? h("div", {}, "Ratios: ", h("ul", { class: "inline" }, ratios)) : null,
     warnings.length ? h("ul", { class: "flags" }, warnings) : null);
