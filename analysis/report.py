@@ -165,8 +165,17 @@ def _angle_lines(bilateral: Sequence[Mapping[str, Any]]) -> list[str]:
                  f"{s['extreme_lsi_percent']:.0f} % at {s['extreme_angle_deg']:.0f} deg)" for s in resolved["stretches"]]
         judged = [v for v, j in zip(resolved["lsi_percent"], resolved["judged"]) if j]
         span = f"{resolved['angle_deg'][0]:.0f}-{resolved['angle_deg'][-1]:.0f} deg"
-        summary = "; ".join(found) if found else (f"LSI {min(judged):.0f}-{max(judged):.0f} %, within "
-                                                  f"{resolved['low_percent']:g}-{resolved['high_percent']:g} %" if judged else "no angle judged")
+        low, high = resolved["low_percent"], resolved["high_percent"]
+        if found:
+            summary = "; ".join(found)
+        elif not judged:
+            summary = "no angle judged"
+        elif low <= min(judged) and max(judged) <= high:
+            summary = f"LSI {min(judged):.0f}-{max(judged):.0f} %, within {low:g}-{high:g} %"
+        else:
+            summary = (f"LSI {min(judged):.0f}-{max(judged):.0f} %, beyond {low:g}-{high:g} % only over stretches "
+                       f"shorter than {resolved['min_span_deg']:g} deg (within the mean curves' noise)")
+
         lines.append(f"  angle by angle, {b['direction']} {b['contraction']} {b['velocity_dps']:.0f} deg/s ({span}): {summary}")
     return lines
 

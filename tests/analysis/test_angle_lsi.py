@@ -159,3 +159,18 @@ def test_the_ramps_at_the_edges_are_shown_but_not_judged():
 
 def test_curves_without_common_angles():
     assert angle_lsi(_curve([0, 1], [1, 1]), _curve([5, 6], [1, 1]), reference_side="left") is None
+
+
+def test_the_text_report_never_calls_a_curve_beyond_the_thresholds_within_them():
+    from analysis.report import _angle_lines
+
+    def pair(lsi: list[float]) -> dict[str, object]:
+        angles = [10.0 + i for i in range(len(lsi))]
+        resolved = {"angle_deg": angles, "lsi_percent": lsi, "judged": [True] * len(lsi), "reference_side": "right",
+                    "stretches": [], "low_percent": 90.0, "high_percent": 110.0, "min_span_deg": 5.0}  # fmt: skip
+        return {"angle_resolved": resolved, "direction": "flexion", "contraction": "concentric", "velocity_dps": 60.0}
+
+    (inside,) = _angle_lines([pair([95.0, 100.0, 108.0])])
+    assert inside.endswith("LSI 95-108 %, within 90-110 %")
+    (brief,) = _angle_lines([pair([99.0, 119.0, 100.0])])  # over 110 % for less than the 5 deg a stretch needs
+    assert "LSI 99-119 %, beyond 90-110 % only over stretches shorter than 5 deg" in brief and "within 90" not in brief
