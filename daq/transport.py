@@ -69,6 +69,6 @@ def describe_error(err: BaseException) -> str:
         args = cause.args
         if not isinstance(cause, serial.SerialException) and len(args) == 2 and isinstance(args[1], str):
             return args[1]  # OSError(errno, strerror) or termios.error(errno, text)
-        cause = cause.__cause__ or cause.__context__
+        cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
     # pyserial: "Could not open port socket://h:1: [Errno 111] Connection refused"
     return text.rsplit("] ", 1)[-1] or type(err).__name__

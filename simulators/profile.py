@@ -280,10 +280,35 @@ class SubjectProfile:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not valid JSON: {err}") from err
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path}: cannot read it: {getattr(err, 'strerror', None) or err}") from None
         try:
             return cls.from_dict(data)
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from err
+
+
+def bundled_profile_names() -> list[str]:
+    """The names of the profiles shipped in ``simulators/profiles`` (``default``, ...)."""
+    folder = resources.files("simulators").joinpath("profiles")
+    return sorted(f.name.removesuffix(".json") for f in folder.iterdir() if f.name.endswith(".json"))
+
+
+def load_profile(name_or_path: str) -> SubjectProfile:
+    """A bundled profile by its name (``end_range_deficit``), or a profile JSON file by its path.
+
+    Raises
+    ------
+    ValueError
+        When the file cannot be read or is not a valid profile, or a bare name is no bundled profile's.
+    """
+    if "/" not in name_or_path and "\\" not in name_or_path and not name_or_path.endswith(".json"):
+        if name_or_path not in bundled_profile_names():
+            raise ValueError(f"no bundled profile {name_or_path!r} (bundled: {', '.join(bundled_profile_names())}; "
+                             "or give a JSON file's path)")
+        text = resources.files("simulators").joinpath("profiles", f"{name_or_path}.json").read_text(encoding="utf-8")
+        return SubjectProfile.from_dict(json.loads(text))
+    return SubjectProfile.from_json(name_or_path)
 
 
 def default_profile() -> SubjectProfile:
@@ -296,8 +321,7 @@ def default_profile() -> SubjectProfile:
     Torques and ratios follow DOMAIN.md section 5: knee H:Q rising with velocity
     (Daneshjoo 2012), ankle DF:PF 0.36 and EV:INV 0.89, shoulder ER:IR 0.7.
     """
-    text = resources.files("simulators").joinpath("profiles", "default.json").read_text(encoding="utf-8")
-    return SubjectProfile.from_dict(json.loads(text))
+    return load_profile("default")
 
 
 def _check_keys(data: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:

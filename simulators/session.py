@@ -14,8 +14,8 @@ from pathlib import Path
 from simulators.device import DEFAULT_SAMPLE_RATE_HZ, SimulatedDevice
 from simulators.emitted import EmittedLog, build_emitted_log, save_emitted
 from simulators.faults import FaultConfig
-from simulators.model import SubjectProfile
 from simulators.pacing import DeviceRunner
+from simulators.profile import load_profile
 from simulators.transports import Endpoint
 from simulators.truth import SetTruth
 
@@ -79,9 +79,9 @@ class SimSession:
         profile = None
         if settings.profile_path is not None:
             try:
-                profile = SubjectProfile.from_json(settings.profile_path)
+                profile = load_profile(settings.profile_path)
             except ValueError as err:
-                raise ValueError(f"profile {settings.profile_path}: {err}") from err
+                raise ValueError(f"profile: {err}") from err
         self.settings = settings
         self.endpoint = endpoint
         self.device = SimulatedDevice(

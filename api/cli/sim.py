@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     parser.add_argument("--protocol", choices=("binary", "ascii"), default="binary", help="wire protocol (default binary)")
     parser.add_argument("--no-counter", action="store_true", help="ASCII lines without the sample counter")
     parser.add_argument("--rate", type=int, default=1000, metavar="HZ", help="sample rate until the host configures one (default 1000)")
-    parser.add_argument("--profile", metavar="FILE", help="subject profile JSON (default: the bundled profile)")
+    parser.add_argument("--profile", metavar="NAME|FILE", help="subject profile: a bundled one by name (default, end_range_deficit) or a JSON file; default: 'default'")
     parser.add_argument("--joint", choices=tuple(JOINT_PATTERNS), default="knee", help="simulated joint (default knee)")
     parser.add_argument("--side", choices=("left", "right"), default="left", help="simulated side (default left)")
     parser.add_argument("--speed", type=float, default=1.0, metavar="FACTOR", help="time-scale factor, e.g. 10 = ten times faster")

@@ -5,7 +5,7 @@ After :func:`simulators.register_url_handler`::
     port = serial.serial_for_url("sim://?protocol=binary&seed=1&speed=10", timeout=0.1)
 
 Options (all optional; they mirror ``isokin sim``'s flags): ``protocol`` (binary|ascii),
-``rate`` (Hz), ``profile`` (JSON path), ``speed``, ``seed``, ``joint``, ``side``,
+``rate`` (Hz), ``profile`` (a bundled profile's name or a JSON path), ``speed``, ``seed``, ``joint``, ``side``,
 ``ascii_counter`` (0|1), ``fault_corrupt_rate``, ``fault_drop_rate``,
 ``fault_disconnect_after`` (s), ``fault_reconnect_delay`` (s), ``fault_drift_ppm``.
 

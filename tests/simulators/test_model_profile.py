@@ -143,3 +143,20 @@ def test_right_knee_hq_rises_with_velocity_like_daneshjoo_2012() -> None:
     hq = [set_peak("right", "flexion", v, **steady) / set_peak("right", "extension", v, **steady) for v in (60.0, 180.0, 300.0)]
     assert hq[0] < hq[1] < hq[2]
     assert hq == pytest.approx([0.61, 0.72, 0.78], abs=0.03)
+
+
+def test_bundled_profiles_load_by_name_and_files_by_path(tmp_path: Path) -> None:
+    from simulators.profile import bundled_profile_names, load_profile
+    from simulators.urlhandler.protocol_sim import parse_sim_url
+
+    assert {"default", "end_range_deficit"} <= set(bundled_profile_names())
+    assert load_profile("default") == default_profile()
+    assert load_profile("end_range_deficit") != default_profile()
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(default_profile().to_dict()))
+    assert load_profile(str(path)) == default_profile()
+    with pytest.raises(ValueError, match="no bundled profile 'nobody' .*default, end_range_deficit"):
+        load_profile("nobody")
+    with pytest.raises(ValueError):
+        load_profile(str(tmp_path / "absent.json"))
+    assert parse_sim_url("sim://?profile=end_range_deficit") is not None
