@@ -20,11 +20,22 @@ __all__ = ["angle_lsi_chart", "norm_chart"]
 _BAND_DARK, _BAND_LIGHT, _FLAGGED = "#c9d3df", "#e8edf3", "#f4c7c3"
 
 
-def norm_chart(view: dict[str, Any] | None, salt: str = "norm") -> str | None:
-    """Every compared figure against its reference group (``None`` when nothing was compared)."""
+#: Rows of one normative chart: 24 rows make a figure of 8.6 in, under an A4 page's printable height.
+NORM_ROWS_PER_CHART = 24
+
+
+def norm_chart(view: dict[str, Any] | None, salt: str = "norm") -> list[str]:
+    """Every compared figure against its reference group, in charts of at most :data:`NORM_ROWS_PER_CHART` rows.
+
+    Empty when nothing was compared. Several charts rather than one tall one: a page breaks
+    between them, and a chart taller than the page would be clipped.
+    """
     rows = [r for r in (view or {}).get("rows", []) if r["ratio_to_mean"] is not None]
-    if not rows:
-        return None
+    chunks = [rows[k : k + NORM_ROWS_PER_CHART] for k in range(0, len(rows), NORM_ROWS_PER_CHART)]
+    return [_norm_rows_chart(chunk, f"{salt}{k}") for k, chunk in enumerate(chunks)]
+
+
+def _norm_rows_chart(rows: list[dict[str, Any]], salt: str) -> str:
     figure, (ax,) = _figure(7.2, 0.32 * len(rows) + 0.9)
     y = np.arange(len(rows))[::-1]
     widest = 0.0

@@ -38,3 +38,23 @@ def test_each_bilateral_pair_is_a_figure_no_taller_than_a_page() -> None:
     ids = [i for c in charts for i in re.findall(r'\bid="([^"]+)"', c)]
     assert len(ids) == len(set(ids))  # unique on one page
     assert angle_lsi_chart({"bilateral": [], "ratios": []}) == []
+
+
+def test_the_normative_chart_is_split_into_figures_no_taller_than_a_page() -> None:
+    from api.report_pdf.model import Cell
+    from api.report_pdf.norms_figures import NORM_ROWS_PER_CHART, norm_chart
+
+    def row(k: int) -> dict[str, Any]:
+        return {"label": f"figure {k}", "side": "left" if k % 2 else "right", "ratio_to_mean": 0.9 + k / 500,
+                "sd_fraction": 0.15, "z": Cell(text="-0.67", path=f"norms/comparisons/{k}/z")}  # fmt: skip
+
+    charts = norm_chart({"rows": [row(k) for k in range(50)]})
+    assert len(charts) == 3 and NORM_ROWS_PER_CHART == 24  # 24 + 24 + 2 rows
+    for chart in charts:
+        height_pt = float(re.search(r'<svg[^>]*\bheight="([\d.]+)pt"', chart).group(1))  # type: ignore[union-attr]
+        assert 0 < height_pt < PRINTABLE_HEIGHT_PT
+    labels = [k for c in charts for k in map(int, re.findall(r"figure (\d+)", c))]
+    assert sorted(set(labels)) == list(range(50))  # every row drawn once, none lost between charts
+    ids = [i for c in charts for i in re.findall(r'\bid="([^"]+)"', c)]
+    assert len(ids) == len(set(ids))
+    assert norm_chart({"rows": []}) == [] and norm_chart(None) == []
