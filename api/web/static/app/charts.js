@@ -7,16 +7,19 @@ const PALETTE = ["#1f5fbf", "#d9730d", "#2e7d32", "#8e24aa", "#c62828", "#00838f
 /** A line chart of series over session dates: {name, dashed, points: [{date, value}]} */
 export function historyChart(dates, series, { unit, decimals }) {
   const box = h("div", { class: "chart history", role: "img", "aria-label": `History chart (${unit}); the table below lists its values` });
-  const xs = dates.map((d) => Date.parse(`${d}T12:00:00Z`) / 1000);
+  const xs = dates.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);  // on the day's tick
   const data = [xs, ...series.map((s) => dates.map((d) => { const p = s.points.find((x) => x.date === d); return p ? p.value : null; }))];
   const opts = {
     width: 600, height: 240,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),  // dates are days: ticks at UTC midnight, as labelled
     // a few days of margin, so one session is a point, not a span of years
-    scales: { x: { time: true, auto: false, range: [Math.min(...xs) - 4 * 86400, Math.max(...xs) + 4 * 86400] } },
+    scales: { x: { time: true, auto: false, range: [Math.min(...xs) - 3.5 * 86400, Math.max(...xs) + 3.5 * 86400] } },
     series: [{ label: "date", value: (u, v) => (v === null ? "" : new Date(v * 1000).toISOString().slice(0, 10)) },
       ...series.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 2, dash: s.dashed ? [6, 4] : undefined,
         spanGaps: true, points: { size: 7 }, value: (u, v) => (v === null ? "–" : v.toFixed(decimals)) }))],
-    axes: [{}, { label: unit, size: 60 }],
+    // whole days only: sessions have dates, not times (hour ticks showed on a short range)
+    axes: [{ incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 91 * 86400, 182 * 86400, 365 * 86400], space: 90,
+      values: (u, splits) => splits.map((v) => new Date(v * 1000).toISOString().slice(0, 10)) }, { label: unit, size: 60 }],
   };
   requestAnimationFrame(() => {
     opts.width = Math.max(320, box.clientWidth || 600);
