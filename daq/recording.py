@@ -49,6 +49,7 @@ __all__ = [
     "KNOWN_METADATA",
     "Recording",
     "RecordingWriter",
+    "decode_text",
     "header_text",
     "note_text",
     "read_recording",
@@ -297,27 +298,45 @@ def write_recording(path: str | os.PathLike[str], recording: Recording) -> None:
 #: The note added when the last data line was cut short by an interrupted write and dropped.
 CUT_TAIL_NOTE = "last line cut short (the recording was interrupted); dropped"
 
+#: Bytes of data rows handed to numpy's C reader at a time. Each chunk's rows are written straight
+#: into the columns, so a read holds the file's bytes, the columns and one chunk, never a second table.
+_CHUNK_BYTES = 1 << 22
 
-def _row_ok(line: bytes, columns: int) -> bool:
-    fields = line.split(b",")
-    if len(fields) != columns:
-        return False
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 text (a BOM is dropped), falling back to Latin-1, which accepts any byte.
+
+    The rule every reader of text files here follows (the recording CSV and the vendor importers).
+    """
     try:
-        for f in fields:
-            float(f)
-    except ValueError:
-        return False
-    return True
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
-def _drop_cut_tail(data: bytes, body_start: int, columns: int, *, written_by_isokin: bool) -> tuple[bytes, bool]:
-    """``data`` without its last line when a crash cut it short, and whether it was cut.
+def _row_problem(line: bytes, columns: int) -> str | None:
+    """What is wrong with a data row (a field count, a non-number), or ``None`` when it parses."""
+    fields = line.split(b"#", 1)[0].split(b",")
+    if len(fields) != columns:
+        return f"{len(fields)} fields, the header has {columns}"
+    for text in fields:
+        try:
+            float(text)
+        except ValueError:
+            return f"{text.strip().decode('latin-1')!r} is not a number"
+    return None
+
+
+def _data_end(data: bytes, body_start: int, columns: int, *, written_by_isokin: bool) -> tuple[int, bool]:
+    """Where the data rows end: before the last line when a crash cut it short, and whether it was cut.
 
     The writer ends every line with a newline, so in a file it wrote a last line without one
     was cut mid-write; in any file a last data line with too few fields (or, lacking its newline,
     one that does not parse) was too. Only the last line is forgiven, and never the only data line
-    (a file whose every row is short has the wrong header, and says so). Runs before the numpy
-    parse and looks at the tail only, so it costs nothing on a long file.
+    (a file whose every row is short has the wrong header, and says so). Looks at the tail only,
+    so it costs nothing on a long file.
     """
     size = len(data)
     terminated = data.endswith(b"\n")
@@ -326,20 +345,18 @@ def _drop_cut_tail(data: bytes, body_start: int, columns: int, *, written_by_iso
     if start == 0:
         start = body_start
     if start >= stop or start < body_start:
-        return data, False
+        return size, False
     line = data[start:stop].rstrip(b"\r")
     if not line.strip() or line.startswith(b"#"):
-        return data, False
+        return size, False
     if terminated:
         cut = len(line.split(b",")) < columns
     else:
-        cut = written_by_isokin or not _row_ok(line, columns)
-    if not cut:
-        return data, False
+        cut = written_by_isokin or _row_problem(line, columns) is not None
     # Keep the line unless another data row stands before it.
-    if not _has_data_row(data, body_start, start):
-        return data, False
-    return data[:start], True
+    if not cut or not _has_data_row(data, body_start, start):
+        return size, False
+    return start, True
 
 
 def _has_data_row(data: bytes, begin: int, end: int) -> bool:
@@ -353,24 +370,90 @@ def _has_data_row(data: bytes, begin: int, end: int) -> bool:
     return False
 
 
-def _first_bad_line(data: bytes, body_start: int, first_line_no: int, columns: int) -> int | None:
-    """The 1-based line number of the first malformed data row (the error path only: slow is fine)."""
-    for k, line in enumerate(data[body_start:].splitlines()):
+def _note_lines(data: bytes, begin: int) -> list[bytes]:
+    """The ``#`` lines after ``data[begin]`` (the header's line break), without their ``#``.
+
+    A search for the single byte ``#`` (far quicker than for ``\\n#``): a file without notes costs one
+    ``memchr`` pass; a ``#`` that does not start its line (a comment after a row) is not a note.
+    """
+    notes = []
+    at = data.find(b"#", begin)
+    while at >= 0:
+        end = data.find(b"\n", at)
+        end = len(data) if end < 0 else end
+        if data[at - 1] == 0x0A:
+            notes.append(data[at + 1 : end])
+        at = data.find(b"#", end)
+    return notes
+
+
+def _bad_row(name: str, chunk: bytes, first_line_no: int, columns: int, detail: object) -> RecordingFormatError:
+    """The error naming the first malformed row of ``chunk`` (the error path only: slow is fine)."""
+    for k, line in enumerate(chunk.split(b"\n")):
         text = line.strip()
-        if not text or text.startswith(b"#"):
-            continue
-        if not _row_ok(text, columns):
-            return first_line_no + k
-    return None
+        if text and not text.startswith(b"#"):
+            problem = _row_problem(text, columns)
+            if problem:
+                return RecordingFormatError(f"{name}: bad sample row at line {first_line_no + k}: {problem}")
+    return RecordingFormatError(f"{name}: bad sample row after line {first_line_no - 1}: {detail}")
 
 
-def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None = None) -> Recording:
-    """Read a recording CSV.
+def _parse_rows(data: bytes, begin: int, end: int, columns: int, *, name: str, first_line_no: int) -> list[np.ndarray]:
+    """The data rows of ``data[begin:end]`` as one contiguous float64 array per column.
 
-    The file is read as bytes in one call; the metadata lines and the header are decoded
-    and parsed in Python, and the numeric block is parsed by numpy's C reader straight from
-    the bytes (comment lines after the header are skipped there, and collected only when
-    the file has some), so loading runs at about the speed of ``numpy.loadtxt`` itself.
+    numpy's C reader parses :data:`_CHUNK_BYTES` of whole lines at a time (``#`` comments and blank
+    lines skipped), and each chunk's values are copied into their place in columns sized for the most
+    rows the bytes can hold, so no second table is built.
+    """
+    capacity = min(data.count(b"\n", begin, end) + 1, (end - begin) // (2 * columns) + 1)
+    table = [np.empty(capacity, dtype=np.float64) for _ in range(columns)]
+    rows = 0
+    at = begin
+    while at < end:
+        cut = data.find(b"\n", min(at + _CHUNK_BYTES, end), end)
+        stop = end if cut < 0 else cut + 1
+        chunk = data[at:stop]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # numpy warns on a chunk of comments only
+                part = np.loadtxt(io.BytesIO(chunk), delimiter=",", comments="#", dtype=np.float64, ndmin=2)
+        except ValueError as err:
+            raise _bad_row(name, chunk, first_line_no + data.count(b"\n", begin, at), columns, err) from err
+        if part.shape[0]:
+            if part.shape[1] != columns or rows + part.shape[0] > capacity:
+                detail = f"rows have {part.shape[1]} columns, header has {columns}"
+                raise _bad_row(name, chunk, first_line_no + data.count(b"\n", begin, at), columns, detail)
+            for column, values in zip(table, part.T):
+                column[rows : rows + len(values)] = values
+            rows += part.shape[0]
+        at = stop
+    return [column[:rows] for column in table]
+
+
+def _read_bytes(file: str | os.PathLike[str] | bytes | IO[bytes] | IO[str], name: str) -> bytes:
+    try:
+        if isinstance(file, bytes):
+            return file
+        if isinstance(file, (str, os.PathLike)):
+            with open(file, "rb") as f:
+                return f.read()
+        raw = file.read()
+        return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    except (OSError, UnicodeEncodeError) as err:
+        raise RecordingFormatError(f"{name}: cannot read: {getattr(err, 'strerror', None) or err}") from err
+
+
+def read_recording(
+    file: str | os.PathLike[str] | bytes | IO[bytes] | IO[str], *, source: str | None = None
+) -> Recording:
+    """Read a recording CSV from a path, from its bytes (what an importer read), or from a stream.
+
+    A binary stream is read whole; a text stream's text is taken as UTF-8. The text (metadata,
+    header, notes) is UTF-8, a BOM dropped, or Latin-1 when it is not UTF-8 (:func:`decode_text`).
+    The numeric block is never decoded: numpy's C reader parses it from the bytes a few MiB at a
+    time into the columns, so a read holds the file's bytes and the columns (about twice the file)
+    and runs at about the speed of ``numpy.loadtxt`` itself. ``source`` names the file in messages
+    and in :attr:`Recording.source` (default: the path, the stream's name, or ``"recording"``).
 
     Raises
     ------
@@ -378,64 +461,48 @@ def read_recording(path: str | os.PathLike[str] | IO[str], *, source: str | None
         When the file cannot be read, lacks the header, has a non-numeric or short
         row, or holds no samples. The message names the file and the line.
     """
-    name = source or (str(path) if not hasattr(path, "read") else str(getattr(path, "name", "recording")))
-    try:
-        if isinstance(path, (str, os.PathLike)):
-            with open(path, "rb") as f:
-                data = f.read()
-        else:
-            raw = path.read()
-            data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
-    except (OSError, UnicodeEncodeError) as err:
-        raise RecordingFormatError(f"{name}: cannot read: {getattr(err, 'strerror', None) or err}") from err
+    if source:
+        name = source
+    elif isinstance(file, (str, os.PathLike)):
+        name = str(file)
+    else:
+        name = str(getattr(file, "name", "recording"))
+    data = _read_bytes(file, name)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RecordingFormatError(f"{name}: UTF-16 text; a recording CSV is UTF-8 (or Latin-1)")
 
-    metadata: dict[str, str] = {}
-    pos = 0
-    line_no = 0
-    try:
-        while data.startswith(b"#", pos):
-            end = data.find(b"\n", pos)
-            end = len(data) if end < 0 else end
-            key, sep, value = data[pos + 1 : end].decode("utf-8").partition(":")
-            if sep:
-                metadata[key.strip()] = value.strip()
-            pos, line_no = end + 1, line_no + 1
+    pos = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    meta_lines: list[bytes] = []
+    while data.startswith(b"#", pos):
         end = data.find(b"\n", pos)
         end = len(data) if end < 0 else end
-        header_text = data[pos:end].decode("utf-8").rstrip("\r")
-    except UnicodeDecodeError as err:
-        raise RecordingFormatError(f"{name}: cannot read: {err}") from err
+        meta_lines.append(data[pos + 1 : end])
+        pos = end + 1
+    header_line = len(meta_lines)  # 0-based line number of the header
+    end = data.find(b"\n", pos)
+    end = len(data) if end < 0 else end
+    note_lines = _note_lines(data, end)
+    texts = decode_text(b"\n".join([*meta_lines, data[pos:end], *note_lines])).split("\n")
+    metadata: dict[str, str] = {}
+    for line in texts[:header_line]:
+        key, sep, value = line.partition(":")
+        if sep:
+            metadata[key.strip()] = value.strip()
+    header_text = texts[header_line].rstrip("\r")
     if pos >= len(data) or not header_text:
         raise RecordingFormatError(f"{name}: no header line 'time_s,torque_nm,position_deg,velocity_dps'")
     header = [h.strip() for h in header_text.split(",")]
     if tuple(header[:4]) != BASE_COLUMNS:
         raise RecordingFormatError(
-            f"{name}: line {line_no + 1}: header must start with {','.join(BASE_COLUMNS)}, found {header_text[:80]!r}"
+            f"{name}: line {header_line + 1}: header must start with {','.join(BASE_COLUMNS)}, found {header_text[:80]!r}"
         )
-    header_line = line_no
-    data, cut = _drop_cut_tail(data, end + 1, len(header), written_by_isokin="isokin recording" in metadata)
-    notes: tuple[str, ...] = ()
-    if data.find(b"#", end) >= 0:  # a byte search: far quicker than looking for "\n#"
-        body = data[end + 1 :].decode("utf-8", errors="replace")
-        notes = tuple(line[1:].strip() for line in body.splitlines() if line.startswith("#"))
+    notes = tuple(line.strip() for line in texts[header_line + 1 :])
+    stop, cut = _data_end(data, end + 1, len(header), written_by_isokin="isokin recording" in metadata)
     if cut:
         notes += (CUT_TAIL_NOTE,)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # numpy warns on an empty body; reported below
-            table = np.loadtxt(
-                io.BytesIO(data), delimiter=",", comments="#", skiprows=header_line + 1, dtype=np.float64, ndmin=2
-            )
-    except ValueError as err:
-        where = _first_bad_line(data, end + 1, header_line + 2, len(header))
-        raise RecordingFormatError(
-            f"{name}: bad sample row{f' at line {where}' if where else f' after line {header_line + 1}'}: {err}"
-        ) from err
-    if table.shape[0] == 0:
+    columns = _parse_rows(data, end + 1, stop, len(header), name=name, first_line_no=header_line + 2)
+    if len(columns[0]) == 0:
         raise RecordingFormatError(f"{name}: no samples after the header")
-    if table.shape[1] != len(header):
-        raise RecordingFormatError(f"{name}: rows have {table.shape[1]} columns, header has {len(header)}")
-    columns = np.ascontiguousarray(table.T)
     extra: dict[str, np.ndarray] = {h: columns[j] for j, h in enumerate(header) if j >= 4}
     for key in ("status", "sequence"):
         if key in extra:

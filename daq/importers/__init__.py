@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import io
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -94,7 +93,7 @@ def _sniff_isokin(head: str) -> bool:
 
 
 def _parse_isokin(raw: bytes, *, name: str) -> Recording:
-    recording = read_recording(io.StringIO(decode_text(raw)), source=name)
+    recording = read_recording(raw, source=name)
     if "source_format" in recording.metadata:
         return recording
     return dataclasses.replace(recording, metadata={"source_format": "isokin", **recording.metadata})
@@ -111,7 +110,7 @@ def _read(path: str | os.PathLike[str], *, limit: int = -1) -> bytes:
             raw = f.read(limit)
     except OSError as err:
         raise RecordingFormatError(f"{path}: cannot read: {err.strerror or err}") from err
-    if not raw.strip():
+    if not raw or raw.isspace():  # isspace stops at the first other byte; strip would copy the file
         raise RecordingFormatError(f"{path}: empty file")
     if b"\0" in raw[:_SNIFF_BYTES]:
         raise RecordingFormatError(f"{path}: binary file, not a text export")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from daq.errors import RecordingFormatError
+from daq.recording import decode_text as decode_text  # the one text rule, shared with the recording CSV
 from firmware_protocols.vocabulary import JOINT_PATTERNS, PATTERN_DIRECTIONS
 
 #: One foot-pound of torque in N.m.
@@ -45,14 +46,6 @@ _CON_WORDS = {"con", "conc", "concentric", "kon", "kons", "konz", "konzentrisch"
 _ECC_WORDS = {"ecc", "eccentric", "eks", "exz", "exzentrisch"}
 _SPLIT = re.compile(r"[\s;,]+")
 _SPLIT_KEEP_COMMA = re.compile(r"[\s;]+")
-
-
-def decode_text(raw: bytes) -> str:
-    """UTF-8 text (a BOM is dropped), falling back to Latin-1, which accepts any byte."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def split_lines(text: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,24 @@ def test_isokin_csv_is_detected_and_delegated(tmp_path: Path) -> None:
     rec = load_recording(path)
     np.testing.assert_array_equal(rec.torque_nm, original.torque_nm)
     assert (rec.metadata["source_format"], rec.metadata["joint"]) == ("isokin", "knee")
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),
+        lambda text: text.encode("latin-1"),
+        lambda text: text.replace("\n", "\r\n").encode("utf-8"),
+    ],
+    ids=["utf-8 BOM", "latin-1", "CRLF"],
+)
+def test_isokin_csv_bytes_go_to_the_reader_in_any_encoding(tmp_path: Path, encode: Callable[[str], bytes]) -> None:
+    text = "# isokin recording: 1\n# joint: knee\n# subject: Zoë\ntime_s,torque_nm,position_deg,velocity_dps\n0,1.5,2,3\n# gap: été\n0.001,-1,2,3\n"
+    path = write(tmp_path, "rec.csv", encode(text))
+    assert detect_format(path) == "isokin-csv"
+    rec = load_recording(path)
+    assert (rec.metadata["source_format"], rec.metadata["subject"], rec.notes) == ("isokin", "Zoë", ("gap: été",))
+    np.testing.assert_array_equal(rec.torque_nm, [1.5, -1])
 
 
 @pytest.mark.parametrize(("content", "expected"), [(HUMAC_MINI, "humac-csv"), (CTM_MINI, "contrex-ctm")])

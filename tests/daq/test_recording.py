@@ -1,8 +1,11 @@
 """The recording CSV: round trips, crash safety of the incremental writer, clear errors for bad files."""
 
+import io
+
 import numpy as np
 import pytest
 
+import daq.recording as recording_module
 from daq.errors import RecordingFormatError
 from daq.recording import Recording, RecordingWriter, read_recording, write_recording
 
@@ -142,3 +145,80 @@ def test_a_short_line_in_the_middle_still_names_its_line(tmp_path):
     with pytest.raises(RecordingFormatError, match="line 4") as info:
         read_recording(path)
     assert "mid.csv" in str(info.value)
+
+
+def _same(a: Recording, b: Recording) -> None:
+    for col in ("time_s", "torque_nm", "position_deg", "velocity_dps"):
+        np.testing.assert_array_equal(getattr(a, col), getattr(b, col))
+    assert a.extra.keys() == b.extra.keys()
+    for key in a.extra:
+        np.testing.assert_array_equal(a.extra[key], b.extra[key])
+        assert a.extra[key].dtype == b.extra[key].dtype
+    assert (a.metadata, a.markers, a.notes) == (b.metadata, b.markers, b.notes)
+
+
+def test_bytes_and_streams_read_as_the_path_does(tmp_path):
+    path = tmp_path / "r.csv"
+    write_recording(path, make_recording())
+    data = path.read_bytes()
+    from_path = read_recording(path)
+    with open(path, "rb") as f:
+        from_file = read_recording(f)
+    for back in (read_recording(data), read_recording(io.BytesIO(data)), from_file, read_recording(io.StringIO(data.decode()))):
+        _same(back, from_path)
+    assert read_recording(data).source == "recording" and read_recording(data, source="upload.csv").source == "upload.csv"
+    assert from_file.source == str(path)
+    with pytest.raises(RecordingFormatError, match="upload.csv: bad sample row at line 11"):
+        read_recording(data.replace(b"\n0.002,", b"\n0.002x,"), source="upload.csv")
+
+
+def test_columns_are_contiguous_and_the_counters_integers(tmp_path):
+    path = tmp_path / "r.csv"
+    write_recording(path, make_recording())
+    back = read_recording(path)
+    for column in (back.time_s, back.torque_nm, back.position_deg, back.velocity_dps, *back.extra.values()):
+        assert column.flags.c_contiguous
+    assert back.extra["status"].dtype == back.extra["sequence"].dtype == np.int64
+
+
+def test_rows_parsed_in_many_chunks_join_exactly(tmp_path, monkeypatch):
+    # Notes between rows, a comment after a row, a blank line and a cut last line, over chunk borders.
+    rec = make_recording(300)
+    path = tmp_path / "r.csv"
+    with RecordingWriter(path, rec.metadata, extra_columns=("status", "sequence")) as w:
+        for start in range(0, 300, 70):
+            part = slice(start, start + 70)
+            w.write_rows(rec.time_s[part], rec.torque_nm[part], rec.position_deg[part], rec.velocity_dps[part],
+                         status=rec.extra["status"][part], sequence=rec.extra["sequence"][part])
+            w.note(f"gap: after {start}")
+    data = path.read_bytes().replace(b"\n0.1,", b"\n\n0.1,").replace(b",150\n", b",150 # a remark\n") + b"0.3,1,2"
+    whole = read_recording(data)
+    assert len(whole) == 300 and whole.notes[-1] == "last line cut short (the recording was interrupted); dropped"
+    assert whole.notes[:5] == tuple(f"gap: after {start}" for start in range(0, 300, 70))
+    np.testing.assert_array_equal(whole.torque_nm, rec.torque_nm)
+    monkeypatch.setattr(recording_module, "_CHUNK_BYTES", 37)
+    _same(read_recording(data), whole)
+    bad_line = data.count(b"\n", 0, data.index(b"\n0.25,")) + 2
+    with pytest.raises(RecordingFormatError, match=f"bad sample row at line {bad_line}: '0.25x' is not a number"):
+        read_recording(data.replace(b"\n0.25,", b"\n0.25x,"))
+
+
+@pytest.mark.parametrize(
+    ("encode", "subject"),
+    [
+        (lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"), "Zoë"),  # a BOM
+        (lambda text: text.encode("latin-1"), "Zoë"),  # not UTF-8: Latin-1
+        (lambda text: text.replace("\n", "\r\n").encode("utf-8"), "Zoë"),  # Windows line ends
+    ],
+)
+def test_text_encodings_and_line_ends(tmp_path, encode, subject):
+    text = "# isokin recording: 1\n# subject: Zoë\ntime_s,torque_nm,position_deg,velocity_dps\n0,1.5,2,3\n# gap: été\n0.001,-1,2,3\n"
+    back = read_recording(encode(text))
+    assert back.metadata["subject"] == subject and back.notes == ("gap: été",)
+    np.testing.assert_array_equal(back.torque_nm, [1.5, -1])
+
+
+def test_utf16_is_refused_by_name():
+    text = "time_s,torque_nm,position_deg,velocity_dps\n0,1,2,3\n"
+    with pytest.raises(RecordingFormatError, match="u.csv: UTF-16"):
+        read_recording(text.encode("utf-16"), source="u.csv")
