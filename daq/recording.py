@@ -318,7 +318,10 @@ def decode_text(raw: bytes) -> str:
 
 def _row_problem(line: bytes, columns: int) -> str | None:
     """What is wrong with a data row (a field count, a non-number), or ``None`` when it parses."""
-    fields = line.split(b"#", 1)[0].split(b",")
+    content = line.rstrip(b"\r").split(b"#", 1)[0]
+    if b"\r" in content:  # numpy ends a line there
+        return "a carriage return inside the row"
+    fields = content.split(b",")
     if len(fields) != columns:
         return f"{len(fields)} fields, the header has {columns}"
     for text in fields:
@@ -390,9 +393,8 @@ def _note_lines(data: bytes, begin: int) -> list[bytes]:
 def _bad_row(name: str, chunk: bytes, first_line_no: int, columns: int, detail: object) -> RecordingFormatError:
     """The error naming the first malformed row of ``chunk`` (the error path only: slow is fine)."""
     for k, line in enumerate(chunk.split(b"\n")):
-        text = line.strip()
-        if text and not text.startswith(b"#"):
-            problem = _row_problem(text, columns)
+        if line.split(b"#", 1)[0].rstrip(b"\r"):  # numpy skips only lines empty up to a comment
+            problem = _row_problem(line, columns)
             if problem:
                 return RecordingFormatError(f"{name}: bad sample row at line {first_line_no + k}: {problem}")
     return RecordingFormatError(f"{name}: bad sample row after line {first_line_no - 1}: {detail}")
@@ -506,7 +508,11 @@ def read_recording(
     extra: dict[str, np.ndarray] = {h: columns[j] for j, h in enumerate(header) if j >= 4}
     for key in ("status", "sequence"):
         if key in extra:
-            extra[key] = extra[key].astype(np.int64)
+            values = extra[key]
+            bad = np.flatnonzero(~(np.abs(values) < 2.0**53) | (values != np.trunc(values)))  # NaN fails the first
+            if bad.size:
+                raise RecordingFormatError(f"{name}: the {key} of sample {bad[0]} ({values[bad[0]]:g}) is not a whole number")
+            extra[key] = values.astype(np.int64)
     markers = None
     if metadata.get("markers", "").strip():
         try:

@@ -241,7 +241,11 @@ def test_broken_exports_name_the_file_and_the_problem(tmp_path: Path, name: str,
         load_recording(write(tmp_path, name, content))
 
 
-SAMPLES = [HUMAC_MINI.encode(), CTM_MINI.encode("latin-1"), BIODEX.read_bytes(), ISOMED.read_bytes()]
+ISOKIN_MINI = (
+    "# isokin recording: 1\n# joint: knee\n# markers: 0,2\ntime_s,torque_nm,position_deg,velocity_dps,status,sequence\n"
+    "0,1.5,90,0,0,0\n0.001,2.5,89.9,-60,0,1\n# gap: 1 sample\n0.003,3,89.8,-60,1,3\n"
+)
+SAMPLES = [HUMAC_MINI.encode(), CTM_MINI.encode("latin-1"), BIODEX.read_bytes(), ISOMED.read_bytes(), ISOKIN_MINI.encode()]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -77,6 +77,9 @@ def test_unwritable_path_is_a_recording_error(tmp_path):
         ("time_s,torque_nm,position_deg,velocity_dps\n0,1,2,3\n0.1,x,2,3\n", "bad sample row"),
         ("time_s,torque_nm,position_deg,velocity_dps,status\n0,1,2,3\n", "5"),
         ("# markers: 1,two\ntime_s,torque_nm,position_deg,velocity_dps\n0,1,2,3\n", "markers"),
+        ("time_s,torque_nm,position_deg,velocity_dps,sequence\n0,1,2,3,0\n1,1,2,3,nan\n", "sequence of sample 1 .nan."),
+        ("time_s,torque_nm,position_deg,velocity_dps,status\n0,1,2,3,0.5\n", "status of sample 0 .0.5. is not a whole"),
+        ("time_s,torque_nm,position_deg,velocity_dps\n0,1,2,3\n1,1,2\r3,4\n", "line 3: a carriage return inside"),
     ],
 )
 def test_bad_files_name_the_file_and_the_problem(tmp_path, text, message):
