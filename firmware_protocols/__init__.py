@@ -10,6 +10,7 @@ The specification a firmware author implements from is ``PROTOCOL.md`` in this f
 from firmware_protocols.ascii import AsciiComment, AsciiDecoder, AsciiSample, encode_command, encode_sample, parse_command
 from firmware_protocols.errors import PayloadLengthError, ProtocolError
 from firmware_protocols.framing import (
+    DataRun,
     DecoderStats,
     Frame,
     FrameDecoder,
@@ -55,6 +56,7 @@ __all__ = [
     "ChannelKind",
     "Configure",
     "Data",
+    "DataRun",
     "DecoderStats",
     "ErrorCode",
     "Event",

@@ -15,6 +15,11 @@ The decoder is a pure object: feed it any chunks of bytes, it returns complete
 frames. It never raises on input. After a CRC failure or an impossible header it
 resumes scanning at the byte after the bad frame's sync marker, so a frame that
 starts inside the damaged one is still found; it counts every discarded byte.
+
+DATA frames, the stream's bulk, come out of :meth:`FrameDecoder.feed_runs` as
+:class:`DataRun` s: consecutive DATA frames of one size kept as received, so a host
+decodes their columns all at once (``daq.data_frames`` with numpy) instead of one
+Python object per frame. :meth:`FrameDecoder.feed` gives every frame as a message.
 """
 
 from __future__ import annotations
@@ -25,10 +30,19 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from firmware_protocols.errors import PayloadLengthError, ProtocolError
-from firmware_protocols.messages import MAX_PAYLOAD, MESSAGE_TYPES, PROTOCOL_VERSION, Data, Message
+from firmware_protocols.messages import (
+    DATA_HEADER_SIZE,
+    MAX_PAYLOAD,
+    MAX_SAMPLES_PER_FRAME,
+    MESSAGE_TYPES,
+    PROTOCOL_VERSION,
+    Data,
+    Message,
+)
 
 __all__ = [
     "CRC_INIT",
+    "DataRun",
     "DecoderStats",
     "Frame",
     "FrameDecoder",
@@ -51,6 +65,9 @@ _HEADER_AFTER_SYNC = struct.Struct("<BBHI")  # the decoder has found the sync al
 _CRC = struct.Struct("<H")
 _SEQ_MOD = 1 << 32
 _DATA_TYPE = Data.TYPE
+_SEQUENCE = struct.Struct("<I")
+_SEQUENCE_OFFSET = 6
+_DATA_COUNT_OFFSET = HEADER_SIZE + DATA_HEADER_SIZE - 2
 
 
 def crc16(data: bytes | bytearray | memoryview) -> int:
@@ -85,6 +102,33 @@ class Frame(NamedTuple):
 
     sequence: int
     message: Message | UnknownMessage | MalformedMessage
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DataRun:
+    """Consecutive DATA frames of ``samples_per_frame`` samples each, exactly as received.
+
+    ``raw`` is ``count`` whole frames back to back (header, payload, CRC; see the module
+    docstring and PROTOCOL.md), each with a correct CRC and a well-formed payload: frame
+    ``k`` starts at ``k * frame_size``. Writable, so arrays a host views on it are too.
+    """
+
+    raw: bytearray
+    count: int
+    samples_per_frame: int
+
+    @property
+    def frame_size(self) -> int:
+        return len(self.raw) // self.count
+
+    def frames(self) -> list[Frame]:
+        """The run's frames as :class:`Frame` s of :class:`~firmware_protocols.messages.Data` messages."""
+        size = self.frame_size
+        raw = self.raw
+        return [
+            Frame(_SEQUENCE.unpack_from(raw, at + _SEQUENCE_OFFSET)[0], Data.unpack_from(raw, at + HEADER_SIZE, size - OVERHEAD))
+            for at in range(0, len(raw), size)
+        ]
 
 
 def encode_frame(message: Message, sequence: int) -> bytes:
@@ -152,22 +196,36 @@ class FrameDecoder:
         return len(self._buf)
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> list[Frame]:
+        """Decode ``chunk``; return the frames it completed, each with its message."""
+        out: list[Frame] = []
+        for item in self.feed_runs(chunk):
+            if isinstance(item, DataRun):
+                out += item.frames()
+            else:
+                out.append(item)
+        return out
+
+    def feed_runs(self, chunk: bytes | bytearray | memoryview) -> list[Frame | DataRun]:
+        """Decode ``chunk`` as :meth:`feed` does, but hand out consecutive DATA frames of one size as a :class:`DataRun`.
+
+        The order of frames is kept: a run stands where its frames were.
+        """
         stats = self.stats
         stats.bytes_received += len(chunk)
         buf = self._buf
         buf += chunk
-        out: list[Frame] = []
+        out: list[Frame | DataRun] = []
         pos = 0
         end = len(buf)
         unpack_header = _HEADER_AFTER_SYNC.unpack_from
         max_payload = self.max_payload
         types = MESSAGE_TYPES
-        unpack_data = Data.unpack_from
         new_frame = tuple.__new__
         crc, crc_init = crc_hqx, CRC_INIT
         header_size = HEADER_SIZE
         version_1 = PROTOCOL_VERSION
         data_type = _DATA_TYPE
+        count_at = _DATA_COUNT_OFFSET  # DATA's sample count (u16) from the frame's start
         frames = 0
         while True:
             start = buf.find(SYNC, pos)
@@ -201,26 +259,36 @@ class FrameDecoder:
             if version != version_1:
                 stats.unsupported_versions += 1
                 continue
+            if type_code == data_type:
+                n, rest = divmod(length - DATA_HEADER_SIZE, 13)
+                if not rest and 1 <= n <= MAX_SAMPLES_PER_FRAME and buf[start + count_at] | (buf[start + count_at + 1] << 8) == n:
+                    # The hot path: this frame and the ones after it with the same header bytes (sync, version,
+                    # type, length), sample count and a correct CRC form one run, copied out once.
+                    size = frame_end - start
+                    head = buf[start : start + 6]
+                    while (
+                        pos + size <= end
+                        and buf[pos : pos + 6] == head
+                        and buf[pos + count_at] | (buf[pos + count_at + 1] << 8) == n
+                        and crc(buf[pos + 2 : pos + size - 2], crc_init) == buf[pos + size - 2] | (buf[pos + size - 1] << 8)
+                    ):
+                        pos += size
+                    count = (pos - start) // size
+                    frames += count - 1
+                    out.append(DataRun(buf[start:pos], count, n))
+                    continue
             message: Message | UnknownMessage | MalformedMessage
+            payload = bytes(buf[start + header_size : frame_end - 2])
+            cls = types.get(type_code)
+            if cls is None:
+                stats.unknown_types += 1
+                out.append(Frame(sequence, UnknownMessage(type_code, payload)))
+                continue
             try:
-                if type_code == data_type:  # the hot path: no intermediate payload copy
-                    message = unpack_data(buf, start + header_size, length)
-                else:
-                    cls = types.get(type_code)
-                    payload = bytes(buf[start + HEADER_SIZE : frame_end - 2])
-                    if cls is None:
-                        stats.unknown_types += 1
-                        out.append(Frame(sequence, UnknownMessage(type_code, payload)))
-                        continue
-                    message = cls.unpack(payload)
+                message = cls.unpack(payload)
             except ProtocolError as err:
                 stats.malformed_payloads += 1
-                message = MalformedMessage(
-                    type_code,
-                    bytes(buf[start + HEADER_SIZE : frame_end - 2]),
-                    str(err),
-                    isinstance(err, PayloadLengthError),
-                )
+                message = MalformedMessage(type_code, payload, str(err), isinstance(err, PayloadLengthError))
             out.append(new_frame(Frame, (sequence, message)))
         stats.frames += frames
         del buf[:pos]

@@ -23,6 +23,7 @@ __all__ = [
     "ChannelInfo",
     "ChannelKind",
     "Configure",
+    "DATA_HEADER_SIZE",
     "Data",
     "DeviceMessage",
     "ErrorCode",
@@ -51,8 +52,10 @@ PROTOCOL_VERSION = 1
 #: Largest payload a version-1 frame may carry, in bytes. A longer length field is corruption.
 MAX_PAYLOAD = 4096
 _DATA_HEADER = struct.Struct("<QIH")  # timestamp_us, first_sample, count
+#: Bytes of DATA's payload before its columns (timestamp_us, first_sample, count).
+DATA_HEADER_SIZE = _DATA_HEADER.size
 #: Samples that fit one DATA frame: 14-byte header + 13 bytes per sample.
-MAX_SAMPLES_PER_FRAME = (MAX_PAYLOAD - _DATA_HEADER.size) // 13
+MAX_SAMPLES_PER_FRAME = (MAX_PAYLOAD - DATA_HEADER_SIZE) // 13
 _BIG_ENDIAN_HOST = sys.byteorder == "big"
 
 

@@ -159,3 +159,23 @@ def test_other_versions_are_skipped_and_counted():
 
 def test_overhead_is_twelve_bytes():
     assert len(encode_frame(Ping(0), 0)) == OVERHEAD + 8
+
+
+def test_consecutive_data_frames_of_one_size_come_out_as_one_run():
+    from firmware_protocols import DataRun
+
+    def data(first: int, n: int) -> Data:
+        return Data.from_samples(first * 1000, first, list(range(n)), [2] * n, [-3] * n)
+
+    msgs = [data(0, 10), data(10, 10), data(20, 10), data(30, 5), data(35, 5), Ping(1), data(40, 5), data(45, 5), data(50, 5)]
+    frames = [encode_frame(m, i) for i, m in enumerate(msgs)]
+    damaged = bytearray(frames[7])
+    damaged[30] ^= 0xFF  # the second DATA after the PING: its CRC fails, so the run stops before it
+    stream = b"".join(frames[:7]) + bytes(damaged) + frames[8]
+    dec = FrameDecoder()
+    items = dec.feed_runs(stream)
+    shape = [(item.count, item.samples_per_frame) if isinstance(item, DataRun) else item.message for item in items]
+    assert shape == [(3, 10), (2, 5), Ping(1), (1, 5), (1, 5)]
+    expanded = [f for item in items for f in (item.frames() if isinstance(item, DataRun) else [item])]
+    assert [(f.sequence, f.message) for f in expanded] == [(i, m) for i, m in enumerate(msgs) if i != 7]
+    assert dec.stats.frames == 8 and dec.stats.crc_errors == 1
