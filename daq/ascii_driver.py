@@ -210,10 +210,10 @@ class AsciiDriver(Driver):
         n = len(run)
         index = np.arange(first_index, first_index + n, dtype=np.int64)
         device_time_us = np.round(index * (1e6 / self.sample_rate_hz)).astype(np.int64)
-        torque = np.fromiter((s.torque for s in run), dtype=np.int64, count=n)
-        velocity = np.fromiter((s.velocity for s in run), dtype=np.int64, count=n)
-        position = np.fromiter((s.position for s in run), dtype=np.int64, count=n)
-        self._publish(first_index, device_time_us, (torque, position, velocity), np.zeros(n, dtype=np.uint8), arrival_s)
+        counts = np.array([[s.torque for s in run], [s.position for s in run], [s.velocity for s in run]], dtype=np.int64)
+        cal = self.calibration
+        assert cal is not None  # start() requires it
+        self._publish(first_index, device_time_us, counts, cal.apply(counts), np.zeros(n, dtype=np.uint8), arrival_s)
 
     def _decoder_stats(self) -> dict[str, Any]:
         s = self._decoder.stats

@@ -24,10 +24,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from daq.data_frames import DataColumns
 from daq.driver import DeviceInfo, Driver, WrongDevice
 from daq.errors import DeviceRefused, DeviceTimeout, DeviceUnavailable
 from daq.plan import SetPlan
@@ -37,7 +38,7 @@ from firmware_protocols import (
     Capability,
     ChannelKind,
     Configure,
-    Data,
+    DataRun,
     ErrorCode,
     Event,
     EventCode,
@@ -87,6 +88,13 @@ class PingResult:
     host_time_s: float
 
 
+class _CheckedRun(NamedTuple):
+    """What a run's frames share once streaming: which are out of range, and all calibrated at once."""
+
+    out_of_range: list[bool]
+    values: np.ndarray  # (frames, 3, samples): torque N.m, position deg, velocity deg/s
+
+
 @dataclass(eq=False)
 class _Pending:
     """The one command waiting for its answer."""
@@ -129,7 +137,8 @@ class BinaryDriver(Driver):
         self._derive_next_gap = False
         self._last_first_index = 0
         self._last_first_sample = 0
-        self._time_offsets: dict[int, np.ndarray] = {}
+        #: samples per frame -> the samples' device time offsets from the frame's timestamp (us, int64; s, float64)
+        self._time_offsets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._frames_repeated = 0
         self._frames_malformed = 0
         self._malformed_tail = 0  # samples of malformed DATA dropped since the last frame placed
@@ -312,20 +321,15 @@ class BinaryDriver(Driver):
         self._after_link_loss = True
 
     def _feed(self, chunk: bytes, arrival_s: float) -> None:
-        for sequence, msg in self._decoder.feed(chunk):
-            expected = self._frame_next
-            if expected is not None:
-                lost = (sequence - expected) % _SEQ_MOD
-                if lost < _SEQ_MOD // 2:
-                    self._frames_lost += lost
-                    self._frames_lost_since_data += lost
-            self._frame_next = (sequence + 1) % _SEQ_MOD
+        for item in self._decoder.feed_runs(chunk):
+            if isinstance(item, DataRun):
+                self._on_data_run(item, arrival_s)
+                continue
+            sequence, msg = item
+            self._count_frame(sequence)
             kind = type(msg)
             try:
-                if kind is Data:
-                    self._frames_lost_since_data = 0  # a loss before it shows as its index jump
-                    self._on_data(msg, arrival_s)  # type: ignore[arg-type]
-                elif kind is Event:
+                if kind is Event:
                     self._on_event(msg)  # type: ignore[arg-type]
                 elif kind in (Ack, Nak, Info, Pong):
                     pending = self._pending
@@ -335,50 +339,76 @@ class BinaryDriver(Driver):
                         pending.reply = msg  # type: ignore[assignment]
                         pending.done.set()
             except Exception:  # hostile or broken input must not end the stream: count it and go on
-                self._frames_malformed += 1
-                self._dropped_malformed = True
-                if not self._malformed_logged:
-                    self._malformed_logged = True
-                    log.exception("%s: a frame could not be handled; it is counted as malformed (logged once)", self.url)
+                self._frame_failed()
 
-    def _on_data(self, msg: Data, arrival_s: float) -> None:
-        if not self._streaming:
-            self._frames_ignored += 1  # a stream left running by an earlier session
-            return
-        key = (msg.first_sample, msg.timestamp_us)
+    def _count_frame(self, sequence: int) -> None:
+        """Count the frames lost before this one, from the frame sequence."""
+        expected = self._frame_next
+        if expected is not None:
+            lost = (sequence - expected) % _SEQ_MOD
+            if lost < _SEQ_MOD // 2:
+                self._frames_lost += lost
+                self._frames_lost_since_data += lost
+        self._frame_next = (sequence + 1) % _SEQ_MOD
+
+    def _frame_failed(self) -> None:
+        self._frames_malformed += 1
+        self._dropped_malformed = True
+        if not self._malformed_logged:
+            self._malformed_logged = True
+            log.exception("%s: a frame could not be handled; it is counted as malformed (logged once)", self.url)
+
+    def _on_data_run(self, run: DataRun, arrival_s: float) -> None:
+        """The DATA frames of a run, in order, each as :meth:`_on_data`; their columns decoded once for all."""
+        columns = DataColumns(run)
+        checked: _CheckedRun | None = None
+        for k, sequence in enumerate(columns.sequence):
+            self._count_frame(sequence)
+            self._frames_lost_since_data = 0  # a loss before it shows as its index jump
+            try:
+                if not self._streaming:
+                    self._frames_ignored += 1  # a stream left running by an earlier session
+                    continue
+                if checked is None:
+                    cal = self.calibration
+                    assert cal is not None  # start() requires it
+                    checked = _CheckedRun(columns.out_of_range(self._count_ranges), cal.apply(columns.counts))
+                self._on_data(columns, k, checked, arrival_s)
+            except Exception:  # hostile or broken input must not end the stream: count it and go on
+                self._frame_failed()
+
+    def _on_data(self, columns: DataColumns, k: int, checked: _CheckedRun, arrival_s: float) -> None:
+        """Frame ``k`` of a run, while streaming: drop a repeat or a damaged frame, place it, publish it."""
+        timestamp_us, first_sample = columns.timestamp_us[k], columns.first_sample[k]
+        key = (first_sample, timestamp_us)
         if key in self._recent_keys:  # the device sent this frame again: keep the first copy
             self._frames_repeated += 1
             return
-        counts = (
-            np.frombuffer(msg.torque, dtype=np.int32),
-            np.frombuffer(msg.position, dtype=np.int32),
-            np.frombuffer(msg.velocity, dtype=np.int32),
-        )
-        n = len(msg.torque)
-        if msg.timestamp_us >= _MAX_TIMESTAMP_US:  # no device clock runs that long: a damaged frame
+        n = columns.samples_per_frame
+        if timestamp_us >= _MAX_TIMESTAMP_US:  # no device clock runs that long: a damaged frame
             self._drop_malformed(n)
             return
-        for column, (low, high) in zip(counts, self._count_ranges):
-            if column.min() < low or column.max() > high:  # impossible for the channel's ADC: a damaged frame
-                self._drop_malformed(n)
-                return
+        if checked.out_of_range[k]:  # a count impossible for the channel's ADC: a damaged frame
+            self._drop_malformed(n)
+            return
         offsets = self._time_offsets.get(n)
         if offsets is None:
-            offsets = self._time_offsets[n] = np.round(np.arange(n) * (1e6 / self.sample_rate_hz)).astype(np.int64)
-        device_time_us = offsets + msg.timestamp_us
+            offsets_us = np.round(np.arange(n) * (1e6 / self.sample_rate_hz)).astype(np.int64)
+            offsets = self._time_offsets[n] = (offsets_us, offsets_us / 1e6)
+        device_time_us = offsets[0] + timestamp_us
         indexer = self._indexer
         after = indexer.last_index
         if self._derive_next_gap:
-            first_index = self._resume_after_restart(msg, n, arrival_s, "disconnect")
+            first_index = self._resume_after_restart(timestamp_us, first_sample, n, arrival_s, "disconnect")
             self._derive_next_gap = False
         else:
-            placed = indexer.place(msg.first_sample, n)
+            placed = indexer.place(first_sample, n)
             if placed is None:
                 self._break_clock()
-                first_index = self._resume_after_restart(msg, n, arrival_s, "index restart")
+                first_index = self._resume_after_restart(timestamp_us, first_sample, n, arrival_s, "index restart")
             else:
                 first_index, missing = placed
-                self._check_clock(msg.timestamp_us, first_index, after)
+                self._check_clock(timestamp_us, first_index, after)
                 if missing:
                     if self._after_link_loss:
                         reason = "disconnect"
@@ -390,13 +420,13 @@ class BinaryDriver(Driver):
         self._after_link_loss = False
         self._dropped_malformed = False
         self._malformed_tail = 0
-        self._last_first_index, self._last_first_sample = first_index, msg.first_sample
+        self._last_first_index, self._last_first_sample = first_index, first_sample
         recent = self._recent
         if len(recent) == recent.maxlen:
             self._recent_keys.discard(recent[0])
         recent.append(key)
         self._recent_keys.add(key)
-        self._publish(first_index, device_time_us, counts, np.frombuffer(msg.status, dtype=np.uint8), arrival_s)
+        self._publish(first_index, device_time_us, columns.counts[k], checked.values[k], columns.status[k], arrival_s, offsets[1])
 
     def _drop_malformed(self, samples: int) -> None:
         """A DATA frame that breaks the protocol: counted, dropped; its samples show as a gap (at the end too)."""
@@ -424,15 +454,15 @@ class BinaryDriver(Driver):
                 )  # fmt: skip
             self._break_clock()
 
-    def _resume_after_restart(self, msg: Data, n: int, arrival_s: float, reason: str) -> int:
+    def _resume_after_restart(self, timestamp_us: int, first_sample: int, n: int, arrival_s: float, reason: str) -> int:
         """The device counter restarted: count the missing samples from time, then continue."""
         after = self._indexer.last_index
         last_t = self._last_device_time_us
-        if last_t is not None and msg.timestamp_us > last_t:
-            missing = max(0, round((msg.timestamp_us - last_t) * self.sample_rate_hz / 1e6) - 1)
+        if last_t is not None and timestamp_us > last_t:
+            missing = max(0, round((timestamp_us - last_t) * self.sample_rate_hz / 1e6) - 1)
         else:  # the device clock restarted too: only the host clock is left
             missing = self._missing_from_host_time(arrival_s - (n - 1) / self.sample_rate_hz)
-        first_index = self._indexer.resume_after(missing, msg.first_sample, n)
+        first_index = self._indexer.resume_after(missing, first_sample, n)
         if after >= 0:
             self._publish_gap(after, missing, derived_from_time=True, reason=reason)
         return first_index

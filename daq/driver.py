@@ -44,7 +44,7 @@ from daq.plan import SetPlan
 from daq.stats import AcquisitionStats
 from daq.stream import Disconnected, Gap, Reconnected, SampleBlock, StreamEnded, StreamItem, Subscription
 from daq.timing import ClockFit, ClockSegment
-from daq.transport import describe_error, open_port
+from daq.transport import describe_error, open_port, read_available
 from firmware_protocols import ErrorCode
 
 __all__ = ["DeviceInfo", "Driver", "RECONNECT_PERIOD_S", "WrongDevice"]
@@ -121,8 +121,8 @@ class Driver(ABC):
         self._closing = threading.Event()
         self._closed = False
         self._write_lock = threading.Lock()
-        self._subs_lock = threading.Lock()
-        self._subs: list[Subscription] = []
+        self._subs_lock = threading.Lock()  # (un)subscribing; handing out reads the tuple without it
+        self._subs: tuple[Subscription, ...] = ()
         self._indexer = SampleIndexer()
         self._clock: ClockFit | None = None
         self._segments_done: list[ClockSegment] = []
@@ -276,23 +276,20 @@ class Driver(ABC):
         """A new bounded queue that receives every item from now on."""
         sub = Subscription(max_items=max_items)
         with self._subs_lock:
-            self._subs.append(sub)
+            self._subs = (*self._subs, sub)
         return sub
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._subs_lock:
-            if subscription in self._subs:
-                self._subs.remove(subscription)
+            self._subs = tuple(sub for sub in self._subs if sub is not subscription)
 
     def _emit(self, item: StreamItem) -> None:
         held = self._held
         if held is not None and not isinstance(item, StreamEnded):
             held.append(item)  # received while resuming: handed out after the Reconnected item
             return
-        with self._subs_lock:
-            subs = tuple(self._subs)
         dropped = 0
-        for sub in subs:
+        for sub in self._subs:  # a tuple, replaced (never changed) by subscribe and unsubscribe
             dropped += sub.put(item)
         if dropped:
             with self._stats_lock:
@@ -366,15 +363,23 @@ class Driver(ABC):
         self,
         first_index: int,
         device_time_us: np.ndarray,
-        counts: tuple[np.ndarray, np.ndarray, np.ndarray],
+        counts: np.ndarray,
+        values: np.ndarray,
         status: np.ndarray,
         arrival_s: float,
+        elapsed_s: np.ndarray | None = None,
     ) -> None:
-        """Map times, calibrate and hand out one block of consecutive samples."""
+        """Map times and hand out one block of consecutive samples.
+
+        ``counts`` and ``values`` (the calibrated counts) have shape ``(3, n)``: rows torque, position, velocity.
+        ``elapsed_s``: the samples' device times from the first, s, if known (see :meth:`ClockFit.map_block`).
+        """
         n = len(device_time_us)
         last_index = first_index + n - 1
+        first_device_us = int(device_time_us[0])
+        last_device_us = int(device_time_us[-1])
         with self._stats_lock:
-            if self._last_device_time_us is not None and device_time_us[0] < self._last_device_time_us:
+            if self._last_device_time_us is not None and first_device_us < self._last_device_time_us:
                 if self._clock is not None:  # the device clock went backward: a new segment
                     self._segments_done.append(self._clock.snapshot())
                     self._clock = None
@@ -387,7 +392,7 @@ class Driver(ABC):
                     and previous.follows_device_clock
                     and self._last_device_time_us is not None
                     and self._last_host_time_s is not None
-                    and device_time_us[0] >= self._last_device_time_us  # the device clock ran on
+                    and first_device_us >= self._last_device_time_us  # the device clock ran on
                 ):
                     follow_from = (self._last_device_time_us / 1e6, self._last_host_time_s)
                 prior = previous.slope if previous is not None else 1.0
@@ -395,27 +400,24 @@ class Driver(ABC):
                     self._next_segment, first_index, prior_slope=prior, follow_from=follow_from
                 )
                 self._next_segment += 1
-            clock.add(int(device_time_us[-1]), arrival_s, last_index)
-            host = clock.map_block(device_time_us)
+            clock.add(last_device_us, arrival_s, last_index)
+            host = clock.map_block(device_time_us, elapsed_s)
             self._samples += n
-            self._last_device_time_us = int(device_time_us[-1])
+            self._last_device_time_us = last_device_us
             if self._first_host_time_s is None:
                 self._first_host_time_s = float(host[0])
             self._last_host_time_s = float(host[-1])
-        cal = self.calibration
-        assert cal is not None  # start() requires it
-        torque, position, velocity = counts
         self._emit(
             SampleBlock(
                 index=np.arange(first_index, last_index + 1, dtype=np.int64),
                 device_time_us=device_time_us,
                 host_time_s=host,
-                torque_counts=torque,
-                position_counts=position,
-                velocity_counts=velocity,
-                torque_nm=cal.torque.apply(torque),
-                position_deg=cal.position.apply(position),
-                velocity_dps=cal.velocity.apply(velocity),
+                torque_counts=counts[0],
+                position_counts=counts[1],
+                velocity_counts=counts[2],
+                torque_nm=values[0],
+                position_deg=values[1],
+                velocity_dps=values[2],
                 status=status,
                 segment=clock.segment,
             )
@@ -445,13 +447,9 @@ class Driver(ABC):
         port = self._port
         if port is None:
             raise DeviceUnavailable(f"{self.url} is disconnected")
-        chunk = port.read(port.in_waiting or 1)
-        if not chunk:
-            return
-        waiting = port.in_waiting
-        if waiting:
-            chunk += port.read(waiting)
-        self._feed(chunk, time.monotonic())
+        chunk = read_available(port)
+        if chunk:
+            self._feed(chunk, time.monotonic())
 
     def _run(self) -> None:
         reason = "closed"

@@ -168,9 +168,12 @@ class ClockFit:
         d0, h0 = self._map_origin()
         return h0 + self._offset + self._slope * (device_time_us / 1e6 - d0)
 
-    def map_block(self, device_time_us: np.ndarray) -> np.ndarray:
+    def map_block(self, device_time_us: np.ndarray, elapsed_s: np.ndarray | None = None) -> np.ndarray:
         """Host times (s, float64) of a block of increasing device times (us) that follows the
-        previously mapped one: slewed toward the fit, monotonic (see the module docstring)."""
+        previously mapped one: slewed toward the fit, monotonic (see the module docstring).
+
+        ``elapsed_s`` is ``(device_time_us - device_time_us[0]) / 1e6`` when the caller has it already
+        (a frame's sample offsets are the same in every frame)."""
         first = int(device_time_us[0])
         target = self.map_one(first)
         if self._pub_device_us is None:
@@ -180,7 +183,9 @@ class ClockFit:
             predicted = self._pub_host_s + interval
             limit = 0.5 * interval
             start = predicted + min(max(target - predicted, -limit), limit)
-        host = start + self._slope * ((device_time_us - first) / 1e6)
+        if elapsed_s is None:
+            elapsed_s = (device_time_us - first) / 1e6
+        host = start + self._slope * elapsed_s
         self._pub_device_us = int(device_time_us[-1])
         self._pub_host_s = float(host[-1])
         return host

@@ -7,14 +7,21 @@ simulator's ``sim://``, registered by whoever imports it; ``daq`` never does).
 
 from __future__ import annotations
 
+import errno
+import os
+import select
+
 import serial
 
 from daq.errors import DeviceUnavailable
 
-__all__ = ["describe_error", "open_port"]
+__all__ = ["describe_error", "open_port", "read_available"]
 
 #: Read timeout of the reader thread: how long a read blocks before it checks for close, seconds.
 READ_TIMEOUT_S = 0.05
+#: Most bytes one read takes (a tty hands out at most 4 KiB at a time anyway).
+READ_MAX_BYTES = 1 << 16
+_RETRY_ERRNOS = (errno.EAGAIN, errno.EALREADY, errno.EWOULDBLOCK, errno.EINPROGRESS, errno.EINTR)
 
 
 def open_port(url: str, *, baudrate: int = 921600, read_timeout_s: float = READ_TIMEOUT_S) -> serial.SerialBase:
@@ -57,6 +64,42 @@ def open_port(url: str, *, baudrate: int = 921600, read_timeout_s: float = READ_
         except (ValueError, OSError, NotImplementedError):
             pass  # ptys and many USB adapters have no ASYNC_LOW_LATENCY flag
     return port
+
+
+def read_available(port: serial.SerialBase) -> bytes:
+    """Wait up to the port's timeout for input and return all of it at once; ``b""`` on timeout or ``cancel_read()``.
+
+    A POSIX port (a tty or a pty) costs one ``select`` and one ``read`` per call (pyserial's
+    ``read(in_waiting or 1)`` then the rest costs two of each and two ``ioctl`` s); other ports
+    (sockets, ``loop://``, ``spy://``, ``sim://``) go through pyserial. Errors are pyserial's: a failed read or a
+    hang-up is :class:`serial.SerialException`.
+    """
+    fd = getattr(port, "fd", None)
+    abort = getattr(port, "pipe_abort_read_r", None)
+    if type(port) is not serial.Serial or fd is None or abort is None:  # not a plain POSIX port (spy:// logs its reads)
+        chunk: bytes = port.read(port.in_waiting or 1)
+        if chunk:
+            waiting = port.in_waiting
+            if waiting:
+                chunk += port.read(waiting)
+        return chunk
+    ready, _, _ = select.select([fd, abort], [], [], port.timeout)
+    if abort in ready:  # cancel_read(): the reader is asked to look up
+        os.read(abort, 1000)
+        return b""
+    if not ready:
+        return b""
+    try:
+        chunk = os.read(fd, READ_MAX_BYTES)
+    except OSError as err:
+        if err.errno in _RETRY_ERRNOS:
+            return b""
+        raise serial.SerialException(f"read failed: {err}") from err
+    if not chunk:  # as pyserial: Linux reports a vanished device as readable with nothing to read
+        raise serial.SerialException(
+            "device reports readiness to read but returned no data (device disconnected or multiple access on port?)"
+        )
+    return chunk
 
 
 def describe_error(err: BaseException) -> str:

@@ -180,3 +180,24 @@ def test_an_ascii_board_stopped_while_its_link_is_down_is_told_on_the_reconnect(
         commands = dev.wait_for(tuple, 3)
     assert [i.resumed for i in items if isinstance(i, Reconnected)] == [STOPPED_ON_RECONNECT]
     assert commands[-1] == ("stop", None) and ("start", None) not in commands[commands.index(("start", None)) + 1 :]
+
+
+def test_frames_read_at_once_are_checked_one_by_one(make_device, profile):
+    """Frames that arrive together are decoded as one run, but each is still dropped, repeated or placed on its own."""
+    dev = make_device()
+    with open_driver(dev.url, calibration=profile) as drv:
+        sub = drv.subscribe()
+        drv.start()
+        frames = [dev.data_frame(0, 10), dev.data_frame(10, 10), dev.data_frame(20, 10, torque0=70_000),
+                  dev.data_frame(10, 10), dev.data_frame(30, 10)]
+        dev.write(b"".join(dev.encoder.encode(f) for f in frames))  # one write: one read, one run
+        items = drain(sub, lambda got: len(indices(got)) >= 30)
+        stats = drv.stats()
+    blocks = [i for i in items if isinstance(i, SampleBlock)]
+    gaps = [i for i in items if isinstance(i, Gap)]
+    assert indices(items) == list(range(20)) + list(range(30, 40)) and len(blocks) == 3
+    assert [(g.after_index, g.missing, g.reason) for g in gaps] == [(19, 10, "malformed frame dropped")]
+    assert stats.malformed == 1 and stats.frames_repeated == 1 and stats.lost_samples == 10
+    np.testing.assert_array_equal(blocks[2].torque_nm, 0.5 * np.arange(10) + 1.0)
+    np.testing.assert_array_equal(blocks[2].velocity_dps, -2.0 * np.arange(10) - 3.0)
+    assert blocks[2].device_time_us.tolist() == [dev.device_time_us + 30_000 + 1000 * k for k in range(10)]
