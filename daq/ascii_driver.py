@@ -22,7 +22,7 @@ import numpy as np
 from daq.driver import DeviceInfo, Driver
 from daq.errors import DeviceUnavailable
 from daq.plan import SetPlan
-from daq.stream import STOPPED_ON_RECONNECT
+from daq.stream import STOPPED_ON_RECONNECT, ArrayColumns, SampleTimes
 from firmware_protocols import AsciiComment, AsciiDecoder, AsciiSample, encode_command
 
 __all__ = ["AsciiDriver"]
@@ -211,9 +211,9 @@ class AsciiDriver(Driver):
         index = np.arange(first_index, first_index + n, dtype=np.int64)
         device_time_us = np.round(index * (1e6 / self.sample_rate_hz)).astype(np.int64)
         counts = np.array([[s.torque for s in run], [s.position for s in run], [s.velocity for s in run]], dtype=np.int64)
-        cal = self.calibration
-        assert cal is not None  # start() requires it
-        self._publish(first_index, device_time_us, counts, cal.apply(counts), np.zeros(n, dtype=np.uint8), arrival_s)
+        first_us = int(device_time_us[0])
+        columns = ArrayColumns(counts, np.zeros(n, dtype=np.uint8))
+        self._publish(first_index, first_us, SampleTimes.of(device_time_us - first_us), columns, 0, arrival_s)
 
     def _decoder_stats(self) -> dict[str, Any]:
         s = self._decoder.stats

@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from daq.data_frames import DataColumns
 from daq.driver import DeviceInfo, Driver, WrongDevice
 from daq.errors import DeviceRefused, DeviceTimeout, DeviceUnavailable
 from daq.plan import SetPlan
-from daq.stream import SET_ENDED, STOPPED_ON_RECONNECT, DeviceEvent
+from daq.stream import SET_ENDED, STOPPED_ON_RECONNECT, DeviceEvent, SampleTimes
 from firmware_protocols import (
     Ack,
     Capability,
@@ -88,13 +88,6 @@ class PingResult:
     host_time_s: float
 
 
-class _CheckedRun(NamedTuple):
-    """What a run's frames share once streaming: which are out of range, and all calibrated at once."""
-
-    out_of_range: list[bool]
-    values: np.ndarray  # (frames, 3, samples): torque N.m, position deg, velocity deg/s
-
-
 @dataclass(eq=False)
 class _Pending:
     """The one command waiting for its answer."""
@@ -137,8 +130,8 @@ class BinaryDriver(Driver):
         self._derive_next_gap = False
         self._last_first_index = 0
         self._last_first_sample = 0
-        #: samples per frame -> the samples' device time offsets from the frame's timestamp (us, int64; s, float64)
-        self._time_offsets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: samples per frame -> the samples' device times from the frame's timestamp
+        self._times: dict[int, SampleTimes] = {}
         self._frames_repeated = 0
         self._frames_malformed = 0
         self._malformed_tail = 0  # samples of malformed DATA dropped since the last frame placed
@@ -162,7 +155,7 @@ class BinaryDriver(Driver):
         config = plan.configure_message()
         self._command(config, retries=1)
         self._config = config
-        self._time_offsets.clear()
+        self._times.clear()
 
     def _start(self) -> None:
         """START streaming (CONFIGUREs the driver's ``sample_rate_hz`` first if not configured yet)."""
@@ -359,27 +352,26 @@ class BinaryDriver(Driver):
             log.exception("%s: a frame could not be handled; it is counted as malformed (logged once)", self.url)
 
     def _on_data_run(self, run: DataRun, arrival_s: float) -> None:
-        """The DATA frames of a run, in order, each as :meth:`_on_data`; their columns decoded once for all."""
+        """The DATA frames of a run, in order, each as :meth:`_on_data`."""
         columns = DataColumns(run)
-        checked: _CheckedRun | None = None
-        for k, sequence in enumerate(columns.sequence):
+        out_of_range: list[bool] | None = None
+        for k, (sequence, timestamp_us, first_sample) in enumerate(columns.headers):
             self._count_frame(sequence)
             self._frames_lost_since_data = 0  # a loss before it shows as its index jump
             try:
                 if not self._streaming:
                     self._frames_ignored += 1  # a stream left running by an earlier session
                     continue
-                if checked is None:
-                    cal = self.calibration
-                    assert cal is not None  # start() requires it
-                    checked = _CheckedRun(columns.out_of_range(self._count_ranges), cal.apply(columns.counts))
-                self._on_data(columns, k, checked, arrival_s)
+                if out_of_range is None:
+                    out_of_range = columns.out_of_range(self._count_ranges)
+                self._on_data(timestamp_us, first_sample, columns, k, out_of_range[k], arrival_s)
             except Exception:  # hostile or broken input must not end the stream: count it and go on
                 self._frame_failed()
 
-    def _on_data(self, columns: DataColumns, k: int, checked: _CheckedRun, arrival_s: float) -> None:
+    def _on_data(
+        self, timestamp_us: int, first_sample: int, columns: DataColumns, k: int, out_of_range: bool, arrival_s: float
+    ) -> None:
         """Frame ``k`` of a run, while streaming: drop a repeat or a damaged frame, place it, publish it."""
-        timestamp_us, first_sample = columns.timestamp_us[k], columns.first_sample[k]
         key = (first_sample, timestamp_us)
         if key in self._recent_keys:  # the device sent this frame again: keep the first copy
             self._frames_repeated += 1
@@ -388,14 +380,12 @@ class BinaryDriver(Driver):
         if timestamp_us >= _MAX_TIMESTAMP_US:  # no device clock runs that long: a damaged frame
             self._drop_malformed(n)
             return
-        if checked.out_of_range[k]:  # a count impossible for the channel's ADC: a damaged frame
+        if out_of_range:  # a count impossible for the channel's ADC: a damaged frame
             self._drop_malformed(n)
             return
-        offsets = self._time_offsets.get(n)
-        if offsets is None:
-            offsets_us = np.round(np.arange(n) * (1e6 / self.sample_rate_hz)).astype(np.int64)
-            offsets = self._time_offsets[n] = (offsets_us, offsets_us / 1e6)
-        device_time_us = offsets[0] + timestamp_us
+        times = self._times.get(n)
+        if times is None:
+            times = self._times[n] = SampleTimes.of(np.round(np.arange(n) * (1e6 / self.sample_rate_hz)).astype(np.int64))
         indexer = self._indexer
         after = indexer.last_index
         if self._derive_next_gap:
@@ -426,7 +416,7 @@ class BinaryDriver(Driver):
             self._recent_keys.discard(recent[0])
         recent.append(key)
         self._recent_keys.add(key)
-        self._publish(first_index, device_time_us, columns.counts[k], checked.values[k], columns.status[k], arrival_s, offsets[1])
+        self._publish(first_index, timestamp_us, times, columns, k, arrival_s)
 
     def _drop_malformed(self, samples: int) -> None:
         """A DATA frame that breaks the protocol: counted, dropped; its samples show as a gap (at the end too)."""

@@ -1,9 +1,9 @@
 """DATA frames as numpy arrays: a decoder's :class:`~firmware_protocols.DataRun` viewed in place.
 
 A run is whole DATA frames of one size back to back, so one structured numpy view
-over its bytes gives every field of every frame at once (the layout is PROTOCOL.md's
+over its bytes gives the columns of every frame at once (the layout is PROTOCOL.md's
 DATA: header, ``timestamp_us``, ``first_sample``, ``count``, the three columns of
-counts, the status column, the CRC). Nothing is copied or decoded per frame in Python.
+counts, the status column, the CRC). Nothing is copied or decoded per sample in Python.
 """
 
 from __future__ import annotations
@@ -46,37 +46,43 @@ def _frame_dtype(samples: int) -> np.dtype:
 class DataColumns:
     """The fields of a run's frames, frame ``k`` at row ``k``.
 
+    The headers are read with :mod:`struct` and the counts range-checked with Python's ``min`` and
+    ``max`` (no numpy: a reader thread that wakes for one frame pays numpy's start-up on every
+    wake-up); the numpy view of the columns is made once, by whoever first needs the arrays
+    (:meth:`arrays`, a :class:`~daq.stream.SampleColumns`).
+
     Attributes
     ----------
-    sequence, timestamp_us, first_sample
-        Per frame, as Python ints (frame sequence number, device clock at the first sample in us,
-        device sample counter).
+    headers
+        Per frame, ``(sequence, timestamp_us, first_sample)`` as Python ints: the frame's sequence
+        number, the device clock at its first sample (us) and the device's sample counter.
     samples_per_frame
         Samples in each frame.
-    counts
-        Raw ADC counts, int32, shape ``(frames, 3, samples_per_frame)``: rows torque, position, velocity
-        (views of the run's bytes).
-    status
-        Per-sample status bits, uint8, shape ``(frames, samples_per_frame)``.
     """
 
-    __slots__ = ("_frame_size", "_raw", "counts", "first_sample", "samples_per_frame", "sequence", "status", "timestamp_us")
+    __slots__ = ("_arrays", "_frame_size", "_raw", "headers", "samples_per_frame")
 
     def __init__(self, run: DataRun) -> None:
         raw, size = run.raw, run.frame_size
         self._raw, self._frame_size = raw, size
         self.samples_per_frame = run.samples_per_frame
         if run.count == 1:
-            scalars = [_SCALARS.unpack_from(raw, _SCALARS_OFFSET)]
+            self.headers: list[tuple[int, int, int]] = [_SCALARS.unpack_from(raw, _SCALARS_OFFSET)]
         else:
-            scalars = [_SCALARS.unpack_from(raw, at + _SCALARS_OFFSET) for at in range(0, len(raw), size)]
-        self.sequence, self.timestamp_us, self.first_sample = (list(column) for column in zip(*scalars))
-        records = np.frombuffer(raw, dtype=_frame_dtype(run.samples_per_frame))
-        self.counts: np.ndarray = records["counts"]
-        self.status: np.ndarray = records["status"]
+            self.headers = [_SCALARS.unpack_from(raw, at) for at in range(_SCALARS_OFFSET, len(raw), size)]
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self.sequence)
+        return len(self.headers)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Counts, int32 ``(frames, 3, samples_per_frame)`` (rows torque, position, velocity), and status bits,
+        uint8 ``(frames, samples_per_frame)``: views of the run's bytes, made on the first call."""
+        arrays = self._arrays
+        if arrays is None:
+            records = np.frombuffer(self._raw, dtype=_frame_dtype(self.samples_per_frame))
+            arrays = self._arrays = (records["counts"], records["status"])
+        return arrays
 
     def out_of_range(self, ranges: tuple[tuple[int, int], ...]) -> list[bool]:
         """Per frame: whether a count lies outside its channel's ``(low, high)`` (torque, position, velocity).

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-import numpy as np
 import serial
 
 from daq.calibration import CalibrationProfile
@@ -42,7 +41,17 @@ from daq.errors import DaqError, DeviceRefused, DeviceUnavailable
 from daq.indexing import SampleIndexer
 from daq.plan import SetPlan
 from daq.stats import AcquisitionStats
-from daq.stream import Disconnected, Gap, Reconnected, SampleBlock, StreamEnded, StreamItem, Subscription
+from daq.stream import (
+    Disconnected,
+    Gap,
+    Reconnected,
+    SampleBlock,
+    SampleColumns,
+    SampleTimes,
+    StreamEnded,
+    StreamItem,
+    Subscription,
+)
 from daq.timing import ClockFit, ClockSegment
 from daq.transport import describe_error, open_port, read_available
 from firmware_protocols import ErrorCode
@@ -360,26 +369,16 @@ class Driver(ABC):
                 self._clock = None
 
     def _publish(
-        self,
-        first_index: int,
-        device_time_us: np.ndarray,
-        counts: np.ndarray,
-        values: np.ndarray,
-        status: np.ndarray,
-        arrival_s: float,
-        elapsed_s: np.ndarray | None = None,
+        self, first_index: int, device_time_us: int, times: SampleTimes, columns: SampleColumns, row: int, arrival_s: float
     ) -> None:
-        """Map times and hand out one block of consecutive samples.
-
-        ``counts`` and ``values`` (the calibrated counts) have shape ``(3, n)``: rows torque, position, velocity.
-        ``elapsed_s``: the samples' device times from the first, s, if known (see :meth:`ClockFit.map_block`).
-        """
-        n = len(device_time_us)
+        """Time and hand out one block of consecutive samples: its first sample's index and device time,
+        the samples' device times from it, and its counts (row ``row`` of ``columns``), made into arrays
+        by whoever reads them (:class:`~daq.stream.SampleBlock`)."""
+        n = len(times.offsets_us)
         last_index = first_index + n - 1
-        first_device_us = int(device_time_us[0])
-        last_device_us = int(device_time_us[-1])
+        last_device_us = device_time_us + times.last_offset_us
         with self._stats_lock:
-            if self._last_device_time_us is not None and first_device_us < self._last_device_time_us:
+            if self._last_device_time_us is not None and device_time_us < self._last_device_time_us:
                 if self._clock is not None:  # the device clock went backward: a new segment
                     self._segments_done.append(self._clock.snapshot())
                     self._clock = None
@@ -392,7 +391,7 @@ class Driver(ABC):
                     and previous.follows_device_clock
                     and self._last_device_time_us is not None
                     and self._last_host_time_s is not None
-                    and first_device_us >= self._last_device_time_us  # the device clock ran on
+                    and device_time_us >= self._last_device_time_us  # the device clock ran on
                 ):
                     follow_from = (self._last_device_time_us / 1e6, self._last_host_time_s)
                 prior = previous.slope if previous is not None else 1.0
@@ -401,24 +400,24 @@ class Driver(ABC):
                 )
                 self._next_segment += 1
             clock.add(last_device_us, arrival_s, last_index)
-            host = clock.map_block(device_time_us, elapsed_s)
+            start_s, slope = clock.place_block(device_time_us, last_device_us, times.last_elapsed_s)
             self._samples += n
             self._last_device_time_us = last_device_us
             if self._first_host_time_s is None:
-                self._first_host_time_s = float(host[0])
-            self._last_host_time_s = float(host[-1])
+                self._first_host_time_s = start_s + slope * 0.0  # the first sample: elapsed 0
+            self._last_host_time_s = start_s + slope * times.last_elapsed_s
+        cal = self.calibration
+        assert cal is not None  # start() requires it
         self._emit(
             SampleBlock(
-                index=np.arange(first_index, last_index + 1, dtype=np.int64),
+                first_index=first_index,
+                columns=columns,
+                row=row,
                 device_time_us=device_time_us,
-                host_time_s=host,
-                torque_counts=counts[0],
-                position_counts=counts[1],
-                velocity_counts=counts[2],
-                torque_nm=values[0],
-                position_deg=values[1],
-                velocity_dps=values[2],
-                status=status,
+                times=times,
+                host_start_s=start_s,
+                host_slope=slope,
+                calibration=cal,
                 segment=clock.segment,
             )
         )

@@ -20,10 +20,12 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 __all__ = [
+    "ArrayColumns",
     "SET_ENDED",
     "STOPPED_ON_RECONNECT",
     "DeviceEvent",
@@ -32,15 +34,40 @@ __all__ = [
     "Overflow",
     "Reconnected",
     "SampleBlock",
+    "SampleColumns",
+    "SampleTimes",
     "StreamEnded",
     "StreamItem",
     "Subscription",
 ]
 
 
-@dataclass(frozen=True, eq=False)
+class SampleColumns(Protocol):
+    """Where blocks' counts come from: the columns of one or more frames, made into arrays on first use."""
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Counts, shape ``(frames, 3, n)`` (rows torque, position, velocity), and status bits, ``(frames, n)``."""
+        ...
+
+
+class ArrayColumns:
+    """Columns already in arrays: counts ``(3, n)`` and status ``(n,)`` of one block (row 0)."""
+
+    __slots__ = ("_arrays",)
+
+    def __init__(self, counts: np.ndarray, status: np.ndarray) -> None:
+        self._arrays = (counts[np.newaxis], status[np.newaxis])
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._arrays
+
+
 class SampleBlock:
-    """Consecutive samples without a gap, all arrays of equal length.
+    """Consecutive samples without a gap, all arrays of equal length (read-only).
+
+    A driver's reader thread only checks, places and times a frame; the block's arrays are
+    made from the frame as received on first use, in the thread that reads them, and kept
+    (a consumer that never reads the raw counts never pays for them).
 
     Attributes
     ----------
@@ -60,22 +87,148 @@ class SampleBlock:
         Per-sample status bits (uint8, see ``firmware_protocols.SampleStatus``).
     segment
         Index of the gap-free clock segment the block belongs to.
+
+    Parameters
+    ----------
+    first_index
+        Index of the first sample.
+    columns, row
+        The block's counts and status: row ``row`` of ``columns.arrays()``.
+    device_time_us, times
+        The first sample's device time (us) and the samples' offsets from it (:class:`SampleTimes`).
+    host_start_s, host_slope
+        Host time of the first sample (s) and host seconds per device second:
+        ``host_time_s = host_start_s + host_slope * times.elapsed_s``.
+    calibration
+        Counts to units (``CalibrationProfile.apply``).
+    segment
+        The clock segment.
     """
 
-    index: np.ndarray
-    device_time_us: np.ndarray
-    host_time_s: np.ndarray
-    torque_counts: np.ndarray
-    position_counts: np.ndarray
-    velocity_counts: np.ndarray
-    torque_nm: np.ndarray
-    position_deg: np.ndarray
-    velocity_dps: np.ndarray
-    status: np.ndarray
-    segment: int
+    __slots__ = ("_cache", "_calibration", "_columns", "_device_us", "_first_index", "_host_slope", "_host_start_s",
+                 "_row", "_times", "segment")
+
+    def __init__(
+        self,
+        *,
+        first_index: int,
+        columns: SampleColumns,
+        row: int,
+        device_time_us: int,
+        times: SampleTimes,
+        host_start_s: float,
+        host_slope: float,
+        calibration: Calibration,
+        segment: int,
+    ) -> None:
+        self._first_index = first_index
+        self._columns = columns
+        self._row = row
+        self._device_us = device_time_us
+        self._times = times
+        self._host_start_s = host_start_s
+        self._host_slope = host_slope
+        self._calibration = calibration
+        self.segment = segment
+        self._cache: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self._times.offsets_us)
+
+    def __repr__(self) -> str:
+        return f"SampleBlock(index {self._first_index}..{self._first_index + len(self) - 1}, segment {self.segment})"
+
+    def _get(self, name: str) -> np.ndarray:
+        """An array, made once (two threads reading a new block may both make it: the same values)."""
+        array = self._cache.get(name)
+        if array is None:
+            array = self._cache[name] = self._make(name)
+        return array
+
+    def _make(self, name: str) -> np.ndarray:
+        made: np.ndarray
+        if name == "index":
+            return np.arange(self._first_index, self._first_index + len(self), dtype=np.int64)
+        if name == "device_time_us":
+            return self._times.offsets_us + self._device_us
+        if name == "host_time_s":
+            return self._host_start_s + self._host_slope * self._times.elapsed_s
+        if name == "counts":
+            made = self._columns.arrays()[0][self._row]
+        elif name == "status":
+            made = self._columns.arrays()[1][self._row]
+        else:  # "values"
+            made = self._calibration.apply(self._get("counts"))
+        return made
+
+    def _channel(self, name: str, channel: int) -> np.ndarray:
+        row: np.ndarray = self._get(name)[channel]
+        return row
+
+    @property
+    def index(self) -> np.ndarray:
+        return self._get("index")
+
+    @property
+    def device_time_us(self) -> np.ndarray:
+        return self._get("device_time_us")
+
+    @property
+    def host_time_s(self) -> np.ndarray:
+        return self._get("host_time_s")
+
+    @property
+    def torque_counts(self) -> np.ndarray:
+        return self._channel("counts", 0)
+
+    @property
+    def position_counts(self) -> np.ndarray:
+        return self._channel("counts", 1)
+
+    @property
+    def velocity_counts(self) -> np.ndarray:
+        return self._channel("counts", 2)
+
+    @property
+    def torque_nm(self) -> np.ndarray:
+        return self._channel("values", 0)
+
+    @property
+    def position_deg(self) -> np.ndarray:
+        return self._channel("values", 1)
+
+    @property
+    def velocity_dps(self) -> np.ndarray:
+        return self._channel("values", 2)
+
+    @property
+    def status(self) -> np.ndarray:
+        return self._get("status")
+
+
+class Calibration(Protocol):
+    def apply(self, counts: np.ndarray) -> np.ndarray:
+        """Calibrated values of counts ``(..., 3, n)``."""
+        ...
+
+
+class SampleTimes(NamedTuple):
+    """Device times of a block's samples from its first: the same for every frame of a size at a rate.
+
+    ``offsets_us`` (int64) and ``elapsed_s`` (float64, ``offsets_us / 1e6``) per sample;
+    ``last_offset_us`` and ``last_elapsed_s`` their last values as Python numbers.
+    """
+
+    offsets_us: np.ndarray
+    elapsed_s: np.ndarray
+    last_offset_us: int
+    last_elapsed_s: float
+
+    @classmethod
+    def of(cls, offsets_us: np.ndarray) -> SampleTimes:
+        """From the offsets (us) of a block's samples from its first sample (so ``offsets_us[0] == 0``)."""
+        elapsed_s = offsets_us / 1e6
+        return cls(offsets_us, elapsed_s, int(offsets_us[-1]), float(elapsed_s[-1]))
 
 
 @dataclass(frozen=True)

@@ -168,27 +168,31 @@ class ClockFit:
         d0, h0 = self._map_origin()
         return h0 + self._offset + self._slope * (device_time_us / 1e6 - d0)
 
-    def map_block(self, device_time_us: np.ndarray, elapsed_s: np.ndarray | None = None) -> np.ndarray:
+    def map_block(self, device_time_us: np.ndarray) -> np.ndarray:
         """Host times (s, float64) of a block of increasing device times (us) that follows the
-        previously mapped one: slewed toward the fit, monotonic (see the module docstring).
-
-        ``elapsed_s`` is ``(device_time_us - device_time_us[0]) / 1e6`` when the caller has it already
-        (a frame's sample offsets are the same in every frame)."""
+        previously mapped one: slewed toward the fit, monotonic (see the module docstring)."""
         first = int(device_time_us[0])
-        target = self.map_one(first)
+        elapsed_s = (device_time_us - first) / 1e6
+        start, slope = self.place_block(first, int(device_time_us[-1]), float(elapsed_s[-1]))
+        host: np.ndarray = start + slope * elapsed_s
+        return host
+
+    def place_block(self, first_device_us: int, last_device_us: int, last_elapsed_s: float) -> tuple[float, float]:
+        """Where the next block goes, without its arrays: ``(start_s, slope)``, its samples' host times being
+        ``start_s + slope * elapsed_s`` (``elapsed_s``: device time from its first sample, s; the last one
+        ``last_elapsed_s``). The same numbers as :meth:`map_block`, element for element."""
+        target = self.map_one(first_device_us)
         if self._pub_device_us is None:
             start = target
         else:
-            interval = self._slope * (first - self._pub_device_us) / 1e6
+            interval = self._slope * (first_device_us - self._pub_device_us) / 1e6
             predicted = self._pub_host_s + interval
             limit = 0.5 * interval
             start = predicted + min(max(target - predicted, -limit), limit)
-        if elapsed_s is None:
-            elapsed_s = (device_time_us - first) / 1e6
-        host = start + self._slope * elapsed_s
-        self._pub_device_us = int(device_time_us[-1])
-        self._pub_host_s = float(host[-1])
-        return host
+        slope = self._slope
+        self._pub_device_us = last_device_us
+        self._pub_host_s = start + slope * last_elapsed_s
+        return start, slope
 
     def _map_origin(self) -> tuple[float, float]:
         return self._origin if self._origin is not None else (self._d0, self._h0)

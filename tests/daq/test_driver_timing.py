@@ -100,3 +100,18 @@ def test_a_reconnect_of_a_fast_device_clock_keeps_the_gap_in_device_seconds():
     second.add(int(device_us[-1]), 3.0 / 20 + 0.2, 7009)
     host_b = second.map_block(device_us)
     assert abs((host_b[0] - host_a[-1]) - 4.001) < 1e-9
+
+
+def test_placing_a_block_gives_the_host_times_of_mapping_it_exactly():
+    """The driver places a block by its first and last device time (its arrays are made later, by the reader of
+    the block); the times are the same, to the bit, as mapping the whole block."""
+    mapped, placed = ClockFit(0, 0), ClockFit(0, 0)
+    rng = np.random.default_rng(3)
+    elapsed_s = np.arange(10, dtype=np.int64) * 1000 / 1e6
+    for k in range(500):
+        device_us = np.arange(10 * k, 10 * k + 10, dtype=np.int64) * 1000
+        arrival = 7.0 + device_us[-1] / 1e6 * (1 + 40e-6) + rng.exponential(0.002)
+        for fit in (mapped, placed):
+            fit.add(int(device_us[-1]), arrival, 10 * k + 9)
+        start, slope = placed.place_block(int(device_us[0]), int(device_us[-1]), float(elapsed_s[-1]))
+        assert np.array_equal(mapped.map_block(device_us), start + slope * elapsed_s)
