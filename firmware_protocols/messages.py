@@ -343,8 +343,9 @@ class Data:
     ``first_sample`` counts samples since START (wrapping at 2**32), so the host
     knows exactly how many samples a lost frame held.
 
-    Not frozen, unlike the other messages: it is the decoder's hot path, and a
-    frozen dataclass's ``__init__`` costs as much as the CRC of a small frame.
+    Not frozen, unlike the other messages: ``FrameDecoder.feed`` makes one per DATA
+    frame, and a frozen dataclass's ``__init__`` costs as much as the CRC of a small
+    frame. (A host streaming DATA takes them as runs, ``FrameDecoder.feed_runs``.)
     """
 
     TYPE: ClassVar[int] = 0x82
