@@ -167,6 +167,11 @@ def test_an_ascii_board_stopped_while_its_link_is_down_is_told_on_the_reconnect(
     with open_driver(dev.url, protocol="ascii", calibration=profile, reconnect_timeout_s=3.0) as drv:
         sub = drv.subscribe()
         drv.start()
+        # the board has read the start line before the link goes (under load its thread may lag the driver)
+        deadline = time.monotonic() + 5.0
+        while ("start", None) not in dev.commands(tuple) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert ("start", None) in dev.commands(tuple)
         dev.write(b"".join(encode_sample(k, -k, 2 * k, counter=k) for k in range(3)))
         drain(sub, lambda got: any(isinstance(i, SampleBlock) for i in got))
         dev.hang_up()
