@@ -13,6 +13,7 @@
     +-- StorageError              the database cannot be opened or reached (503)
     +-- DeviceNotConnectedError   a trial or weighing needs a device and none is connected (503)
     +-- ServiceBusyError          every analysis slot stayed taken for the longest wait (503)
+    +-- StoredDataError           stored data that cannot be decoded: damaged, or not written by isokin (500)
 
 Errors from below (``firmware_protocols.errors.ProtocolError``, ``daq.errors.DaqError``,
 ``analysis.errors.AnalysisError``, SQLAlchemy's) are mapped by :data:`STATUS_BY_ERROR`;
@@ -73,6 +74,7 @@ __all__ = [
     "ServiceBusyError",
     "ServiceError",
     "StorageError",
+    "StoredDataError",
     "error_response",
     "install_error_handlers",
     "internal_error_response",
@@ -157,6 +159,10 @@ class ServiceBusyError(ServiceError):
     """Every analysis slot stayed taken for the longest wait: try again later."""
 
 
+class StoredDataError(ServiceError):
+    """Stored data (e.g. a trial's sample chunk) cannot be decoded: damaged, or not written by isokin."""
+
+
 #: error class -> HTTP status. The most specific class in an error's MRO wins; unlisted ones are 500.
 STATUS_BY_ERROR: dict[type[BaseException], int] = {
     NotFoundError: 404,
@@ -169,6 +175,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     StorageError: 503,
     DeviceNotConnectedError: 503,
     ServiceBusyError: 503,
+    StoredDataError: 500,
     ServiceError: 400,
     ProtocolError: 422,
     DeviceUnavailable: 409,
@@ -198,6 +205,7 @@ _GENERIC: dict[type[BaseException], str] = {
     InternalError: "internal error",
     DatabaseError: "the database is damaged or unreadable: an administrator should run 'isokin db check'",
     StorageError: "the database is unavailable; try again later",
+    StoredDataError: "stored data of this resource is damaged and cannot be read; the server's log names it",
 }
 
 

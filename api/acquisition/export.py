@@ -22,7 +22,7 @@ from sqlalchemy import select
 from api.errors import NotFoundError
 from api.storage.database import Database
 from api.storage.models import LabSession, SampleChunk, Subject, Trial, TrialEvent
-from api.storage.samples import LAYOUT, SampleBlock, iter_samples
+from api.storage.samples import SampleBlock, iter_samples, layouts_without_device_clock
 from daq.csv_sink import EXTRA_COLUMNS, clock_note, ordered_metadata
 from daq.events import event_note
 from daq.recording import BASE_COLUMNS, header_text, note_text, rows_text
@@ -112,7 +112,9 @@ def _load(database: Database, trial_id: int) -> tuple[Trial, Subject | None, lis
         subject = session.scalar(select(Subject).join(LabSession).where(LabSession.id == trial.session_id))
         events = list(session.scalars(select(TrialEvent).where(TrialEvent.trial_id == trial_id).order_by(TrialEvent.id)))
         older = session.scalar(
-            select(SampleChunk.id).where(SampleChunk.trial_id == trial_id, SampleChunk.layout < LAYOUT).limit(1)
+            select(SampleChunk.id)
+            .where(SampleChunk.trial_id == trial_id, SampleChunk.layout.in_(layouts_without_device_clock()))
+            .limit(1)
         )
         session.expunge_all()
         device_clock = older is None and trial.source_format == "isokin" and trial.device_url is not None

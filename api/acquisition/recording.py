@@ -5,7 +5,7 @@
 
 - :class:`DatabaseSink` commits, at least every ``flush_interval_s`` (0.1 s by default; the
   service promises 0.25 s) and in ONE transaction, the new samples as a chunk
-  (``api.storage.samples``, with the device clock), the new events as ``trial_events`` rows
+  (``api.storage.samples``, with the device clock, packed as the calibrated counts), the new events as ``trial_events`` rows
   (the loop's :class:`~daq.events.AcquisitionEvent`, worded as ``isokin record`` words
   them), the trial's figures and its clock segments. It writes on the recorder's own
   database connection, so HTTP requests cannot hold it up. A SIGKILL loses at most the
@@ -35,7 +35,8 @@ from api.acquisition.live import LiveBuffer, samples_per_bin
 from api.errors import ConflictError
 from api.storage.database import Database
 from api.storage.models import Trial, TrialEvent
-from api.storage.samples import append_samples, pack_samples
+from api.storage.samples import append_samples, calibration_scales, pack_samples
+from daq.calibration import CalibrationProfile
 from daq.driver import Driver
 from daq.events import AcquisitionEvent
 from daq.lsl_sink import LslOutlets, LslSink
@@ -94,11 +95,15 @@ class DatabaseSink(RecordingSink):
         The service's database (written on its recorder connection).
     trial_id
         The trial, already marked ``recording``.
+    calibration
+        The calibration that made the samples from the device's counts: chunks keep the counts
+        (``api.storage.chunk_codec``), bit for bit the same samples in a tenth of the bytes.
     """
 
-    def __init__(self, database: Database, trial_id: int) -> None:
+    def __init__(self, database: Database, trial_id: int, calibration: CalibrationProfile | None = None) -> None:
         self.database = database
         self.trial_id = trial_id
+        self._scales = calibration_scales(calibration)
         self._blocks: list[RecordedBlock] = []
         self._events: list[TrialEvent] = []
         self._last_flush = time.monotonic()
@@ -166,7 +171,7 @@ class DatabaseSink(RecordingSink):
                     return End(DELETED, "the trial was deleted or changed by someone else while recording")
                 chunk = None
                 if rows is not None:
-                    chunk = append_samples(session, self.trial_id, rows, chunk_index=self._next_chunk)
+                    chunk = append_samples(session, self.trial_id, rows, chunk_index=self._next_chunk, scales=self._scales)
                 session.add_all(events)
                 session.commit()
                 if chunk is not None:
@@ -255,7 +260,7 @@ class TrialRecording:
         self.end: End | None = None
         #: ``ended_at`` as stored with the final state: tells this recording's trial from a later one with its id.
         self.ended_at: dt.datetime | None = None
-        self._sink = DatabaseSink(database, trial_id)
+        self._sink = DatabaseSink(database, trial_id, driver.calibration)
         lsl_sinks = [LslSink(lsl, label=f"trial {trial_id}")] if lsl is not None else []
         self._recorder = Recorder(driver, [self._sink, LiveSink(self.live), *lsl_sinks], flush_interval_s=flush_interval_s)
         self._thread = threading.Thread(target=self._run, name=f"isokin-trial {trial_id}", daemon=True)

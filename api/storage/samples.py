@@ -1,32 +1,55 @@
 """Samples in the database: chunks of packed rows, appended as they arrive, read back in one go.
 
-A chunk's ``data`` is the little-endian bytes of a numpy structured array; its ``layout``
-says which: layout 2 is :data:`SAMPLE_DTYPE` (52 bytes a sample, with the raw device
-clock ``device_time_us``), layout 1 the 44-byte rows of trials stored before the device
-clock was kept (read back with ``device_time_us`` = -1, "unknown"). Appending is one INSERT
-per flush; reading a trial is one SELECT of its chunks in order, one ``b"".join`` and one
-``numpy.frombuffer`` per run of chunks of one layout (:func:`read_samples`), or the same in
-bounded blocks for streaming (:func:`iter_samples`).
+A chunk's ``layout`` says how its ``data`` holds its rows (:data:`LAYOUTS`, the one table
+every read and write goes through):
+
+- layout 3 (written today): :data:`SAMPLE_DTYPE`'s columns packed by
+  :mod:`api.storage.chunk_codec` (per column: integer differences, calibrated counts, the
+  time axis predicted from the device clock; byte-shuffled; one zlib stream), about 5 bytes
+  a sample for a 1 kHz recording, bit for bit what was packed;
+- layout 2: the little-endian bytes of a :data:`SAMPLE_DTYPE` array (52 bytes a sample,
+  with the raw device clock ``device_time_us``), written until migration 0008;
+- layout 1: the 44-byte rows of trials stored before the device clock was kept (read back
+  with ``device_time_us`` = -1, "unknown"); layout 4 is the same rows packed as layout 3
+  (what migration 0008 makes of layout 1: a trial without its device clock stays one).
+
+Appending is one INSERT per flush. Reading a trial is one SELECT of its chunks in order;
+each run of chunks of one layout is decoded at once (one ``b"".join`` and one
+``numpy.frombuffer`` for the plain layouts, :func:`~api.storage.chunk_codec.decode_chunks`
+for the packed ones) (:func:`read_samples`), or the same in bounded blocks for streaming
+(:func:`iter_samples`). A chunk whose bytes do not decode to exactly its ``sample_count``
+rows raises :class:`CorruptSamplesError` naming the trial and the chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from api.errors import StoredDataError
+from api.storage.chunk_codec import CorruptChunkError, Scale, decode_chunks, encode_columns
 from api.storage.models import SampleChunk
+from daq.calibration import CalibrationProfile
 
 __all__ = [
     "LAYOUT",
+    "LAYOUTS",
+    "PACKED_LAYOUT_OF",
     "SAMPLE_DTYPE",
     "UNKNOWN_DEVICE_TIME",
+    "CorruptSamplesError",
+    "Layout",
     "SampleBlock",
     "append_samples",
+    "calibration_scales",
+    "decode_chunk_data",
+    "encode_chunk_data",
     "iter_samples",
+    "layouts_without_device_clock",
     "pack_samples",
     "read_samples",
 ]
@@ -41,10 +64,31 @@ _V1_FIELDS = [
 ]
 #: One stored sample: seconds, N.m, deg, deg/s, device status bits, device sample index, device clock (us).
 SAMPLE_DTYPE = np.dtype([*_V1_FIELDS, ("device_time_us", "<i8")])
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a chunk's ``data`` holds its rows: their type, and whether packed by :mod:`api.storage.chunk_codec`."""
+
+    dtype: np.dtype
+    packed: bool
+
+    @property
+    def has_device_clock(self) -> bool:
+        return "device_time_us" in (self.dtype.names or ())
+
+
+#: Chunk layout -> how its data is stored.
+LAYOUTS: dict[int, Layout] = {
+    1: Layout(np.dtype(_V1_FIELDS), packed=False),
+    2: Layout(SAMPLE_DTYPE, packed=False),
+    3: Layout(SAMPLE_DTYPE, packed=True),
+    4: Layout(np.dtype(_V1_FIELDS), packed=True),
+}
 #: The layout new chunks are written in.
-LAYOUT = 2
-#: Chunk layout -> its row type.
-LAYOUTS: dict[int, np.dtype] = {1: np.dtype(_V1_FIELDS), 2: SAMPLE_DTYPE}
+LAYOUT = 3
+#: A plain layout -> the packed layout of the same rows (migration 0008 converts to it).
+PACKED_LAYOUT_OF: dict[int, int] = {1: 4, 2: 3}
 #: ``device_time_us`` of a sample whose device clock is not known (imports, trials stored before layout 2).
 UNKNOWN_DEVICE_TIME = -1
 
@@ -109,12 +153,22 @@ def pack_samples(
     return rows
 
 
-def append_samples(session: Session, trial_id: int, rows: np.ndarray, *, chunk_index: int | None = None) -> SampleChunk | None:
-    """Add one chunk of packed rows (from :func:`pack_samples`) after the trial's last chunk.
+def append_samples(
+    session: Session,
+    trial_id: int,
+    rows: np.ndarray,
+    *,
+    chunk_index: int | None = None,
+    scales: Mapping[str, Scale] | None = None,
+) -> SampleChunk | None:
+    """Add one chunk of packed rows (from :func:`pack_samples`) after the trial's last chunk, in :data:`LAYOUT`.
 
     ``chunk_index`` is the new chunk's place when the caller knows it (a recording counts its
-    own chunks), else it is looked up. The caller commits. Nothing is added for an empty block
-    (returns ``None``).
+    own chunks), else it is looked up. ``scales`` maps calibrated columns (``torque_nm``,
+    ``position_deg``, ``velocity_dps``) to the ``(gain, offset)`` that made them from the
+    device's counts, so they are stored as the counts (see :mod:`api.storage.chunk_codec`;
+    a column the calibration does not reproduce bit for bit is stored as it is). The caller
+    commits. Nothing is added for an empty block (returns ``None``).
     """
     if rows.dtype != SAMPLE_DTYPE:
         raise ValueError(f"rows must have SAMPLE_DTYPE, not {rows.dtype}")
@@ -130,10 +184,60 @@ def append_samples(session: Session, trial_id: int, rows: np.ndarray, *, chunk_i
         last_time_s=float(rows["time_s"][-1]),
         sample_count=len(rows),
         layout=LAYOUT,
-        data=rows.tobytes(),
+        data=encode_chunk_data(rows, LAYOUT, scales),
     )
     session.add(chunk)
     return chunk
+
+
+def calibration_scales(calibration: CalibrationProfile | None) -> dict[str, Scale]:
+    """The ``scales`` of :func:`append_samples` for samples calibrated with ``calibration`` (none: ``{}``)."""
+    if calibration is None:
+        return {}
+    return {
+        "torque_nm": (calibration.torque.gain, calibration.torque.offset),
+        "position_deg": (calibration.position.gain, calibration.position.offset),
+        "velocity_dps": (calibration.velocity.gain, calibration.velocity.offset),
+    }
+
+
+def encode_chunk_data(rows: np.ndarray, layout: int, scales: Mapping[str, Scale] | None = None) -> bytes:
+    """The ``data`` of a chunk of ``layout`` holding ``rows`` (of that layout's row type)."""
+    spec = LAYOUTS[layout]
+    if rows.dtype != spec.dtype:
+        raise ValueError(f"layout {layout} holds rows of {spec.dtype}, not {rows.dtype}")
+    if spec.packed:
+        return encode_columns({name: rows[name] for name in spec.dtype.names or ()}, spec.dtype, scales)
+    return rows.tobytes()
+
+
+def decode_chunk_data(layout: int, chunks: list[tuple[int, bytes]]) -> np.ndarray:
+    """Rows of ``layout``'s own row type held by consecutive chunks of that layout, as ``(sample_count, data)``.
+
+    Raises
+    ------
+    CorruptChunkError
+        A chunk's data does not hold exactly ``sample_count`` rows (its ``place`` in ``chunks`` is set).
+    ValueError
+        The layout is unknown to this version of isokin.
+    """
+    try:
+        spec = LAYOUTS[layout]
+    except KeyError:
+        raise ValueError(f"sample chunk layout {layout} is unknown to this version of isokin") from None
+    if spec.packed:
+        return decode_chunks([data for _, data in chunks], spec.dtype, [count for count, _ in chunks])
+    for place, (count, data) in enumerate(chunks):
+        if len(data) != count * spec.dtype.itemsize:
+            raise CorruptChunkError(
+                f"{len(data)} bytes where {count} rows of layout {layout} take {count * spec.dtype.itemsize}", place
+            )
+    return np.frombuffer(b"".join(data for _, data in chunks), dtype=spec.dtype)
+
+
+def layouts_without_device_clock() -> list[int]:
+    """The layouts whose chunks do not keep the device clock (trials stored before it was kept)."""
+    return [number for number, spec in LAYOUTS.items() if not spec.has_device_clock]
 
 
 def read_samples(
@@ -141,7 +245,7 @@ def read_samples(
 ) -> SampleBlock:
     """Read a trial's samples in order, optionally only ``start_s <= time_s <= end_s`` (seconds)."""
     rows = session.execute(_chunks(trial_id, start_s, end_s))
-    return _block([(layout, data) for layout, data in rows], start_s, end_s)
+    return _block(trial_id, [tuple(row) for row in rows], start_s, end_s)  # type: ignore[misc]
 
 
 def iter_samples(
@@ -158,24 +262,32 @@ def iter_samples(
     Memory stays bounded by one block, so a long trial can be streamed to a client.
     """
     query = _chunks(trial_id, start_s, end_s)
-    batch: list[tuple[int, bytes]] = []
-    for layout, data in session.execute(query.execution_options(yield_per=chunks_per_block)):
-        batch.append((layout, data))
+    batch: list[_Chunk] = []
+    for row in session.execute(query.execution_options(yield_per=chunks_per_block)):
+        batch.append(tuple(row))  # type: ignore[arg-type]
         if len(batch) >= chunks_per_block:
-            block = _block(batch, start_s, end_s)
+            block = _block(trial_id, batch, start_s, end_s)
             batch = []
             if len(block):
                 yield block
     if batch:
-        block = _block(batch, start_s, end_s)
+        block = _block(trial_id, batch, start_s, end_s)
         if len(block):
             yield block
 
 
-def _chunks(trial_id: int, start_s: float | None, end_s: float | None) -> Select[int, bytes]:
-    """``(layout, data)`` of the chunks overlapping ``[start_s, end_s]``, in order."""
+class CorruptSamplesError(StoredDataError):
+    """A stored chunk of a trial's samples cannot be decoded to exactly its rows."""
+
+
+#: A chunk as read: ``(chunk_index, layout, sample_count, data)``.
+_Chunk = tuple[int, int, int, bytes]
+
+
+def _chunks(trial_id: int, start_s: float | None, end_s: float | None) -> Select[int, int, int, bytes]:
+    """``(chunk_index, layout, sample_count, data)`` of the chunks overlapping ``[start_s, end_s]``, in order."""
     query = (
-        select(SampleChunk.layout, SampleChunk.data)
+        select(SampleChunk.chunk_index, SampleChunk.layout, SampleChunk.sample_count, SampleChunk.data)
         .where(SampleChunk.trial_id == trial_id)
         .order_by(SampleChunk.chunk_index)
     )
@@ -186,23 +298,23 @@ def _chunks(trial_id: int, start_s: float | None, end_s: float | None) -> Select
     return query
 
 
-def _rows(chunks: list[tuple[int, bytes]]) -> np.ndarray:
-    """Chunks decoded into rows of :data:`SAMPLE_DTYPE` (older layouts converted)."""
+def _rows(trial_id: int, chunks: list[_Chunk]) -> np.ndarray:
+    """Chunks decoded into rows of :data:`SAMPLE_DTYPE` (older layouts converted), one decode per run of a layout."""
     runs: list[np.ndarray] = []
     k = 0
     while k < len(chunks):
-        layout = chunks[k][0]
+        layout = chunks[k][1]
         end = k
-        while end < len(chunks) and chunks[end][0] == layout:
+        while end < len(chunks) and chunks[end][1] == layout:
             end += 1
         try:
-            dtype = LAYOUTS[layout]
-        except KeyError:
-            raise ValueError(f"sample chunk layout {layout} is unknown to this version of isokin") from None
-        rows = np.frombuffer(b"".join(data for _, data in chunks[k:end]), dtype=dtype)
-        if dtype != SAMPLE_DTYPE:
+            rows = decode_chunk_data(layout, [(count, data) for _, _, count, data in chunks[k:end]])
+        except CorruptChunkError as err:
+            index = chunks[k + err.place][0] if err.place is not None else "?"
+            raise CorruptSamplesError(f"trial {trial_id}: sample chunk {index} (layout {layout}) is damaged: {err}") from err
+        if rows.dtype != SAMPLE_DTYPE:
             converted = np.empty(len(rows), dtype=SAMPLE_DTYPE)
-            for name in dtype.names or ():
+            for name in rows.dtype.names or ():
                 converted[name] = rows[name]
             converted["device_time_us"] = UNKNOWN_DEVICE_TIME
             rows = converted
@@ -213,8 +325,8 @@ def _rows(chunks: list[tuple[int, bytes]]) -> np.ndarray:
     return np.concatenate(runs) if runs else np.empty(0, dtype=SAMPLE_DTYPE)
 
 
-def _block(chunks: list[tuple[int, bytes]], start_s: float | None, end_s: float | None) -> SampleBlock:
-    rows = _rows(chunks)
+def _block(trial_id: int, chunks: list[_Chunk], start_s: float | None, end_s: float | None) -> SampleBlock:
+    rows = _rows(trial_id, chunks)
     if start_s is not None or end_s is not None:
         keep = np.ones(len(rows), dtype=bool)
         if start_s is not None:
