@@ -309,14 +309,15 @@ def _linear(values: np.ndarray, names: list[str], ints: Mapping[str, np.ndarray]
     best: tuple[int, list[float | int], np.ndarray] | None = None
     # the recorder's own origin (a stretch starting at 0 s), then the chunk's first sample
     for a, b in ((0.0, int(x[0]) - int(np.rint(values[0] * s))), (float(values[0]), int(x[0]))):
+        if not -(2**63) <= b < 2**63:
+            continue
         with np.errstate(all="ignore"):
             predicted = (x - b) / s + a
         residual = values.view(np.int64) - predicted.view(np.int64)
         size = int(np.abs(residual).max()) if n else 0
         if best is None or size < best[0]:
             best = (size, [a, b, s, ref], residual)
-    assert best is not None
-    return (best[1], best[2]) if best[0] < 2**32 else None
+    return (best[1], best[2]) if best is not None and best[0] < 2**32 else None
 
 
 def _inflate(body: bytes, size: int) -> bytes:
