@@ -1,13 +1,14 @@
-"""The packed sample chunk: one int64 stream per column, byte-shuffled, one deflate stream. Lossless by construction.
+"""The packed sample chunk: each column as small integers, one record a sample. Lossless by construction.
 
 A packed chunk (layouts 3 and 4 of :data:`api.storage.samples.LAYOUTS`) holds the columns of
-a structured row array. Every column becomes ``n`` int64 values (one per sample) from which
+a structured row array. Every column becomes ``n`` integers (one per sample) from which
 decoding gives back the column's exact bits, whatever they are (NaN payloads, -0.0 and
 infinities included), by one of four codecs:
 
 ``INT_DELTA`` (integer columns: status bits, sample index, device clock)
-    the first value, then the differences from one sample to the next, in int64 arithmetic
-    modulo 2**64 (exactly invertible).
+    the first value and the usual step in the header, then each difference from one sample
+    to the next minus that step, in int64 arithmetic modulo 2**64 (exactly invertible): a
+    sample index or a steady clock stores nothing but its header.
 ``SCALED`` (calibrated channels: torque, position, velocity)
     ``value = counts * gain + offset``, the very float64 expression of
     :meth:`daq.calibration.ChannelCalibration.apply`, with the integer ``counts`` stored as
@@ -22,14 +23,18 @@ infinities included), by one of four codecs:
 ``RAW``
     the float64 bits themselves (any other float column).
 
-The ``n x columns`` int64 matrix is byte-shuffled (byte 0 of every value, then byte 1...:
-the high bytes of small differences and residuals are runs of 0x00 or 0xFF) and deflated as
-one zlib stream. Layout: ``<BI`` (codec version 1, samples ``n``), one codec byte per column,
-the codecs' parameters, then the zlib data. Decoding works on many chunks at once
-(:func:`decode_chunks`: per chunk only the header and the inflate; the arithmetic runs once
-per column over them all). A chunk whose header is cut short, whose codec or reference is
-unknown, whose data does not inflate to exactly ``8 x n x columns`` bytes or carries bytes
-after its end is a :class:`CorruptChunkError`, never wrong samples.
+Each column's integers are stored in the narrowest of 0 (all zero: nothing stored), 1, 2, 4
+or 8 bytes that holds them, and a sample's integers side by side: the body is one record a
+sample, so the chunks of a trial packed alike (same codecs and widths) are read as ONE numpy
+array, with no work per chunk but its header (:func:`decode_chunks`). A chunk of
+:data:`COMPRESS_FROM` samples or more (an import), or whose records take 16 bytes or more (a
+float column stored raw), has its body deflated (zlib) when that makes it smaller.
+
+Layout: ``<BBII`` (codec version 1, flags: 1 = deflated, samples ``n``, the CRC-32 of all that
+follows), one byte a column (``codec | width << 4``), the codecs' parameters (little-endian),
+the body. A chunk whose bytes do not match their CRC, whose header is cut short, whose codec
+or width is unknown, whose body is not exactly ``n`` records (or does not inflate to them), or
+whose time axis refers to a float column is a :class:`CorruptChunkError`, never wrong samples.
 """
 
 from __future__ import annotations
@@ -40,21 +45,26 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["CorruptChunkError", "Scale", "decode_chunks", "encode_columns"]
+__all__ = ["COMPRESS_FROM", "CorruptChunkError", "Scale", "decode_chunks", "encode_columns"]
 
 #: A calibrated column's ``(gain, offset)``: ``value = counts * gain + offset``.
 Scale = tuple[float, float]
+#: Chunks of this many samples or more are deflated (imports write 10,000; the recorder about 100 at a time).
+COMPRESS_FROM = 1000
 
 _VERSION = 1
-_HEAD = struct.Struct("<BI")
+_DEFLATED = 1
+_HEAD = struct.Struct("<BBII")
 _INT_DELTA, _SCALED, _LINEAR, _RAW = 1, 2, 3, 4
-#: Each codec's parameters: INT_DELTA first value; SCALED gain, offset, first count; LINEAR a, b, s, reference column.
-_PARAMS = {_INT_DELTA: ("i8",), _SCALED: ("f8", "f8", "i8"), _LINEAR: ("f8", "i8", "f8", "u1"), _RAW: ()}
-#: Bytes a stored value may take (0: every value is 0, nothing stored); a column byte is ``codec | width << 4``.
+#: Each codec's parameters: INT_DELTA first value, step; SCALED gain, offset, first count, step;
+#: LINEAR a, b, s, reference column.
+_PARAMS = {_INT_DELTA: ("i8", "i8"), _SCALED: ("f8", "f8", "i8", "i8"), _LINEAR: ("f8", "i8", "f8", "u1"), _RAW: ()}
 _WIDTHS = (0, 1, 2, 4, 8)
 #: Largest |counts| of a SCALED column: float64 holds every integer up to 2**53 exactly.
 _MAX_COUNTS = 2**31
-#: zlib level: 6 (the default) is within a few % of 9 in size at a fraction of its time on recorded chunks.
+#: A chunk whose samples take this many bytes or more each (a float column that is no calibrated counts) is deflated.
+_DEFLATE_FROM_BYTES = 16
+#: zlib level for deflated chunks.
 _LEVEL = 6
 
 
@@ -84,8 +94,8 @@ def encode_columns(columns: Mapping[str, np.ndarray], dtype: np.dtype, scales: M
     for name in names:
         if name in ints:
             codec = _INT_DELTA
-            params.append(int(ints[name][0]) if n else 0)
-            values = _delta(ints[name])
+            first, step, values = _delta(ints[name])
+            params += [first, step]
         else:
             floats = np.ascontiguousarray(columns[name], dtype="<f8")
             scale = (scales or {}).get(name)
@@ -93,8 +103,8 @@ def encode_columns(columns: Mapping[str, np.ndarray], dtype: np.dtype, scales: M
             linear = _linear(floats, names, ints) if counts is None and name == "time_s" else None
             if scale is not None and counts is not None:
                 codec = _SCALED
-                params += [*scale, int(counts[0]) if n else 0]
-                values = _delta(counts)
+                first, step, values = _delta(counts)
+                params += [*scale, first, step]
             elif linear is not None:
                 codec = _LINEAR
                 params += linear[0]
@@ -103,121 +113,127 @@ def encode_columns(columns: Mapping[str, np.ndarray], dtype: np.dtype, scales: M
                 codec, values = _RAW, floats.view("<i8")
         width, narrowed = _narrow(values) if codec != _RAW else (8, values)
         signature.append(codec | width << 4)
-        stored.append(narrowed.view(np.uint8).reshape(n, width))
-    layout = _params_dtype(bytes(signature))
-    assert layout is not None
-    head = _HEAD.pack(_VERSION, n) + bytes(signature) + (np.array(tuple(params), dtype=layout).tobytes() if params else b"")
-    rows = np.concatenate(stored, axis=1) if stored else np.empty((n, 0), dtype=np.uint8)
-    return head + zlib.compress(np.ascontiguousarray(rows.T).tobytes(), _LEVEL)
+        stored.append(narrowed)
+    shape = _shape(bytes(signature))
+    assert shape is not None
+    layout, record = shape
+    records = np.empty(n, dtype=record)
+    for k, values in enumerate(stored):
+        if record.names and f"v{k}" in record.names:
+            records[f"v{k}"] = values
+    body = records.tobytes()
+    flags = 0
+    if n >= COMPRESS_FROM or record.itemsize >= _DEFLATE_FROM_BYTES:
+        deflated = zlib.compress(body, _LEVEL)
+        if len(deflated) < len(body):
+            body, flags = deflated, _DEFLATED
+    rest = bytes(signature) + (np.array(tuple(params), dtype=layout).tobytes() if params else b"") + body
+    return _HEAD.pack(_VERSION, flags, n, zlib.crc32(rest)) + rest
 
 
-def decode_chunks(chunks: Sequence[bytes], dtype: np.dtype, expected: Sequence[int] | None = None) -> np.ndarray:
-    """The rows of ``dtype`` packed in ``chunks`` by :func:`encode_columns`, in order, as one array.
+def decode_chunks(chunks: Sequence[bytes], dtype: np.dtype, expected: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+    """The columns of ``dtype`` packed in ``chunks`` by :func:`encode_columns`, in order (each one array).
 
-    ``expected``, when given, is how many rows each chunk must hold.
-
-    Chunks packed alike (same codecs and widths) are decoded together: per chunk only its
-    header is read and its data inflated; the arithmetic runs once per column.
+    ``expected``, when given, is how many rows each chunk must hold. Chunks packed alike
+    (same codecs and widths) are decoded together: their bodies joined are one record array,
+    and the arithmetic runs once per column.
 
     Raises
     ------
     CorruptChunkError
-        When a chunk's header, codecs, deflate stream or length do not hold together, or
-        it holds other than ``expected`` rows (``place`` says which chunk).
+        When a chunk's header, codecs or body do not hold together, or it holds other than
+        ``expected`` rows (``place`` says which chunk).
     """
     names = list(dtype.names or ())
+    columns = len(names)
+    start = _HEAD.size + columns
     counts: list[int] = []
-    groups: dict[bytes, list[int]] = {}  # signature -> places of the chunks packed with it
-    planes: list[np.ndarray] = []
+    groups: dict[bytes, list[int]] = {}  # signature -> places (in counts) of the chunks packed with it
+    bodies: list[bytes] = []
     params: list[bytes] = []
     for place, data in enumerate(chunks):
         try:
-            version, n = _HEAD.unpack_from(data, 0)
-            if version != _VERSION:
-                raise CorruptChunkError(f"unknown packed-chunk version {version}")
+            version, flags, n, crc = _HEAD.unpack_from(data, 0)
+            if version != _VERSION or flags & ~_DEFLATED:
+                raise CorruptChunkError(f"unknown packed-chunk version {version} or flags {flags}")
+            if zlib.crc32(memoryview(data)[_HEAD.size :]) != crc:
+                raise CorruptChunkError("its bytes do not match their CRC-32")
             if expected is not None and n != expected[place]:
                 raise CorruptChunkError(f"it holds {n} samples, the chunk says {expected[place]}")
-            start = _HEAD.size + len(names)
             signature = bytes(data[_HEAD.size : start])
-            layout = _params_dtype(signature) if len(signature) == len(names) else None
-            if layout is None:
-                raise CorruptChunkError(f"column codecs {list(signature)} are not {len(names)} known codecs")
-            end = start + layout.itemsize
-            if len(data) < end:
-                raise CorruptChunkError("header cut short")
-            row_bytes = _row_bytes(signature)
-            body = _inflate(data[end:], n * row_bytes)
-        except (struct.error, CorruptChunkError) as err:
+            shape = _shape(signature) if len(signature) == columns else None
+            if shape is None:
+                raise CorruptChunkError(f"column codecs {list(signature)} are not {columns} known codecs")
+            end = start + shape[0].itemsize
+            size = n * shape[1].itemsize
+            body = data[end:] if not flags else _inflate(data[end:], size)
+            if len(body) != size or len(data) < end:
+                raise CorruptChunkError(f"{len(body)} bytes of samples where {n} take {size}")
+        except struct.error as err:
+            raise CorruptChunkError(f"header cut short ({len(data)} bytes)", place) from err
+        except CorruptChunkError as err:
             raise CorruptChunkError(f"{err} ({len(data)} bytes)", place) from err
-        groups.setdefault(signature, []).append(place)
-        params.append(data[start:end])
-        counts.append(n)
-        planes.append(np.frombuffer(body, dtype=np.uint8).reshape(row_bytes, n).T)
+        if n:
+            groups.setdefault(signature, []).append(len(counts))
+            bodies.append(body)
+            params.append(data[start:end])
+            counts.append(n)
     if len(groups) == 1:
         signature = next(iter(groups))
-        return _decode_group(planes, counts, signature, b"".join(params), dtype)
-    rows = np.empty(sum(counts), dtype=dtype)
+        return _decode_group(bodies, counts, signature, b"".join(params), dtype)
+    out = {name: np.empty(sum(counts), dtype=dtype[name]) for name in names}
+    starts = np.cumsum([0, *counts[:-1]])
     for signature, places in groups.items():
-        mask = np.zeros(len(counts), dtype=bool)
-        mask[places] = True
-        part = [planes[j] for j in places]
-        rows[np.repeat(mask, counts)] = _decode_group(
-            part, [counts[j] for j in places], signature, b"".join(params[j] for j in places), dtype
-        )
-    return rows
+        part_counts = [counts[j] for j in places]
+        part = _decode_group([bodies[j] for j in places], part_counts, signature, b"".join([params[j] for j in places]), dtype)
+        where = np.repeat(starts[places] - np.cumsum([0, *part_counts[:-1]]), part_counts) + np.arange(sum(part_counts))
+        for name in names:
+            out[name][where] = part[name]
+    return out
 
 
-def _decode_group(
-    planes: list[np.ndarray], counts: list[int], signature: bytes, params: bytes, dtype: np.dtype
-) -> np.ndarray:
-    """Rows of chunks packed alike: ``planes`` their unshuffled bytes (sample x byte), ``params`` their parameters."""
+def _decode_group(bodies: list[bytes], counts: list[int], signature: bytes, params: bytes, dtype: np.dtype) -> dict[str, np.ndarray]:
+    """Columns of chunks (none empty) packed alike: ``bodies`` their records, ``params`` their parameters."""
     names = list(dtype.names or ())
     total = sum(counts)
-    rows = np.empty(total, dtype=dtype)
-    matrix = np.concatenate(planes, out=np.empty((total, _row_bytes(signature)), dtype=np.uint8))
-    layout = _params_dtype(signature)
-    assert layout is not None
-    table = np.frombuffer(params, dtype=layout)
+    shape = _shape(signature)
+    assert shape is not None
+    table = np.frombuffer(params, dtype=shape[0])
+    records = np.frombuffer(b"".join(bodies), dtype=shape[1]) if shape[1].itemsize else None
     starts = np.cumsum([0, *counts[:-1]])
-    stored: list[np.ndarray] = []
-    offset = 0
-    for column in signature:
-        width = column >> 4
-        if width:
-            stored.append(np.ascontiguousarray(matrix[:, offset : offset + width]).view(f"<i{width}")[:, 0].astype(np.int64))
-        else:
-            stored.append(np.zeros(total, dtype=np.int64))
-        offset += width
+    stored = [records[f"v{k}"] if records is not None and c >> 4 else None for k, c in enumerate(signature)]
+    out: dict[str, np.ndarray] = {}
     for k, column in enumerate(signature):
-        codec = column & 15
+        codec, name = column & 15, names[k]
         if codec == _INT_DELTA:
-            rows[names[k]] = _undelta(stored[k], table[f"c{k}_0"], counts, starts)
+            values = _undelta(stored[k], table[f"c{k}_0"], table[f"c{k}_1"], counts, starts, total)
+            out[name] = values if dtype[name] == values.dtype else values.astype(dtype[name])
         elif codec == _SCALED:
             gain, offset_value = _per_sample(table[f"c{k}_0"], counts), _per_sample(table[f"c{k}_1"], counts)
-            rows[names[k]] = _undelta(stored[k], table[f"c{k}_2"], counts, starts) * gain + offset_value
+            out[name] = _undelta(stored[k], table[f"c{k}_2"], table[f"c{k}_3"], counts, starts, total) * gain + offset_value
         elif codec == _RAW:
-            rows[names[k]] = stored[k].view("<f8")
+            raw = stored[k]
+            out[name] = raw.astype("<i8").view("<f8") if raw is not None else np.zeros(total)
     for k, column in enumerate(signature):  # after the integer column each refers to
         if column & 15 != _LINEAR:
             continue
-        refs = np.unique(table[f"c{k}_3"])
-        if any(int(r) >= len(names) or dtype[names[int(r)]].kind not in "iu" for r in refs):
+        refs = sorted({int(r) for r in table[f"c{k}_3"]})
+        if any(r >= len(names) or dtype[names[r]].kind not in "iu" for r in refs):
             raise CorruptChunkError(f"column {names[k]}: its reference column is not an integer column")
-        reference = rows[names[int(refs[0])]].astype(np.int64)
+        reference = np.asarray(out[names[refs[0]]], dtype=np.int64)
         if len(refs) > 1:
+            reference = reference.copy()
             ref = np.repeat(table[f"c{k}_3"], counts)
             for r in refs[1:]:
                 pick = ref == r
-                reference[pick] = rows[names[int(r)]][pick]
+                reference[pick] = out[names[r]][pick]
         a, b, s = (_per_sample(table[f"c{k}_{j}"], counts) for j in range(3))
         with np.errstate(all="ignore"):
             predicted = (reference - b) / s + a
-        rows[names[k]] = (predicted.view(np.int64) + stored[k]).view("<f8")
-    return rows
-
-
-def _row_bytes(signature: bytes) -> int:
-    return sum(column >> 4 for column in signature)
+        residual = stored[k]
+        bits = predicted.view(np.int64)
+        out[names[k]] = (bits if residual is None else np.add(bits, residual, dtype=np.int64)).view("<f8")
+    return out
 
 
 def _per_sample(values: np.ndarray, counts: list[int]) -> np.ndarray | float | int:
@@ -227,43 +243,65 @@ def _per_sample(values: np.ndarray, counts: list[int]) -> np.ndarray | float | i
     return np.repeat(values, counts)
 
 
-_DTYPES: dict[bytes, np.dtype | None] = {}
+_SHAPES: dict[bytes, tuple[np.dtype, np.dtype] | None] = {}
 
 
-def _params_dtype(signature: bytes) -> np.dtype | None:
-    """The packed record of a chunk's codec parameters (field ``c<column>_<j>``); None when a column byte is unknown."""
-    found = _DTYPES.get(signature, False)
+def _shape(signature: bytes) -> tuple[np.dtype, np.dtype] | None:
+    """A chunk's parameter record (fields ``c<column>_<j>``) and sample record (fields ``v<column>``), by its
+    column bytes; None when a column byte is unknown."""
+    found = _SHAPES.get(signature, False)
     if found is False:
         found = None
-        if all(c & 15 in _PARAMS and c >> 4 in _WIDTHS and (c & 15 != _RAW or c >> 4 == 8) for c in signature):
-            found = np.dtype([(f"c{k}_{j}", "<" + t) for k, c in enumerate(signature) for j, t in enumerate(_PARAMS[c & 15])])
-        if len(_DTYPES) < 1024:
-            _DTYPES[signature] = found
+        if all(c & 15 in _PARAMS and c >> 4 in _WIDTHS and (c & 15 != _RAW or c >> 4 in (0, 8)) for c in signature):
+            layout = np.dtype([(f"c{k}_{j}", "<" + t) for k, c in enumerate(signature) for j, t in enumerate(_PARAMS[c & 15])])
+            record = np.dtype([(f"v{k}", f"<i{c >> 4}") for k, c in enumerate(signature) if c >> 4])
+            found = (layout, record)
+        if len(_SHAPES) < 1024:
+            _SHAPES[signature] = found
     return found  # type: ignore[return-value]
 
 
-def _delta(values: np.ndarray) -> np.ndarray:
-    """0, then the differences from one value to the next (int64, modulo 2**64); the first value goes in the header."""
+def _delta(values: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """The first value, the usual step, and 0 then each difference minus the step (int64, modulo 2**64)."""
     out = np.zeros(len(values), dtype=np.int64)
-    if len(values):
-        np.subtract(values[1:], values[:-1], out=out[1:])
-    return out
+    if len(values) < 2:
+        return (int(values[0]) if len(values) else 0), 0, out
+    np.subtract(values[1:], values[:-1], out=out[1:])
+    step = int(np.sort(out[1:])[(len(values) - 1) // 2])
+    out[1:] -= step
+    return int(values[0]), step, out
 
 
-def _undelta(stored: np.ndarray, firsts: np.ndarray, counts: list[int], starts: np.ndarray) -> np.ndarray:
-    """Each chunk's first value plus the running sum of its differences (int64, modulo 2**64)."""
-    sums = np.cumsum(stored)
-    before = np.concatenate([[0], sums[starts[1:] - 1]]) if len(counts) > 1 else np.zeros(1, dtype=np.int64)
-    with np.errstate(over="ignore"):
-        return sums + np.repeat(firsts.astype(np.int64) - before, counts)
+def _undelta(
+    stored: np.ndarray | None, firsts: np.ndarray, steps: np.ndarray, counts: list[int], starts: np.ndarray, total: int
+) -> np.ndarray:
+    """Each chunk's first value plus the running sum of its steps and differences (int64, modulo 2**64), in one pass.
+
+    The value at a chunk's first sample is replaced by what takes the running sum from the
+    previous chunk's last value to this chunk's first.
+    """
+    values = np.zeros(total, dtype=np.int64) if stored is None else stored.astype(np.int64)
+    step = _per_sample(steps, counts)
+    if not isinstance(step, int) or step:
+        np.add(values, step, out=values)
+    if len(starts) > 1:
+        values[starts] = 0
+        lasts = firsts.astype(np.int64) + np.add.reduceat(values, starts)
+        values[starts[1:]] = firsts[1:].astype(np.int64) - lasts[:-1]
+    values[0] = firsts[0]
+    return np.cumsum(values, out=values)
 
 
 def _narrow(values: np.ndarray) -> tuple[int, np.ndarray]:
-    """The narrowest width (0, 1, 2, 4, 8 bytes) holding every value, and the values in it (little-endian)."""
+    """The narrowest of 0 (all zero), 2, 4 or 8 bytes holding every value, and the values in it (little-endian).
+
+    Not 1, which the format allows: the chunks of a trial then vary less in their widths, so
+    more of them are packed alike and decoded together, at a byte or two a sample.
+    """
     if len(values) == 0 or not values.any():
-        return 0, np.zeros((len(values), 0), dtype=np.uint8)
+        return 0, values
     lo, hi = int(values.min()), int(values.max())
-    for width in (1, 2, 4):
+    for width in (2, 4):
         info = np.iinfo(f"i{width}")
         if info.min <= lo and hi <= info.max:
             return width, values.astype(f"<i{width}")
@@ -299,7 +337,7 @@ def _linear(values: np.ndarray, names: list[str], ints: Mapping[str, np.ndarray]
     elif "sequence" in ints:
         ref = names.index("sequence")
         span_s = float(values[-1] - values[0])
-        span = float(ints["sequence"][-1] - ints["sequence"][0])
+        span = float(int(ints["sequence"][-1]) - int(ints["sequence"][0]))
         if not span_s > 0 or not span > 0:
             return None
         s = float(np.rint(span / span_s)) or span / span_s
@@ -321,12 +359,18 @@ def _linear(values: np.ndarray, names: list[str], ints: Mapping[str, np.ndarray]
 
 
 def _inflate(body: bytes, size: int) -> bytes:
-    """The deflate stream ``body``, which must inflate to exactly ``size`` bytes and end there."""
+    """The deflate stream ``body``, which must inflate to exactly ``size`` bytes and end there.
+
+    Deflate expands at most about 1032 to 1, so a ``size`` beyond that of ``body`` is refused
+    before anything is allocated, and nothing is inflated past ``size``.
+    """
+    if size > 1032 * len(body) + 64:
+        raise CorruptChunkError(f"{len(body)} bytes of data cannot inflate to the {size} its header says")
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(body, size + 1)
     except zlib.error as err:
         raise CorruptChunkError(f"data does not inflate: {err}") from err
-    if len(out) != size or not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
+    if len(out) != size or not inflater.eof or inflater.unused_data:
         raise CorruptChunkError(f"data inflates to {len(out)}{'' if inflater.eof else '+'} bytes, its header says {size}")
     return out

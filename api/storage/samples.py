@@ -201,18 +201,22 @@ def calibration_scales(calibration: CalibrationProfile | None) -> dict[str, Scal
     }
 
 
-def encode_chunk_data(rows: np.ndarray, layout: int, scales: Mapping[str, Scale] | None = None) -> bytes:
-    """The ``data`` of a chunk of ``layout`` holding ``rows`` (of that layout's row type)."""
+def encode_chunk_data(
+    columns: Mapping[str, np.ndarray] | np.ndarray, layout: int, scales: Mapping[str, Scale] | None = None
+) -> bytes:
+    """The ``data`` of a chunk of ``layout`` holding ``columns`` (every field of the layout's rows, or such rows)."""
     spec = LAYOUTS[layout]
-    if rows.dtype != spec.dtype:
-        raise ValueError(f"layout {layout} holds rows of {spec.dtype}, not {rows.dtype}")
+    names = spec.dtype.names or ()
     if spec.packed:
-        return encode_columns({name: rows[name] for name in spec.dtype.names or ()}, spec.dtype, scales)
+        return encode_columns({name: columns[name] for name in names}, spec.dtype, scales)
+    rows = np.empty(len(columns[names[0]]), dtype=spec.dtype)
+    for name in names:
+        rows[name] = columns[name]
     return rows.tobytes()
 
 
-def decode_chunk_data(layout: int, chunks: list[tuple[int, bytes]]) -> np.ndarray:
-    """Rows of ``layout``'s own row type held by consecutive chunks of that layout, as ``(sample_count, data)``.
+def decode_chunk_data(layout: int, chunks: list[tuple[int, bytes]]) -> dict[str, np.ndarray]:
+    """The columns of ``layout``'s rows held by consecutive chunks of that layout, given as ``(sample_count, data)``.
 
     Raises
     ------
@@ -232,7 +236,8 @@ def decode_chunk_data(layout: int, chunks: list[tuple[int, bytes]]) -> np.ndarra
             raise CorruptChunkError(
                 f"{len(data)} bytes where {count} rows of layout {layout} take {count * spec.dtype.itemsize}", place
             )
-    return np.frombuffer(b"".join(data for _, data in chunks), dtype=spec.dtype)
+    rows = np.frombuffer(b"".join(data for _, data in chunks), dtype=spec.dtype)
+    return {name: rows[name] for name in spec.dtype.names or ()}
 
 
 def layouts_without_device_clock() -> list[int]:
@@ -298,9 +303,9 @@ def _chunks(trial_id: int, start_s: float | None, end_s: float | None) -> Select
     return query
 
 
-def _rows(trial_id: int, chunks: list[_Chunk]) -> np.ndarray:
-    """Chunks decoded into rows of :data:`SAMPLE_DTYPE` (older layouts converted), one decode per run of a layout."""
-    runs: list[np.ndarray] = []
+def _columns(trial_id: int, chunks: list[_Chunk]) -> dict[str, np.ndarray]:
+    """Chunks decoded into the columns of :data:`SAMPLE_DTYPE` (older layouts completed), one decode per run of a layout."""
+    runs: list[dict[str, np.ndarray]] = []
     k = 0
     while k < len(chunks):
         layout = chunks[k][1]
@@ -308,38 +313,29 @@ def _rows(trial_id: int, chunks: list[_Chunk]) -> np.ndarray:
         while end < len(chunks) and chunks[end][1] == layout:
             end += 1
         try:
-            rows = decode_chunk_data(layout, [(count, data) for _, _, count, data in chunks[k:end]])
+            columns = decode_chunk_data(layout, [(count, data) for _, _, count, data in chunks[k:end]])
         except CorruptChunkError as err:
             index = chunks[k + err.place][0] if err.place is not None else "?"
             raise CorruptSamplesError(f"trial {trial_id}: sample chunk {index} (layout {layout}) is damaged: {err}") from err
-        if rows.dtype != SAMPLE_DTYPE:
-            converted = np.empty(len(rows), dtype=SAMPLE_DTYPE)
-            for name in rows.dtype.names or ():
-                converted[name] = rows[name]
-            converted["device_time_us"] = UNKNOWN_DEVICE_TIME
-            rows = converted
-        runs.append(rows)
+        if "device_time_us" not in columns:
+            columns["device_time_us"] = np.full(len(columns["time_s"]), UNKNOWN_DEVICE_TIME, dtype=np.int64)
+        runs.append(columns)
         k = end
     if len(runs) == 1:
         return runs[0]
-    return np.concatenate(runs) if runs else np.empty(0, dtype=SAMPLE_DTYPE)
+    return {
+        name: np.concatenate([run[name] for run in runs]) if runs else np.empty(0, dtype=SAMPLE_DTYPE[name])
+        for name in SAMPLE_DTYPE.names or ()
+    }
 
 
 def _block(trial_id: int, chunks: list[_Chunk], start_s: float | None, end_s: float | None) -> SampleBlock:
-    rows = _rows(trial_id, chunks)
+    columns = _columns(trial_id, chunks)
     if start_s is not None or end_s is not None:
-        keep = np.ones(len(rows), dtype=bool)
+        keep = np.ones(len(columns["time_s"]), dtype=bool)
         if start_s is not None:
-            keep &= rows["time_s"] >= start_s
+            keep &= columns["time_s"] >= start_s
         if end_s is not None:
-            keep &= rows["time_s"] <= end_s
-        rows = rows[keep]
-    return SampleBlock(
-        time_s=rows["time_s"],
-        torque_nm=rows["torque_nm"],
-        position_deg=rows["position_deg"],
-        velocity_dps=rows["velocity_dps"],
-        status=rows["status"],
-        sequence=rows["sequence"],
-        device_time_us=rows["device_time_us"],
-    )
+            keep &= columns["time_s"] <= end_s
+        columns = {name: column[keep] for name, column in columns.items()}
+    return SampleBlock(**columns)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import secrets
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,17 +56,19 @@ def _migration():  # type: ignore[no-untyped-def]
     return module
 
 
-def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal field by field, bit for bit (NaN payloads and -0.0 included)."""
-    if a.dtype != b.dtype or len(a) != len(b):
+def _same_bits(columns: dict[str, np.ndarray], rows: np.ndarray) -> bool:
+    """The columns are the rows' fields, of their types, bit for bit (NaN payloads and -0.0 included)."""
+    names = rows.dtype.names or ()
+    if sorted(columns) != sorted(names):
         return False
     return all(
-        np.array_equal(np.ascontiguousarray(a[n]).view(np.uint8), np.ascontiguousarray(b[n]).view(np.uint8))
-        for n in a.dtype.names or ()
+        columns[n].dtype == rows.dtype[n] and len(columns[n]) == len(rows)
+        and np.array_equal(np.ascontiguousarray(columns[n]).view(np.uint8), np.ascontiguousarray(rows[n]).view(np.uint8))
+        for n in names
     )
 
 
-def _round_trip(rows: np.ndarray, per_chunk: int, scales: dict | None = None) -> tuple[np.ndarray, int]:
+def _round_trip(rows: np.ndarray, per_chunk: int, scales: dict | None = None) -> tuple[dict[str, np.ndarray], int]:
     """Rows packed ``per_chunk`` at a time and decoded together; the rows back and the packed bytes."""
     names = rows.dtype.names or ()
     chunks = [encode_columns({n: rows[n][s : s + per_chunk] for n in names}, rows.dtype, scales) for s in range(0, len(rows), per_chunk)]
@@ -83,8 +87,8 @@ class _Collect(RecordingSink):
         return None
 
 
-def _record(calibration: str, sinks: list[RecordingSink], *, seconds: float = 8.0, seed: int = 5) -> None:
-    """A knee set from the simulator at 1 kHz (10x real time), calibrated with ``calibration``."""
+def _record(calibration: str, sinks: list[RecordingSink], *, seconds: float, seed: int = 5) -> None:
+    """A knee set from the simulator at 1 kHz for ``seconds`` of the host clock (10x as much recorded), calibrated with ``calibration``."""
     register_url_handler()
     driver = open_driver(f"sim://?seed={seed}&speed=10", protocol="binary", calibration=load_profile(calibration),
                          sample_rate_hz=1000, reconnect_timeout_s=5)
@@ -117,7 +121,7 @@ def _recorded_rows(blocks: list[RecordedBlock]) -> np.ndarray:
 def test_recorded_samples_come_back_bit_for_bit_as_calibrated_counts(calibration: str) -> None:
     """Every shipped calibration (a dyadic gain, 0.025, 1000/1023 with an offset): the counts are stored, exactly."""
     collect = _Collect()
-    _record(calibration, [collect])
+    _record(calibration, [collect], seconds=1.0)
     rows = _recorded_rows(collect.blocks)
     assert len(rows) > 5000
     scales = calibration_scales(load_profile(calibration))
@@ -177,31 +181,40 @@ def test_any_bits_come_back() -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    ["cut_header", "cut_data", "flip_data", "extra_bytes", "bad_version", "bad_codec", "bad_width", "count", "bad_reference"],
+    ["cut_header", "cut_data", "flip_data", "extra_bytes", "bad_version", "bad_codec", "bad_width", "count", "bad_reference",
+     "short_body_signed", "bad_deflate", "deflate_bomb"],
 )
 def test_damaged_chunks_are_refused_not_misread(damage: str) -> None:
     t = np.arange(200) / 1000.0
     rows = pack_samples(t, np.sin(t), t * 90, -t, np.zeros(200), np.arange(200), np.arange(200) * 1000)
     good = encode_columns({n: rows[n] for n in SAMPLE_DTYPE.names or ()}, SAMPLE_DTYPE)
-    head = 5 + len(SAMPLE_DTYPE.names or ())
+    long = encode_columns({n: np.resize(rows[n], 2000) for n in SAMPLE_DTYPE.names or ()}, SAMPLE_DTYPE)
+    assert long[1] == 1  # deflated
+
+    def signed(rest: bytes, data: bytes = good, n: int | None = None) -> bytes:  # damage that keeps the CRC right
+        count = struct.unpack_from("<I", data, 2)[0] if n is None else n
+        return data[:2] + struct.pack("<II", count, zlib.crc32(rest)) + rest
+
+    rest = good[10:]
     bad = {
         "cut_header": good[:8],
         "cut_data": good[:-5],
-        "flip_data": good[:-12] + bytes([good[-12] ^ 0xFF]) + good[-11:],
+        "flip_data": good[:-12] + bytes([good[-12] ^ 0x01]) + good[-11:],
         "extra_bytes": good + b"\0",
         "bad_version": b"\x09" + good[1:],
-        "bad_codec": good[:5] + b"\x0f" + good[6:],
-        "bad_width": good[:5] + bytes([(good[5] & 15) | 3 << 4]) + good[6:],
+        "bad_codec": signed(b"\x0f" + rest[1:]),
+        "bad_width": signed(bytes([(rest[0] & 15) | 3 << 4]) + rest[1:]),
         "count": good,
-        "bad_reference": good,
+        "bad_reference": signed(rest[:7 + 24] + b"\x01" + rest[7 + 25 :]),  # time_s predicted from a float column
+        "short_body_signed": signed(rest[:-3]),
+        "bad_deflate": signed(long[10:-20] + b"\0" * 20, long),
+        "deflate_bomb": signed(long[10:], long, 10**9),
     }[damage]
-    if damage == "bad_reference":  # time_s's LINEAR reference pointed at a float column
-        assert good[5] & 15 == 3
-        bad = bytearray(good)
-        bad[head + 24] = 1
-        bad = bytes(bad)
+    if damage == "bad_reference":
+        assert rest[0] & 15 == 3  # time_s is LINEAR
     with pytest.raises(CorruptChunkError) as caught:
-        decode_chunks([good, bad], SAMPLE_DTYPE, [200, 199 if damage == "count" else 200])
+        decode_chunks([good, bad], SAMPLE_DTYPE, None if damage in ("bad_deflate", "deflate_bomb") else
+                      [200, 199 if damage == "count" else 200])
     assert caught.value.place == 1 or damage == "bad_reference"
 
 
@@ -240,7 +253,7 @@ def test_damaged_chunks_in_the_database_name_their_trial_and_chunk(database: Dat
 def test_the_recorder_writes_packed_counts_that_read_back_exactly(database: Database) -> None:
     trial_id = _trial(database, state="recording", calibration="biodex-5v-ads1115")
     collect = _Collect()
-    _record("biodex-5v-ads1115", [collect, DatabaseSink(database, trial_id, load_profile("biodex-5v-ads1115"))], seconds=5)
+    _record("biodex-5v-ads1115", [collect, DatabaseSink(database, trial_id, load_profile("biodex-5v-ads1115"))], seconds=0.6)
     expected = _recorded_rows(collect.blocks)
     with database.session() as session:
         stored = read_samples(session, trial_id)
@@ -312,7 +325,7 @@ def _stored(database: Database, ids: dict[str, int]) -> list[tuple[int, int, byt
 
 def test_migration_0008_converts_every_trial_and_back_exports_byte_for_byte(database: Database, client: TestClient, headers: dict) -> None:
     collect = _Collect()
-    _record("simulator", [collect], seconds=6)
+    _record("simulator", [collect], seconds=0.6)
     rows = _recorded_rows(collect.blocks)
     ids = _plain_trials(database, rows)
     before = _exports(database, client, headers, ids)
@@ -327,7 +340,7 @@ def test_migration_0008_converts_every_trial_and_back_exports_byte_for_byte(data
     assert {(t, layout) for t, layout, _ in packed} == {(ids["layout2"], 3), (ids["layout1"], 4)}
     plain_bytes = sum(len(d) for _, _, d in original)
     packed_bytes = sum(len(d) for _, _, d in packed)
-    assert packed_bytes < plain_bytes / 6
+    assert packed_bytes < plain_bytes / 4
     assert _exports(database, client, headers, ids) == before
     with database.engine.begin() as connection:
         migration.convert(connection, {3: 2, 4: 1}, with_scales=False)

@@ -83,14 +83,14 @@ def convert(connection: sa.Connection, targets: Mapping[int, int], *, with_scale
         changes = []
         for chunk_id, trial_id, chunk_index, layout, count, data in batch:
             try:
-                rows = decode_chunk_data(layout, [(count, bytes(data))])
+                columns = decode_chunk_data(layout, [(count, bytes(data))])
             except CorruptChunkError as err:
                 log.warning("trial %d: sample chunk %d (layout %d) is damaged and stays as it is: %s", trial_id, chunk_index, layout, err)
                 continue
             if with_scales and trial_id not in scales:
                 scales[trial_id] = _trial_scales(connection, trial_id)
             new = targets[layout]
-            changes.append({"chunk_id": chunk_id, "new_layout": new, "new_data": encode_chunk_data(rows, new, scales.get(trial_id))})
+            changes.append({"chunk_id": chunk_id, "new_layout": new, "new_data": encode_chunk_data(columns, new, scales.get(trial_id))})
         if changes:
             connection.execute(update, changes)
         done += len(changes)
