@@ -7,8 +7,9 @@ One command::
 No simulators and no servers: storage only. For each N, a fresh schema (migrated), N trials
 ``recording``, and N writers (threads spread over ``--processes`` processes, each writer its
 own connection) that do exactly what a recording's database sink does every 100 ms: in one
-transaction, update the trial's figures and insert one chunk of 100 samples (layout 2, 52
-bytes a sample, as :func:`api.storage.samples.pack_samples` packs them). A writer that falls
+transaction, update the trial's figures and insert one chunk of 100 samples (calibrated
+counts packed in layout 3 with their calibration, as :func:`api.storage.samples.append_samples`
+packs them). A writer that falls
 behind commits the samples it owes in one larger chunk, as the recorder does. The age of the
 newest sample is measured at the end of each commit: commit end minus the time its newest
 sample was due. Each writer packs a chunk of a given length once and sends those bytes at
@@ -42,7 +43,7 @@ import numpy as np
 import psycopg
 
 from api.storage.database import Database
-from api.storage.samples import pack_samples
+from api.storage.samples import LAYOUT, encode_chunk_data, pack_samples
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:{port}/test"
 PG_CONNINFO = "host=127.0.0.1 port={port} user=postgres dbname=test connect_timeout=5"
@@ -56,16 +57,20 @@ UPDATE = (
 )
 INSERT = (
     "INSERT INTO sample_chunks (trial_id, chunk_index, first_time_s, last_time_s, sample_count, layout, data) "
-    "VALUES (%s, %s, %s, %s, %s, 2, %s)"
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
+#: The simulator's calibration: 500/32768 units a count on every channel.
+GAIN = 500 / 32768
+SCALES = {name: (GAIN, 0.0) for name in ("torque_nm", "position_deg", "velocity_dps")}
 
 
 def _chunk(first: int, n: int) -> bytes:
     """A chunk of ``n`` samples from sample ``first``, packed as the database sink packs them."""
     index = first + np.arange(n, dtype=np.int64)
     t = index / RATE_HZ
-    rows = pack_samples(t, np.sin(t), 45 + 45 * np.cos(t), -45 * np.sin(t), np.zeros(n, np.uint32), index, index * 1000)
-    return rows.tobytes()
+    counts = np.round(np.array([np.sin(t) * 5000, (45 + 45 * np.cos(t)) * 60, -45 * np.sin(t) * 60])).astype(np.int64)
+    rows = pack_samples(t, counts[0] * GAIN, counts[1] * GAIN, counts[2] * GAIN, np.zeros(n, np.uint32), index, index * 1000)
+    return encode_chunk_data(rows, LAYOUT, SCALES)
 
 
 def _writer(conninfo: str, schema: str, trial_id: int, clock: _Clock, ages: list[float]) -> None:
@@ -90,7 +95,7 @@ def _writer(conninfo: str, schema: str, trial_id: int, clock: _Clock, ages: list
             first_s, last_s = sent / RATE_HZ, (sent + n - 1) / RATE_HZ
             with conn.cursor() as cur:
                 cur.execute(UPDATE, (sent + n, last_s, float(RATE_HZ), "[]", trial_id))
-                cur.execute(INSERT, (trial_id, chunk, first_s, last_s, n, packed[n]))
+                cur.execute(INSERT, (trial_id, chunk, first_s, last_s, n, LAYOUT, packed[n]))
             conn.commit()
             ages.append(time.monotonic() - (start + now_tick * FLUSH_S))
             sent += n
