@@ -4,9 +4,10 @@ A chunk's ``layout`` says how its ``data`` holds its rows (:data:`LAYOUTS`, the 
 every read and write goes through):
 
 - layout 3 (written today): :data:`SAMPLE_DTYPE`'s columns packed by
-  :mod:`api.storage.chunk_codec` (per column: integer differences, calibrated counts, the
-  time axis predicted from the device clock; byte-shuffled; one zlib stream), about 5 bytes
-  a sample for a 1 kHz recording, bit for bit what was packed;
+  :mod:`api.storage.chunk_codec` (the calibrated channels as the device's counts, integers as
+  their differences, the time axis predicted from the device clock, each in the fewest bytes
+  that hold it; a CRC-32), about 8 bytes a sample of a 1 kHz recording before the
+  database's own overhead, bit for bit what was packed;
 - layout 2: the little-endian bytes of a :data:`SAMPLE_DTYPE` array (52 bytes a sample,
   with the raw device clock ``device_time_us``), written until migration 0008;
 - layout 1: the 44-byte rows of trials stored before the device clock was kept (read back
@@ -319,6 +320,8 @@ def _columns(trial_id: int, chunks: list[_Chunk]) -> dict[str, np.ndarray]:
             raise CorruptSamplesError(f"trial {trial_id}: sample chunk {index} (layout {layout}) is damaged: {err}") from err
         if "device_time_us" not in columns:
             columns["device_time_us"] = np.full(len(columns["time_s"]), UNKNOWN_DEVICE_TIME, dtype=np.int64)
+        for column in columns.values():
+            column.flags.writeable = False  # as numpy.frombuffer's of the plain layouts
         runs.append(columns)
         k = end
     if len(runs) == 1:
