@@ -103,7 +103,7 @@ def encode_columns(columns: Mapping[str, np.ndarray], dtype: np.dtype, scales: M
             linear = _linear(floats, names, ints) if counts is None and name == "time_s" else None
             if scale is not None and counts is not None:
                 codec = _SCALED
-                first, step, values = _delta(counts)
+                first, step, values = _delta(counts, steady=False)
                 params += [*scale, first, step]
             elif linear is not None:
                 codec = _LINEAR
@@ -182,13 +182,29 @@ def decode_chunks(chunks: Sequence[bytes], dtype: np.dtype, expected: Sequence[i
         signature = next(iter(groups))
         return _decode_group(bodies, counts, signature, b"".join(params), dtype)
     out = {name: np.empty(sum(counts), dtype=dtype[name]) for name in names}
-    starts = np.cumsum([0, *counts[:-1]])
+    parts: dict[bytes, dict[str, np.ndarray]] = {}
+    group_of: list[tuple[bytes, int]] = [(b"", 0)] * len(counts)  # chunk -> its group, its first row there
     for signature, places in groups.items():
         part_counts = [counts[j] for j in places]
-        part = _decode_group([bodies[j] for j in places], part_counts, signature, b"".join([params[j] for j in places]), dtype)
-        where = np.repeat(starts[places] - np.cumsum([0, *part_counts[:-1]]), part_counts) + np.arange(sum(part_counts))
+        parts[signature] = _decode_group([bodies[j] for j in places], part_counts, signature,
+                                         b"".join([params[j] for j in places]), dtype)
+        row = 0
+        for j, n in zip(places, part_counts, strict=True):
+            group_of[j] = (signature, row)
+            row += n
+    # copied back in runs of consecutive chunks of one group: slices, not a gather per sample
+    row, k = 0, 0
+    while k < len(counts):
+        signature, first = group_of[k]
+        size = counts[k]
+        k += 1
+        while k < len(counts) and group_of[k] == (signature, first + size):
+            size += counts[k]
+            k += 1
+        part = parts[signature]
         for name in names:
-            out[name][where] = part[name]
+            out[name][row : row + size] = part[name][first : first + size]
+        row += size
     return out
 
 
@@ -261,13 +277,17 @@ def _shape(signature: bytes) -> tuple[np.dtype, np.dtype] | None:
     return found  # type: ignore[return-value]
 
 
-def _delta(values: np.ndarray) -> tuple[int, int, np.ndarray]:
-    """The first value, the usual step, and 0 then each difference minus the step (int64, modulo 2**64)."""
+def _delta(values: np.ndarray, *, steady: bool = True) -> tuple[int, int, np.ndarray]:
+    """The first value, the usual step, and 0 then each difference minus the step (int64, modulo 2**64).
+
+    The step is the median difference of a ``steady`` column (a sample index, a clock), else 0
+    (counts wander both ways; a step of 0 in every chunk costs nothing to decode).
+    """
     out = np.zeros(len(values), dtype=np.int64)
     if len(values) < 2:
         return (int(values[0]) if len(values) else 0), 0, out
     np.subtract(values[1:], values[:-1], out=out[1:])
-    step = int(np.sort(out[1:])[(len(values) - 1) // 2])
+    step = int(np.sort(out[1:])[(len(values) - 1) // 2]) if steady else 0
     out[1:] -= step
     return int(values[0]), step, out
 
