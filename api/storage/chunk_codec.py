@@ -23,10 +23,11 @@ infinities included), by one of four codecs:
 ``RAW``
     the float64 bits themselves (any other float column).
 
-Each column's integers are stored in the narrowest of 0 (all zero: nothing stored), 1, 2, 4
-or 8 bytes that holds them, and a sample's integers side by side: the body is one record a
-sample, so the chunks of a trial packed alike (same codecs and widths) are read as ONE numpy
-array, with no work per chunk but its header (:func:`decode_chunks`). A chunk of
+Each column's integers are stored in the narrowest of 0 (all zero: nothing stored), 2, 4 or
+8 bytes that holds them (the format also reads 1; see :func:`_narrow`), and a sample's integers
+side by side: the body is one record a sample, so the chunks of a trial packed alike (same
+codecs and widths) are read as ONE numpy array, with no work per chunk but its header
+(:func:`decode_chunks`). A chunk of
 :data:`COMPRESS_FROM` samples or more (an import), or whose records take 16 bytes or more (a
 float column stored raw), has its body deflated (zlib) when that makes it smaller.
 
