@@ -15,6 +15,7 @@ __all__ = [
     "gravity_torque",
     "lowpass",
     "lowpass_segments",
+    "sample_period_of",
     "sample_rate_of",
     "velocity_agreement",
 ]
@@ -28,7 +29,18 @@ DEFAULT_CUTOFF_HZ = 20.0
 
 
 def sample_rate_of(time_s: np.ndarray) -> float:
-    """The sample rate (Hz) from the median sample interval of ``time_s`` (s).
+    """The sample rate (Hz) from the median sample interval of ``time_s`` (s): 1 / :func:`sample_period_of`.
+
+    Raises
+    ------
+    AnalysisError
+        With fewer than two samples or when time does not increase.
+    """
+    return 1.0 / sample_period_of(time_s)
+
+
+def sample_period_of(time_s: np.ndarray) -> float:
+    """The median sample interval (s) of ``time_s`` (s).
 
     Raises
     ------
@@ -40,7 +52,7 @@ def sample_rate_of(time_s: np.ndarray) -> float:
     dt = float(np.median(np.diff(time_s)))
     if not dt > 0:
         raise AnalysisError("time_s does not increase")
-    return 1.0 / dt
+    return dt
 
 
 def lowpass(signal: np.ndarray, sample_rate_hz: float, *, cutoff_hz: float = DEFAULT_CUTOFF_HZ, order: int = 2) -> np.ndarray:
@@ -148,11 +160,15 @@ def _filtfilt_rows(
     extended = lengths + 2 * pads
     j = np.arange(int(extended.max()))[None, :]
     offset = j - pads[:, None]
-    before, after = offset < 0, offset >= lengths[:, None]
-    source = np.where(before, -offset, np.where(after, 2 * (lengths[:, None] - 1) - offset, offset))
-    source = np.clip(source, 0, lengths[:, None] - 1) + starts[:, None]
-    first, last = x[starts][:, None], x[starts + lengths - 1][:, None]
-    rows = np.where(before, 2.0 * first - x[source], np.where(after, 2.0 * last - x[source], x[source]))
+    # the sample each column reflects (point reflection about the end it passed; past the row's end, what is
+    # left of the 2-D array holds anything finite: both passes are causal, so it never reaches the row)
+    source = np.maximum(np.minimum(np.abs(offset), 2 * (lengths[:, None] - 1) - offset), 0)
+    source += starts[:, None]
+    value = x[source]
+    before = offset < 0
+    reflected = before | (offset >= lengths[:, None])
+    edge = np.where(before, x[starts][:, None], x[starts + lengths - 1][:, None])
+    rows = np.where(reflected, 2.0 * edge - value, value)
     forward, _ = sosfilt(sos, rows, axis=-1, zi=zi[:, None, :] * rows[:, :1][None, :, :])
     back_index = np.clip(extended[:, None] - 1 - j, 0, None)
     reversed_rows = np.take_along_axis(forward, back_index, axis=1)
@@ -197,18 +213,26 @@ def gravity_correct(
     return muscle_nm
 
 
-def velocity_agreement(time_s: np.ndarray, position_deg: np.ndarray, velocity_dps: np.ndarray, *, window_s: float = 0.05) -> float | None:
+def velocity_agreement(
+    time_s: np.ndarray,
+    position_deg: np.ndarray,
+    velocity_dps: np.ndarray,
+    *,
+    window_s: float = 0.05,
+    sample_rate_hz: float | None = None,
+) -> float | None:
     """How well the velocity (deg/s) follows the position's change (deg): a correlation, -1..1.
 
     The position's change over ``window_s`` (s) against the velocity integrated over the same
     window, correlated over the whole recording: +1 when the velocity is d(position)/dt, -1
     when its sign is reversed. Over 50 ms the position's noise is small against its change.
     ``None`` when the lever moves less than 2 deg in the whole recording (an isometric test).
+    ``sample_rate_hz`` is :func:`sample_rate_of` ``time_s`` when the caller already has it.
     """
     t = np.asarray(time_s, dtype=np.float64)
     if len(t) < 3 or float(np.ptp(position_deg)) < 2.0:
         return None
-    w = max(1, int(round(window_s * sample_rate_of(t))))
+    w = max(1, int(round(window_s * (sample_rate_of(t) if sample_rate_hz is None else sample_rate_hz))))
     if len(t) <= w:
         return None
     integral = np.concatenate([[0.0], np.cumsum(0.5 * (velocity_dps[1:] + velocity_dps[:-1]) * np.diff(t))])

@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_NOISE_LIMIT_PERCENT",
     "NOISE_BANDWIDTH",
     "noise_sd",
+    "noise_sds",
     "torque_cutoff_hz",
 ]
 
@@ -64,12 +65,22 @@ def noise_sd(signal: np.ndarray) -> float:
     adds next to nothing to second differences, and the median ignores steps and spikes.
     0.0 with fewer than 3 samples.
     """
-    if len(signal) < 3:
-        return 0.0
+    return float(noise_sds(signal, np.array([0]), np.array([len(signal)]))[0])
+
+
+def noise_sds(signal: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """:func:`noise_sd` of each ``signal[lo[i]:hi[i]]``, the second differences taken once for all."""
+    out = np.zeros(len(lo))
     x = np.asarray(signal, dtype=np.float64)
+    if len(x) < 3:
+        return out
     second = x[2:] - 2.0 * x[1:-1]
     second += x[:-2]
-    return median(np.abs(second, out=second)) * 1.4826 / math.sqrt(6.0)
+    np.abs(second, out=second)
+    for i, (a, b) in enumerate(zip(np.asarray(lo).tolist(), np.asarray(hi).tolist())):
+        if b - a >= 3:
+            out[i] = median(second[a : b - 2]) * 1.4826 / math.sqrt(6.0)
+    return out
 
 
 def torque_cutoff_hz(

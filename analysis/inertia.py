@@ -53,7 +53,8 @@ import numpy as np
 
 from analysis.errors import UnknownJointError
 from analysis.segmentation import Movement
-from analysis.settling import Settling, arrival_offset, servo_settling
+from analysis.segments import Segments
+from analysis.settling import Settling, arrival_offsets, settling_of
 from analysis.stats import median
 
 __all__ = ["BOUND_HEIGHT_M", "DEFAULT_BODY_MASS_KG", "LEVER_INERTIA_KGM2", "default_inertia_kgm2", "inertial_reasons"]
@@ -163,7 +164,8 @@ def inertial_reasons(
     windows: Sequence[tuple[int, int] | None],
     uncertainties: Sequence[int],
     movements: Sequence[Movement],
-    velocity_dps: np.ndarray,
+    speed_dps: np.ndarray,
+    segments: Segments,
     nominal_dps: Sequence[float],
     velocity_groups: Sequence[int],
     group_signs: Sequence[int],
@@ -187,8 +189,8 @@ def inertial_reasons(
         servo's settled start, :func:`analysis.repetition.load_ranges`) are judged.
     movements
         The movements (first sample, stop, direction).
-    velocity_dps
-        The recording's unfiltered velocity, deg/s, with the project's signs.
+    speed_dps, segments
+        The movements' unfiltered speeds (deg/s, positive) end to end, and where each one lies in them.
     nominal_dps, velocity_groups
         Each movement's set velocity (deg/s) and the label of its set velocity (both directions), as
         the load ranges were found with.
@@ -197,7 +199,7 @@ def inertial_reasons(
     load_torques_nm
         Each movement's torque low-passed over its load range (N.m, the recording's sign).
     filtered_velocity
-        Returns ``velocity_dps`` low-passed as the torque is, over each of the given ``(start, stop)``
+        Returns the recording's velocity low-passed as the torque is, over each of the given ``(start, stop)``
         recording sample ranges (one per movement, at its torque's cut-off).
     fs
         Sample rate, Hz.
@@ -212,12 +214,13 @@ def inertial_reasons(
     judged = {i for i, (w, u) in enumerate(zip(windows, uncertainties)) if w is not None and u > 0}
     if not judged or inertia_kgm2 <= 0:
         return reasons
-    speeds = {i: m.sign * velocity_dps[m.start : m.stop] for i, m in enumerate(movements)}
+    nominal = np.asarray(nominal_dps, dtype=np.float64)
+    arrivals = arrival_offsets(speed_dps, segments, nominal)
+    labels = np.asarray(velocity_groups)
     settlings: dict[int, Settling | None] = {}
     for g in sorted({velocity_groups[i] for i in judged}):
-        members = [i for i in range(len(movements)) if velocity_groups[i] == g]
-        settlings[g] = servo_settling([speeds[i] for i in members], [nominal_dps[i] for i in members], fs,
-                                      tolerance=tolerance, overshoot=overshoot, jackknife=False)
+        settlings[g] = settling_of(speed_dps, segments, nominal, np.flatnonzero(labels == g), fs, tolerance=tolerance,
+                                   overshoot=overshoot, jackknife=False, arrival=arrivals)
     # the speed over each judged movement, to find where its deceleration begins; then up to there, from the
     # movement's start so that the load range's start is not a filter edge
     smooth = filtered_velocity([(m.start, m.stop if i in judged else m.start) for i, m in enumerate(movements)])
@@ -228,8 +231,8 @@ def inertial_reasons(
     held_speeds = filtered_velocity([(m.start, m.start + held.get(i, 0)) for i, m in enumerate(movements)])
     for i in sorted(judged):
         settling, window = settlings[velocity_groups[i]], windows[i]
-        arrival = arrival_offset(speeds[i], nominal_dps[i])
-        if settling is None or window is None or arrival is None:
+        arrival = float(arrivals[i])
+        if settling is None or window is None or not np.isfinite(arrival):
             continue
         a, b = window
         alpha = np.abs(np.radians(np.gradient(held_speeds[i], 1.0 / fs)))[a : held[i]]

@@ -8,20 +8,24 @@ them (:mod:`analysis.passive`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from analysis.conditioning import lowpass_segments
-from analysis.cutoff import noise_sd, torque_cutoff_hz
+from analysis.cutoff import noise_sd, noise_sds, torque_cutoff_hz
 from analysis.inertia import inertial_reasons
 from analysis.joints import direction_of
 from analysis.measurability import unmeasurable_reasons
 from analysis.options import AnalysisOptions
 from analysis.passive import PassiveMovement, passive_reasons
-from analysis.repetition import RepetitionMetrics, load_ranges, measure_repetition
-from analysis.segmentation import Movement, cluster_velocities, plateau_speed
+from analysis.repetition import NEVER_REACHED, RepetitionMetrics, load_ranges, measure_repetitions
+from analysis.segmentation import Movement, cluster_velocities, plateau_speeds
+from analysis.segments import Segments, gather_index, range_reduce
 from analysis.sets import IsometricSetMetrics, SetMetrics, set_metrics
+from analysis.stats import median
 
 __all__ = ["AngleCurve", "SetAnalysis", "measure_sets"]
 
@@ -47,16 +51,19 @@ def _angle_curve(parts: list[tuple[np.ndarray, np.ndarray]]) -> AngleCurve | Non
 
     ``parts`` holds each repetition's load-range positions (deg) and group torques (N.m).
     """
-    lo = float(np.ceil(min(float(np.min(p)) for p, _ in parts)))
-    hi = float(np.floor(max(float(np.max(p)) for p, _ in parts)))
+    ordered = []
+    for pos, tq in parts:
+        order = np.argsort(pos, kind="stable")
+        ordered.append((pos[order], tq[order]))
+    lo = float(np.ceil(min(float(p[0]) for p, _ in ordered)))
+    hi = float(np.floor(max(float(p[-1]) for p, _ in ordered)))
     grid = np.arange(lo, hi + 1.0)
     total = np.zeros(len(grid))
     count = np.zeros(len(grid))
-    for pos, tq in parts:
-        order = np.argsort(pos, kind="stable")
-        inside = (grid >= pos[order[0]]) & (grid <= pos[order[-1]])
-        total[inside] += np.interp(grid[inside], pos[order], tq[order])
-        count[inside] += 1
+    for pos, tq in ordered:  # the grid's whole degrees from the first at or above the lowest position to the highest
+        a, b = max(0, math.ceil(float(pos[0])) - int(lo)), max(0, math.floor(float(pos[-1])) - int(lo) + 1)
+        total[a:b] += np.interp(grid[a:b], pos, tq)
+        count[a:b] += 1
     keep = count >= max(1, (len(parts) + 1) // 2)
     if keep.sum() < 2:
         return None
@@ -78,7 +85,7 @@ def _filtered_segments(
 def _torque_cutoffs(
     tq: np.ndarray,
     movements: list[Movement],
-    windows: list[tuple[int, int] | None],
+    bounds: tuple[np.ndarray, np.ndarray],
     cluster: list[int],
     fs: float,
     options: AnalysisOptions,
@@ -86,27 +93,24 @@ def _torque_cutoffs(
     """The torque's cut-off (Hz) of each movement, one per direction and set velocity (:mod:`analysis.cutoff`).
 
     The set's load-range duration, peak torque and noise are the medians over its movements'
-    load ranges (the whole movement when it has none) of their duration, largest raw torque
-    magnitude and noise SD.
+    load ranges (``bounds``: recording samples, the whole movement when it has none) of their
+    duration, largest raw torque magnitude and noise SD.
     """
     if options.cutoff_hz is None or options.noise_limit_percent is None:
         return [options.cutoff_hz] * len(movements)
+    lo, hi = bounds
+    durations = ((hi - lo) / fs).tolist()
+    peaks = range_reduce(np.maximum, np.abs(tq), lo, hi).tolist()
+    noises = noise_sds(tq, lo, hi).tolist()
     sets: dict[tuple[int, int], list[int]] = {}
     for i, m in enumerate(movements):
         sets.setdefault((m.sign, cluster[i]), []).append(i)
     cutoffs: list[float | None] = [options.cutoff_hz] * len(movements)
     for members in sets.values():
-        durations, peaks, noises = [], [], []
-        for i in members:
-            a, b = windows[i] or (0, movements[i].stop - movements[i].start)
-            durations.append((b - a) / fs)
-            segment = tq[movements[i].start + a : movements[i].start + b]
-            peaks.append(float(np.max(np.abs(segment))))
-            noises.append(noise_sd(segment))
         cutoff = torque_cutoff_hz(
-            float(np.median(durations)),
-            peak_torque_nm=float(np.median(peaks)),
-            noise_sd_nm=float(np.median(noises)),
+            float(np.median([durations[i] for i in members])),
+            peak_torque_nm=float(np.median([peaks[i] for i in members])),
+            noise_sd_nm=float(np.median([noises[i] for i in members])),
             sample_rate_hz=fs,
             noise_limit_percent=options.noise_limit_percent,
             cycles=options.cutoff_cycles,
@@ -135,12 +139,18 @@ def measure_sets(
     group_sign: int | None,
     set_velocity_dps: tuple[float, float] | None,
 ) -> tuple[list[SetAnalysis], list[PassiveMovement]]:
-    speeds = [m.sign * vel_smooth[m.start : m.stop] for m in movements]
-    plateaus = [plateau_speed(s) for s in speeds]
+    starts = np.array([m.start for m in movements], dtype=np.intp)
+    stops = np.array([m.stop for m in movements], dtype=np.intp)
+    segments = Segments.of(stops - starts)
+    off = segments.starts
+    flat = gather_index(starts, stops - starts)  # every movement's samples, end to end
+    sign = segments.spread(np.array([m.sign for m in movements]))
+    speed = sign * vel_smooth[flat]
+    plateaus: list[float] = plateau_speeds(speed, segments).tolist()
     nominal = [0.0] * len(movements)
     cluster = [0] * len(movements)
-    for sign in (1, -1):
-        idx = [i for i, m in enumerate(movements) if m.sign == sign]
+    for direction in (1, -1):
+        idx = [i for i, m in enumerate(movements) if m.sign == direction]
         labels = cluster_velocities([plateaus[i] for i in idx], velocity_tolerance=options.velocity_tolerance_percent / 100)
         for label in set(labels):
             members = [i for i, lab in zip(idx, labels) if lab == label]
@@ -149,41 +159,42 @@ def measure_sets(
                 nominal[i], cluster[i] = value, label
     tol = options.window_tolerance_percent / 100
     velocity_groups = cluster_velocities(plateaus, velocity_tolerance=options.velocity_tolerance_percent / 100)
-    windows, uncertainties = load_ranges(
-        [m.sign * vel_raw[m.start : m.stop] for m in movements],
-        nominal,
-        velocity_groups,
-        fs,
-        tolerance=tol,
-        overshoot=options.overshoot_percent / 100,
-        settle=options.settle_percent / 100,
-    )
-    cutoffs = _torque_cutoffs(tq, movements, windows, cluster, fs, options)
-    torques = _filtered_segments(tq, [(m.start, m.stop) for m in movements], cutoffs, fs, options.filter_order)
-    load_bounds = [(m.start + w[0], m.start + w[1]) if w else (m.start, m.start) for m, w in zip(movements, windows)]
-    load_torques = _filtered_segments(tq, load_bounds, cutoffs, fs, options.filter_order)
-    group_signs: list[int] = []
-    peaks: list[float] = []
-    for i, (m, w) in enumerate(zip(movements, windows)):
-        a, b = w if w else (0, m.stop - m.start)
-        g = 1 if float(np.sum(torques[i][a:b])) >= 0 else -1
-        group_signs.append(g)
-        peaks.append(float(np.max(g * torques[i])))
+    raw_speed = sign * vel_raw[flat]
+    w_start, w_stop, uncertainty = load_ranges(
+        raw_speed, segments, np.array(nominal), velocity_groups, fs,
+        tolerance=tol, overshoot=options.overshoot_percent / 100, settle=options.settle_percent / 100,
+    )  # fmt: skip
+    has = w_start >= 0
+    lo, hi = np.where(has, starts + w_start, starts), np.where(has, starts + w_stop, stops)
+    cutoffs = _torque_cutoffs(tq, movements, (lo, hi), cluster, fs, options)
+    torque = _filtered(tq, starts, stops, cutoffs, fs, options.filter_order)
+    group_sign_of = np.where(range_reduce(np.add, torque, off + (lo - starts), off + (hi - starts)) >= 0, 1, -1)
+    group_signs: list[int] = group_sign_of.tolist()
+    windows = [(a, b) if a >= 0 else None for a, b in zip(w_start.tolist(), w_stop.tolist())]
+    uncertainties: list[int] = uncertainty.tolist()
+
+    def filtered(bounds: list[tuple[int, int]]) -> list[np.ndarray]:
+        return _filtered_segments(tq, bounds, cutoffs, fs, options.filter_order)
+
     unmeasurable = unmeasurable_reasons(
-        windows, uncertainties, [m.start for m in movements], group_signs,
-        lambda bounds: _filtered_segments(tq, bounds, cutoffs, fs, options.filter_order), fs,
+        windows, uncertainties, starts.tolist(), group_signs, filtered, fs,
         min_load_range_s=options.min_load_range_s, start_sensitivity_percent=options.start_sensitivity_percent,
     )  # fmt: skip
     windows = [None if why else w for w, why in zip(windows, unmeasurable)]
+    load_bounds = [(m.start + w[0], m.start + w[1]) if w else (m.start, m.start) for m, w in zip(movements, windows)]
+    load_torques = _filtered_segments(tq, load_bounds, cutoffs, fs, options.filter_order)
     inertial = inertial_reasons(
-        windows, uncertainties, movements, vel_raw, nominal, velocity_groups, group_signs, load_torques,
+        windows, uncertainties, movements, raw_speed, segments, nominal, velocity_groups, group_signs, load_torques,
         lambda bounds: _filtered_segments(vel_raw, bounds, cutoffs, fs, options.filter_order), fs,
         inertia_kgm2=inertia_kgm2, inertial_torque_percent=options.inertial_torque_percent, tolerance=tol,
         overshoot=options.overshoot_percent / 100,
     )  # fmt: skip
     unmeasurable = [why or inertial_why for why, inertial_why in zip(unmeasurable, inertial)]
     windows = [None if why else w for w, why in zip(windows, unmeasurable)]
-    levels = [_middle_level(g * torques[i]) for i, g in enumerate(group_signs)]
+    g = segments.spread(group_sign_of)
+    group_torque = g * torque
+    lengths = segments.lengths.tolist()
+    levels = [_middle_level(group_torque[a : a + n]) for a, n in zip(off.tolist(), lengths)]
     passive_why = passive_reasons(
         levels, group_signs, [m.sign for m in movements], plateaus,
         passive_torque_percent=options.passive_torque_percent, noise_nm=noise_sd(tq),
@@ -197,45 +208,40 @@ def measure_sets(
         for i, (m, why) in enumerate(zip(movements, passive_why)) if why is not None
     ]  # fmt: skip
     active = [i for i, why in enumerate(passive_why) if why is None]
-    roms = [float(np.ptp(pos[m.start : m.stop])) for m in movements]
+    measured = np.array([w is not None for w in windows])
+    window_torques = [group_signs[i] * load_torques[i] for i in np.flatnonzero(measured).tolist()]
+    figures = measure_repetitions(
+        t[flat], group_torque, pos[flat], speed, g * tq[flat], segments,
+        np.where(measured, w_start, -1), np.where(measured, w_stop, -1),
+        np.concatenate(window_torques) if window_torques else np.empty(0),
+        torque_angle_deg=options.torque_angle_deg, torque_time_s=options.torque_time_s,
+    )  # fmt: skip
+    values: dict[str, list[Any]] = {k: [None if v != v else v for v in column.tolist()] for k, column in figures.items()}
+    roms: list[float] = values["rom_deg"]  # nan marks a figure that has none: None
     keys: dict[tuple[int, int, int], list[int]] = {}
     for i in active:
         keys.setdefault((group_signs[i], movements[i].sign, cluster[i]), []).append(i)
     result: list[SetAnalysis] = []
-    for (g, sign, _), members in sorted(keys.items(), key=lambda kv: movements[kv[1][0]].start):
+    for (gs, direction, _), members in sorted(keys.items(), key=lambda kv: movements[kv[1][0]].start):
+        usual = float(np.median([roms[i] for i in (members if len(members) >= 3 else active)]))
         reps: list[RepetitionMetrics] = []
         curve_parts: list[tuple[np.ndarray, np.ndarray]] = []
         for n, i in enumerate(members, start=1):
-            m, w = movements[i], windows[i]
-            sl = slice(m.start, m.stop)
-            window_torque = None
-            if w is not None:
-                window_torque = g * load_torques[i]
-                if w[1] - w[0] >= 2:
-                    curve_parts.append((pos[sl][w[0] : w[1]], window_torque))
-            reps.append(
-                measure_repetition(
-                    t[sl], g * torques[i], pos[sl], speeds[i],
-                    index=n,
-                    movement=direction_of(pattern, sign),
-                    velocity_dps=plateaus[i],
-                    window=w,
-                    torque_angle_deg=options.torque_angle_deg,
-                    torque_time_s=options.torque_time_s,
-                    load_range_torque_nm=window_torque,
-                    raw_group_torque_nm=g * tq[sl],
-                    no_load_range_reason=unmeasurable[i],
-                )
-            )
-        usual = float(np.median([roms[i] for i in (members if len(members) >= 3 else active)]))
-        reps = [
-            replace(r, partial=True, partial_reason=why) if (why := _partial_reason(roms[i], usual, options)) else r
-            for r, i in zip(reps, members)
-        ]
+            w = windows[i]
+            if w is not None and w[1] - w[0] >= 2:
+                curve_parts.append((pos[movements[i].start + w[0] : movements[i].start + w[1]], gs * load_torques[i]))
+            why = unmeasurable[i] if w is None else None
+            partial = _partial_reason(roms[i], usual, options)
+            reps.append(RepetitionMetrics(
+                index=n, movement=direction_of(pattern, direction), velocity_dps=float(plateaus[i]),
+                **{k: column[i] for k, column in values.items()},
+                partial=partial is not None, partial_reason=partial,
+                no_load_range_reason=why or (f"{NEVER_REACHED} {plateaus[i]:.0f} deg/s" if w is None else None),
+            ))  # fmt: skip
         metrics = set_metrics(
             reps,
-            direction=direction_of(pattern, g),
-            contraction="concentric" if g == sign else "eccentric",
+            direction=direction_of(pattern, gs),
+            contraction="concentric" if gs == direction else "eccentric",
             velocity_dps=nominal[members[0]],
             body_mass_kg=body_mass_kg,
             cutoff_hz=cutoffs[members[0]],
@@ -243,6 +249,13 @@ def measure_sets(
         curve = _angle_curve(curve_parts) if curve_parts else None
         result.append(SetAnalysis(metrics=metrics, angle_curve=curve))
     return result, passive
+
+
+def _filtered(tq: np.ndarray, starts: np.ndarray, stops: np.ndarray, cutoffs: list[float | None], fs: float,
+              order: int) -> np.ndarray:
+    """Each movement's torque low-passed on its own at its cut-off, end to end."""
+    parts = _filtered_segments(tq, list(zip(starts.tolist(), stops.tolist())), cutoffs, fs, order)
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def _middle_level(group_torque_nm: np.ndarray) -> float:
@@ -253,7 +266,7 @@ def _middle_level(group_torque_nm: np.ndarray) -> float:
     lever's impact artifact; the middle half reads the limb's weight alone.
     """
     n = len(group_torque_nm)
-    return float(np.median(group_torque_nm[n // 4 : n - n // 4])) if n >= 4 else float(np.max(group_torque_nm))
+    return median(group_torque_nm[n // 4 : n - n // 4]) if n >= 4 else float(np.max(group_torque_nm))
 
 
 def _partial_reason(rom_deg: float, usual_rom_deg: float, options: AnalysisOptions) -> str | None:

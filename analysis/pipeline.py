@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.conditioning import gravity_correct, lowpass, lowpass_segments, sample_rate_of, velocity_agreement
+from analysis.conditioning import gravity_correct, lowpass, lowpass_segments, sample_period_of, velocity_agreement
 from analysis.errors import NoRepetitionsError
 from analysis.inertia import default_inertia_kgm2
 from analysis.isometric import is_isometric
@@ -204,12 +204,13 @@ def analyze_recording(
     pos = np.asarray(position_deg, dtype=np.float64)
     vel = np.asarray(velocity_dps, dtype=np.float64)
     _check_arrays(t, tq, pos, vel)
-    fs = sample_rate_of(t)
+    period_s = sample_period_of(t)
+    fs = 1.0 / period_s  # as sample_rate_of(t)
     if gravity_torque_nm is not None:
         horizontal_angle_deg = 0.0 if horizontal_angle_deg is None else horizontal_angle_deg
         tq = gravity_correct(tq, pos, gravity_torque_nm=gravity_torque_nm, horizontal_angle_deg=horizontal_angle_deg)
     found = [RecordingWarning(rule, message) for rule, message in (warnings or {}).items()]
-    agreement = velocity_agreement(t, pos, vel)
+    agreement = velocity_agreement(t, pos, vel, sample_rate_hz=fs)
     if agreement is not None and agreement < 0:
         vel = -vel
         found.append(RecordingWarning("velocity_sign_contradicts_position", (
@@ -219,7 +220,7 @@ def analyze_recording(
         found.append(RecordingWarning("velocity_disagrees_with_position", (
             f"the velocity barely follows the change of position (correlation {agreement:.2f}); check the recording")))
     vel_raw = vel
-    gaps = find_gaps(t, sample_index=sample_index)
+    gaps = find_gaps(t, sample_index=sample_index, period_s=period_s)
     if options.cutoff_hz is not None:
         if gaps:  # each gap-free stretch on its own: the filter must not smear across lost samples
             pieces = lowpass_segments(vel, segments_between(len(vel), gaps), fs, cutoff_hz=options.cutoff_hz,

@@ -12,10 +12,20 @@ from typing import Any
 
 import numpy as np
 
-from analysis.cutoff import noise_sd
-from analysis.settling import Settling, arrival_offset, servo_settling
+from analysis.cutoff import noise_sds
+from analysis.segments import Segments, first_in, gather_index, last_in, range_reduce
+from analysis.settling import arrival_offsets, settling_of
 
-__all__ = ["NEVER_REACHED", "RepetitionMetrics", "braking_end", "load_range", "load_ranges", "measure_repetition"]
+__all__ = [
+    "NEVER_REACHED",
+    "RepetitionMetrics",
+    "braking_end",
+    "braking_ends",
+    "load_range",
+    "load_ranges",
+    "load_ranges_of",
+    "measure_repetitions",
+]
 
 
 #: How a repetition's ``no_load_range_reason`` starts when its speed never came within tolerance of the set velocity.
@@ -41,84 +51,128 @@ def load_range(
     range then starts only once braking is over (:func:`braking_end`). A servo whose
     overshoot rings (:mod:`analysis.settling`) has settled only at ``settled`` (a sample
     offset, fractional); given, the load range starts there at the earliest, and the
-    braking rule, made for one bump, is not used.
+    braking rule, made for one bump, is not used. (One movement of :func:`load_ranges_of`.)
     """
-    inside = np.abs(speed_dps - nominal_dps) <= tolerance * nominal_dps
-    if not inside.any():
-        return None
-    edges = np.diff(inside.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    stops = np.flatnonzero(edges == -1)
-    k = int(np.argmax(stops - starts))
-    a, b = int(starts[k]), int(stops[k])
-    if settled is not None:
-        a = max(a, int(np.ceil(settled - 1e-9)))
-        return (a, b) if a < b else None
-    peak = _overshoot_peak(speed_dps[: (a + b) // 2 + 1], nominal_dps)
-    if peak is not None and speed_dps[peak] > (1.0 + overshoot) * nominal_dps:
-        end = braking_end(speed_dps[:b], nominal_dps, peak=peak, settle=settle, noise_dps=noise_sd(speed_dps[a:b]))
-        if end is None or end >= b:
-            return None
-        a = max(a, end)
-    return a, b
+    speed = np.asarray(speed_dps, dtype=np.float64)
+    starts, stops = load_ranges_of(speed, Segments.of([len(speed)]), np.array([float(nominal_dps)]),
+                                   np.array([np.nan if settled is None else float(settled)]),
+                                   tolerance=tolerance, overshoot=overshoot, settle=settle)
+    return (int(starts[0]), int(stops[0])) if starts[0] >= 0 else None
+
+
+def load_ranges_of(
+    speed_dps: np.ndarray,
+    segments: Segments,
+    nominal_dps: np.ndarray,
+    settled: np.ndarray,
+    *,
+    tolerance: float,
+    overshoot: float,
+    settle: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`load_range` of every movement at once: start and stop offsets (-1, -1 where there is none).
+
+    ``speed_dps`` holds the movements' speeds end to end (``segments``), ``nominal_dps`` and
+    ``settled`` one value per movement (``nan``: not settled by a ringing servo's rule).
+    """
+    n = len(segments)
+    off, end = segments.starts, segments.stops
+    nominal = segments.spread(nominal_dps)
+    inside = np.abs(speed_dps - nominal) <= tolerance * nominal
+    before = np.zeros_like(inside)
+    before[1:] = inside[:-1]
+    before[off] = False
+    after = np.zeros_like(inside)
+    after[:-1] = inside[1:]
+    after[end - 1] = False
+    run_start = np.flatnonzero(inside & ~before)
+    run_stop = np.flatnonzero(inside & ~after) + 1
+    owner = np.searchsorted(off, run_start, side="right") - 1
+    first_run = np.searchsorted(owner, np.arange(n))
+    has = first_run < np.searchsorted(owner, np.arange(n), side="right")
+    starts = np.full(n, -1, dtype=np.intp)
+    stops = np.full(n, -1, dtype=np.intp)
+    if not has.any():
+        return starts, stops
+    length = run_stop - run_start
+    runs = Segments.of(np.diff(np.append(first_run[has], len(length))))
+    longest = runs.argmax(length)  # the first longest run of each movement that has one
+    a = np.full(n, -1, dtype=np.intp)
+    b = np.full(n, -1, dtype=np.intp)
+    a[has], b[has] = run_start[longest] - off[has], run_stop[longest] - off[has]
+    ringing = has & np.isfinite(settled)
+    a[ringing] = np.maximum(a[ringing], np.ceil(settled[ringing] - 1e-9).astype(np.intp))
+    plain = has & ~ringing
+    # the overshoot's peak: the highest speed between first reaching the nominal velocity and first coming back to it,
+    # in the load range's first half
+    half_end = np.where(plain, off + (a + b) // 2 + 1, off)
+    reach = first_in(speed_dps >= nominal, off, half_end)
+    reached = reach >= 0
+    back = first_in(speed_dps <= nominal, np.where(reached, reach, end), half_end)
+    peak_end = np.minimum(np.where(back >= 0, back, half_end) + 1, half_end)
+    top = np.full(n, np.inf)
+    top[reached] = range_reduce(np.maximum, speed_dps, reach[reached], peak_end[reached])
+    peak = first_in(speed_dps >= segments.spread(top), np.where(reached, reach, end), peak_end)
+    braked = reached & (speed_dps[np.maximum(peak, 0)] > (1.0 + overshoot) * nominal_dps)
+    if braked.any():
+        noise = np.zeros(n)
+        noise[braked] = noise_sds(speed_dps, off[braked] + a[braked], off[braked] + b[braked])
+        ends = braking_ends(speed_dps, segments, nominal_dps, peak, np.where(braked, off + b, off), settle=settle,
+                            noise_dps=noise)
+        ok = braked & (ends >= 0) & (ends < b)
+        a[ok] = np.maximum(a[ok], ends[ok])
+        a[braked & ~ok] = -1
+    found = (a >= 0) & (a < b)
+    return np.where(found, a, -1), np.where(found, b, -1)
 
 
 def load_ranges(
-    speeds_dps: Sequence[np.ndarray],
-    nominal_dps: Sequence[float],
+    speed_dps: np.ndarray,
+    segments: Segments,
+    nominal_dps: np.ndarray,
     groups: Sequence[int],
     fs: float,
     *,
     tolerance: float = 0.10,
     overshoot: float = 0.02,
     settle: float = 0.002,
-) -> tuple[list[tuple[int, int] | None], list[int]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The load range (:func:`load_range`) of each movement, with its set velocity's servo settling.
 
+    ``speed_dps`` holds the movements' raw speeds (deg/s, positive) end to end (``segments``);
     ``groups`` labels the movements of one set velocity (both directions: one servo, one
     velocity); each group's settling (:func:`analysis.settling.servo_settling`) is found from
     all its movements together, and each movement's load range starts no earlier than its
     own arrival at the set velocity plus the settling time.
 
-    Returns the load ranges and, for each, how many samples its start is uncertain by: 0 for
-    a start found by the speed alone (known to a sample), else twice the settling time's
-    jackknife SD (30 % of the settling time when fewer than 3 movements, or a left-out fit,
-    leave it unknown: the spread of single-movement fits), at least one sample.
+    Returns the load ranges' start and stop offsets (-1 where there is none) and, for each,
+    how many samples its start is uncertain by: 0 for a start found by the speed alone (known
+    to a sample), else twice the settling time's jackknife SD (30 % of the settling time when
+    fewer than 3 movements, or a left-out fit, leave it unknown: the spread of single-movement
+    fits), at least one sample.
     """
-    settling: dict[int, Settling | None] = {}
-    for g in set(groups):
-        members = [i for i, h in enumerate(groups) if h == g]
-        settling[g] = servo_settling([speeds_dps[i] for i in members], [nominal_dps[i] for i in members], fs,
-                                     tolerance=tolerance, overshoot=overshoot)
-    windows: list[tuple[int, int] | None] = []
-    uncertainties: list[int] = []
-    for speed, nominal, g in zip(speeds_dps, nominal_dps, groups):
-        s = settling[g]
-        arrival = arrival_offset(speed, nominal) if s is not None else None
-        settled = None if s is None or arrival is None else arrival + s.settle_s * fs
-        windows.append(load_range(speed, nominal, tolerance=tolerance, overshoot=overshoot, settle=settle, settled=settled))
-        if s is None or settled is None:
-            uncertainties.append(0)
+    label = np.asarray(groups, dtype=np.intp)
+    arrival = arrival_offsets(speed_dps, segments, nominal_dps)
+    settled = np.full(len(segments), np.nan)
+    uncertainties = np.zeros(len(segments), dtype=np.intp)
+    for g in sorted(set(groups)):
+        members = np.flatnonzero(label == g)
+        s = settling_of(speed_dps, segments, nominal_dps, members, fs, tolerance=tolerance, overshoot=overshoot,
+                           arrival=arrival)
+        if s is None:
             continue
+        timed = members[np.isfinite(arrival[members])]
+        settled[timed] = arrival[timed] + s.settle_s * fs
         spread_s = 2.0 * s.uncertainty_s if np.isfinite(s.uncertainty_s) else _SINGLE_FIT_SPREAD * s.settle_s
-        uncertainties.append(max(1, int(np.ceil(spread_s * fs))))
-    return windows, uncertainties
+        uncertainties[timed] = max(1, int(np.ceil(spread_s * fs)))
+    starts, stops = load_ranges_of(speed_dps, segments, nominal_dps, settled, tolerance=tolerance, overshoot=overshoot,
+                                   settle=settle)
+    return starts, stops, uncertainties
 
 
 #: Spread of a settling time fitted without the jackknife (fewer than 3 movements), as a fraction of it: single
 #: movements' fits on the validation grid's ringing servos were off by 20-40 %.
 _SINGLE_FIT_SPREAD = 0.3
-
-
-def _overshoot_peak(speed_dps: np.ndarray, nominal_dps: float) -> int | None:
-    """Offset of the highest speed between first reaching ``nominal_dps`` and first coming back to it."""
-    reach = np.flatnonzero(speed_dps >= nominal_dps)
-    if len(reach) == 0:
-        return None
-    r = int(reach[0])
-    back = np.flatnonzero(speed_dps[r:] <= nominal_dps)
-    stop = r + int(back[0]) if len(back) else len(speed_dps)
-    return r + int(np.argmax(speed_dps[r : stop + 1]))
 
 
 def braking_end(
@@ -152,19 +206,46 @@ def braking_end(
         Fraction of the set velocity within which the speed counts as back.
     noise_dps
         SD of the speed's noise, deg/s.
+
+    (One movement of :func:`braking_ends`.)
     """
-    excess = float(speed_dps[peak]) - nominal_dps
-    half = nominal_dps + 0.5 * excess
-    down = np.flatnonzero(speed_dps[peak:] <= half)
-    calm = np.flatnonzero(speed_dps[peak:] <= (1.0 + settle) * nominal_dps)
-    if len(down) == 0 or len(calm) == 0:
-        return None
-    below = np.flatnonzero(speed_dps[:peak] <= half)
-    up = int(below[-1]) + 1 if len(below) else 0
-    fall = peak + int(down[0])
-    slope = 0.5 * excess / max(fall - up, 1)  # deg/s per sample, the mean from half up to the peak and back
-    jitter = int(np.ceil(3.0 * noise_dps / slope))
-    return max(peak + int(calm[0]), 2 * fall - up + 1 + jitter)
+    speed = np.asarray(speed_dps, dtype=np.float64)
+    ends = braking_ends(speed, Segments.of([len(speed)]), np.array([float(nominal_dps)]), np.array([peak]),
+                        np.array([len(speed)]), settle=settle, noise_dps=np.array([float(noise_dps)]))
+    return int(ends[0]) if ends[0] >= 0 else None
+
+
+def braking_ends(
+    speed_dps: np.ndarray,
+    segments: Segments,
+    nominal_dps: np.ndarray,
+    peak: np.ndarray,
+    stop: np.ndarray,
+    *,
+    settle: float,
+    noise_dps: np.ndarray,
+) -> np.ndarray:
+    """:func:`braking_end` of every movement with a peak (``peak >= 0``, a flat index; the speed up to flat ``stop``).
+
+    Returns offsets within each movement, -1 where braking does not end (or there is no peak).
+    """
+    off = segments.starts
+    has = peak >= 0
+    at = np.maximum(peak, 0)
+    excess = speed_dps[at] - nominal_dps
+    half = np.where(has, nominal_dps + 0.5 * excess, -np.inf)
+    calm_level = np.where(has, (1.0 + settle) * nominal_dps, -np.inf)
+    lo = np.where(has, peak, stop)
+    down = first_in(speed_dps <= segments.spread(half), lo, stop)
+    calm = first_in(speed_dps <= segments.spread(calm_level), lo, stop)
+    below = last_in(speed_dps <= segments.spread(half), off, np.where(has, peak, off))
+    up = np.where(below >= 0, below - off + 1, 0)
+    fall = down - off
+    slope = 0.5 * excess / np.maximum(fall - up, 1)  # deg/s per sample, the mean from half up to the peak and back
+    ok = has & (down >= 0) & (calm >= 0)
+    jitter = np.zeros(len(off), dtype=np.intp)
+    jitter[ok] = np.ceil(3.0 * noise_dps[ok] / slope[ok]).astype(np.intp)
+    return np.where(ok, np.maximum(calm - off, 2 * fall - up + 1 + jitter), -1)
 
 
 @dataclass(frozen=True)
@@ -219,115 +300,130 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _work_j(group_torque_nm: np.ndarray, position_deg: np.ndarray) -> float:
-    """Torque integrated over the angle travelled (rad), trapezoidal.
+def _works_j(group_torque_nm: np.ndarray, position_deg: np.ndarray, segments: Segments) -> np.ndarray:
+    """Each segment's torque integrated over the angle travelled (rad), trapezoidal.
 
     Steps are signed along the net movement, so position noise cancels instead of adding up.
+    0 for a segment of one sample.
     """
-    if len(group_torque_nm) < 2:
-        return 0.0
-    direction = 1.0 if position_deg[-1] >= position_deg[0] else -1.0
-    mean_torque = group_torque_nm[1:] + group_torque_nm[:-1]
-    step_deg = position_deg[1:] - position_deg[:-1]
-    return float(np.dot(mean_torque, step_deg)) * 0.5 * direction * np.pi / 180.0
+    off, last = segments.starts, segments.stops - 1
+    products = (group_torque_nm[1:] + group_torque_nm[:-1]) * (position_deg[1:] - position_deg[:-1])
+    long = last > off
+    total = np.zeros(len(segments))
+    total[long] = range_reduce(np.add, products, off[long], last[long])
+    direction = np.where(position_deg[last] >= position_deg[off], 1.0, -1.0)
+    return np.where(long, total * 0.5 * direction * np.pi / 180.0, 0.0)
 
 
-def measure_repetition(
+def _interp_at(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, segments: Segments, asked: np.ndarray) -> np.ndarray:
+    """``numpy.interp(x[i], sorted xp, fp in the same order)`` over each segment ``i`` where ``asked`` (else ``nan``).
+
+    Sorted as a stable sort does: of equal ``xp`` below or at ``x``, the last sample counts; above it, the first.
+    Each asked ``x[i]`` must lie within its segment's ``xp``.
+    """
+    off, end = segments.starts, segments.stops
+    level = segments.spread(np.where(asked, x, -np.inf))
+    below = xp <= level
+    low = np.full(len(segments), -np.inf)
+    low[asked] = range_reduce(np.maximum, np.where(below, xp, -np.inf), off[asked], end[asked])
+    j_low = last_in(below & (xp == segments.spread(low)), off, end)
+    above = (xp > level) & segments.spread(asked)
+    high = np.full(len(segments), np.inf)
+    has_high = asked & (low < x)
+    high[has_high] = range_reduce(np.minimum, np.where(above, xp, np.inf), off[has_high], end[has_high])
+    j_high = first_in(above & (xp == segments.spread(high)), off, end)
+    at_low, at_high = fp[np.maximum(j_low, 0)], fp[np.maximum(j_high, 0)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (at_high - at_low) / (high - low) * (x - low) + at_low
+    return np.where(asked, np.where(has_high, between, at_low), np.nan)
+
+
+def measure_repetitions(
     time_s: np.ndarray,
     group_torque_nm: np.ndarray,
     position_deg: np.ndarray,
     speed_dps: np.ndarray,
+    raw_group_torque_nm: np.ndarray,
+    segments: Segments,
+    window_start: np.ndarray,
+    window_stop: np.ndarray,
+    load_range_torque_nm: np.ndarray,
     *,
-    index: int,
-    movement: str,
-    velocity_dps: float,
-    window: tuple[int, int] | None,
     torque_angle_deg: float | None,
     torque_time_s: float | None,
-    load_range_torque_nm: np.ndarray | None = None,
-    raw_group_torque_nm: np.ndarray | None = None,
-    no_load_range_reason: str | None = None,
-) -> RepetitionMetrics:
-    """Figures of one movement's samples.
+) -> dict[str, np.ndarray]:
+    """Figures of every movement at once, as arrays (one value per movement; ``nan`` where a figure has none).
 
     Parameters
     ----------
-    time_s, group_torque_nm, position_deg, speed_dps
-        The movement's samples: s, the group's torque (N.m, positive when the group pulls),
-        deg, and speed (deg/s, positive).
-    index
-        1-based number of the repetition in its set.
-    movement
-        Direction the lever moved toward (e.g. ``"flexion"``).
-    velocity_dps
-        The repetition's plateau velocity (deg/s).
-    window
-        Load range as sample offsets (see :func:`load_range`), or ``None``.
+    time_s, group_torque_nm, position_deg, speed_dps, raw_group_torque_nm
+        The movements' samples end to end (``segments``): s, the group's low-passed torque (N.m,
+        positive when the group pulls), deg, speed (deg/s, positive), and the group's torque before
+        low-pass filtering (N.m; the same array as ``group_torque_nm`` when unfiltered). The
+        unwindowed peak, its angle and time come from the raw torque (they are for comparison with
+        vendor software, which prints raw sample peaks), and the windowed peak, found on the filtered
+        curve, is capped at the largest raw sample of the load range: a low-pass can overshoot the
+        samples it smooths by a few hundredths of a N.m, and a windowed peak must never exceed the
+        raw peak.
+    window_start, window_stop
+        Each movement's load range as sample offsets (see :func:`load_range`), -1 where it has none.
+    load_range_torque_nm
+        The group torque over the load ranges, each low-passed on its own (N.m), end to end in
+        movement order (the movements with a load range only).
     torque_angle_deg, torque_time_s
         Where to read torque at a fixed angle (deg) and a fixed time from onset (s); ``None`` skips.
-    load_range_torque_nm
-        The group torque over the load range when it was filtered on its own (N.m);
-        ``None`` uses ``group_torque_nm`` over the window.
-    raw_group_torque_nm
-        The movement's group torque before low-pass filtering (N.m), or ``None`` when
-        ``group_torque_nm`` is unfiltered. The unwindowed peak, its angle and time come from
-        it (they are for comparison with vendor software, which prints raw sample peaks), and
-        the windowed peak, found on the filtered curve, is capped at the largest raw sample of
-        the load range: a low-pass can overshoot the samples it smooths by a few hundredths of
-        a N.m, and a windowed peak must never exceed the raw peak.
     """
-    t0 = float(time_s[0])
-    duration = float(time_s[-1]) - t0
-    raw = group_torque_nm if raw_group_torque_nm is None else raw_group_torque_nm
-    k_all = int(np.argmax(raw))
-    work = _work_j(group_torque_nm, position_deg)
-
-    at_angle = None
+    n = len(segments)
+    off, last = segments.starts, segments.stops - 1
+    t0 = time_s[off]
+    duration = time_s[last] - t0
+    k_all = segments.argmax(raw_group_torque_nm)
+    work = _works_j(group_torque_nm, position_deg, segments)
+    low, high = segments.reduce(np.minimum, position_deg), segments.reduce(np.maximum, position_deg)
+    at_angle = np.full(n, np.nan)
     if torque_angle_deg is not None:
-        lo, hi = float(np.min(position_deg)), float(np.max(position_deg))
-        if lo <= torque_angle_deg <= hi:
-            order = np.argsort(position_deg, kind="stable")
-            at_angle = float(np.interp(torque_angle_deg, position_deg[order], group_torque_nm[order]))
-    at_time = None
-    if torque_time_s is not None and 0 <= torque_time_s <= duration:
-        at_time = float(np.interp(t0 + torque_time_s, time_s, group_torque_nm))
-
-    peak = angle = ttp = lr_work = peak_power = lr_start = lr_end = accel = decel = None
-    if window is not None:
-        a, b = window
-        lr_torque = group_torque_nm[a:b] if load_range_torque_nm is None else load_range_torque_nm
-        j = int(np.argmax(lr_torque))
-        k = a + j
-        peak = min(float(lr_torque[j]), float(np.max(raw[a:b])))
-        angle, ttp = float(position_deg[k]), float(time_s[k]) - t0
-        lr_work = _work_j(lr_torque, position_deg[a:b])
-        peak_power = float(np.max(lr_torque * np.radians(speed_dps[a:b])))
-        lr_start, lr_end = float(time_s[a]), float(time_s[b - 1])
-        accel, decel = lr_start - t0, float(time_s[-1]) - lr_end
-    elif no_load_range_reason is None:
-        no_load_range_reason = f"{NEVER_REACHED} {velocity_dps:.0f} deg/s"
-    return RepetitionMetrics(
-        index=index,
-        movement=movement,
-        start_s=t0,
-        end_s=float(time_s[-1]),
-        velocity_dps=float(velocity_dps),
-        peak_torque_nm=peak,
-        angle_at_peak_deg=angle,
-        time_to_peak_s=ttp,
-        peak_torque_unwindowed_nm=float(raw[k_all]),
-        angle_at_peak_unwindowed_deg=float(position_deg[k_all]),
-        time_to_peak_unwindowed_s=float(time_s[k_all]) - t0,
-        torque_at_angle_nm=at_angle,
-        torque_at_time_nm=at_time,
-        work_j=work,
-        load_range_work_j=lr_work,
-        mean_power_w=work / duration if duration > 0 else 0.0,
-        peak_power_w=peak_power,
-        rom_deg=float(np.ptp(position_deg)),
-        load_range_start_s=lr_start,
-        load_range_end_s=lr_end,
-        acceleration_time_s=accel,
-        deceleration_time_s=decel,
-        no_load_range_reason=no_load_range_reason if window is None else None,
-    )
+        x = float(torque_angle_deg)
+        at_angle = _interp_at(np.full(n, x), position_deg, group_torque_nm, segments, (low <= x) & (x <= high))
+    at_time = np.full(n, np.nan)
+    if torque_time_s is not None:
+        asked = (0 <= torque_time_s) & (torque_time_s <= duration)
+        x = t0 + torque_time_s
+        j = off + segments.reduce(np.add, (time_s <= segments.spread(x)).astype(np.intp)) - 1
+        nxt = np.minimum(j + 1, last)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            between = (group_torque_nm[nxt] - group_torque_nm[j]) / (time_s[nxt] - time_s[j]) * (x - time_s[j]) + group_torque_nm[j]
+        at_time = np.where(asked, np.where((time_s[j] == x) | (j == last), group_torque_nm[j], between), np.nan)
+    out = {
+        "start_s": t0,
+        "end_s": time_s[last],
+        "peak_torque_unwindowed_nm": raw_group_torque_nm[k_all],
+        "angle_at_peak_unwindowed_deg": position_deg[k_all],
+        "time_to_peak_unwindowed_s": time_s[k_all] - t0,
+        "torque_at_angle_nm": at_angle,
+        "torque_at_time_nm": at_time,
+        "work_j": work,
+        "mean_power_w": np.divide(work, duration, out=np.zeros(n), where=duration > 0),
+        "rom_deg": high - low,
+    }
+    windowed = window_start >= 0
+    w_lo, w_hi = off[windowed] + window_start[windowed], off[windowed] + window_stop[windowed]
+    windows = Segments.of(w_hi - w_lo)
+    inside = gather_index(w_lo, w_hi - w_lo)
+    k = inside[windows.argmax(load_range_torque_nm)]
+    lr_start, lr_end = time_s[w_lo], time_s[w_hi - 1]
+    figures = {
+        "peak_torque_nm": np.minimum(load_range_torque_nm[windows.argmax(load_range_torque_nm)],
+                                     range_reduce(np.maximum, raw_group_torque_nm, w_lo, w_hi)),
+        "angle_at_peak_deg": position_deg[k],
+        "time_to_peak_s": time_s[k] - t0[windowed],
+        "load_range_work_j": _works_j(load_range_torque_nm, position_deg[inside], windows),
+        "peak_power_w": windows.reduce(np.maximum, load_range_torque_nm * np.radians(speed_dps[inside])),
+        "load_range_start_s": lr_start,
+        "load_range_end_s": lr_end,
+        "acceleration_time_s": lr_start - t0[windowed],
+        "deceleration_time_s": time_s[last][windowed] - lr_end,
+    }
+    for key, values in figures.items():
+        out[key] = np.full(n, np.nan)
+        out[key][windowed] = values
+    return out

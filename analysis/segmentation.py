@@ -30,9 +30,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.segments import Segments
 from analysis.stats import median
 
-__all__ = ["Gap", "Movement", "cluster_velocities", "find_gaps", "find_movements", "movements_from_markers", "plateau_speed", "segments_between"]
+__all__ = [
+    "Gap",
+    "Movement",
+    "cluster_velocities",
+    "find_gaps",
+    "find_movements",
+    "movements_from_markers",
+    "plateau_speed",
+    "plateau_speeds",
+    "segments_between",
+]
 
 #: A time step longer than this many sample periods (the median step) is a gap.
 GAP_FACTOR = 1.5
@@ -68,7 +79,11 @@ class Gap:
 
 
 def find_gaps(
-    time_s: np.ndarray, *, sample_index: np.ndarray | None = None, gap_factor: float = GAP_FACTOR
+    time_s: np.ndarray,
+    *,
+    sample_index: np.ndarray | None = None,
+    gap_factor: float = GAP_FACTOR,
+    period_s: float | None = None,
 ) -> list[Gap]:
     """The gaps of a recording: where its sample index does not step by 1, or, without an index, long time steps.
 
@@ -83,6 +98,8 @@ def find_gaps(
         went back: the device restarted) is a discontinuity with 0 samples lost.
     gap_factor
         Without an index: a time step over ``gap_factor`` times the median step is a gap.
+    period_s
+        The median step (s) when the caller already has it (:func:`analysis.conditioning.sample_period_of`).
 
     Example
     -------
@@ -98,7 +115,7 @@ def find_gaps(
     if len(t) < 3:
         return []
     dt = np.diff(t)
-    period = float(np.median(dt))
+    period = float(np.median(dt)) if period_s is None else period_s
     if not period > 0:
         return []
     return [
@@ -134,9 +151,10 @@ def segments_between(n: int, gaps: Sequence[Gap]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def _touches_gap(start: int, stop: int, gap_at: np.ndarray) -> bool:
-    """Whether samples ``start..stop-1`` reach a gap (moving at its edge: cut by it)."""
-    return bool(np.any((gap_at >= start) & (gap_at <= stop)))
+def _touch_gaps(starts: np.ndarray, stops: np.ndarray, gap_at: np.ndarray) -> np.ndarray:
+    """Whether samples ``start..stop-1`` of each run reach a gap (moving at its edge: cut by it); ``gap_at`` sorted."""
+    ordered = np.sort(gap_at)
+    return np.searchsorted(ordered, stops, side="right") > np.searchsorted(ordered, starts, side="left")
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -192,11 +210,8 @@ def find_movements(
         rom = np.abs(position_deg[last] - position_deg[starts])
         duration = time_s[last] - time_s[starts]
         keep = (peak > min_speed_dps) & (rom >= min_rom_deg) & (duration >= min_duration_s)
-        found.extend(
-            Movement(int(a), int(b), sign)
-            for a, b in zip(starts[keep], stops[keep])
-            if not _touches_gap(int(a), int(b), gap_at)
-        )
+        keep &= ~_touch_gaps(starts, stops, gap_at)
+        found.extend(Movement(a, b, sign) for a, b in zip(starts[keep].tolist(), stops[keep].tolist()))
     found.sort(key=lambda m: m.start)
     return found
 
@@ -230,17 +245,35 @@ def plateau_speed(speed_dps: np.ndarray) -> float:
 
     A histogram of the samples above half the peak, 2 %-of-peak bins; the median of the
     samples within 4 % of the fullest bin. Overshoot and ramps are brief, so they lose.
+    (One movement of :func:`plateau_speeds`.)
     """
-    top = float(np.max(speed_dps))
+    speed = np.asarray(speed_dps, dtype=np.float64)
+    return float(plateau_speeds(speed, Segments.of([len(speed)]))[0])
+
+
+def plateau_speeds(speed_dps: np.ndarray, segments: Segments) -> np.ndarray:
+    """:func:`plateau_speed` of every movement, their speeds (deg/s) end to end (``segments``)."""
+    n = len(segments)
+    top = segments.reduce(np.maximum, speed_dps)
     half = 0.5 * top
-    fast = speed_dps[speed_dps >= half]
-    if len(fast) < 3:
-        return top
+    fast = np.flatnonzero(speed_dps >= segments.spread(half))
+    owner = segments.owner[fast]
+    values = speed_dps[fast]
     width = half / 25.0
-    counts = np.bincount(np.minimum(((fast - half) / width).astype(np.intp), 24), minlength=25)
-    centre = half + (int(np.argmax(counts)) + 0.5) * width
-    near = fast[np.abs(fast - centre) <= 0.04 * centre]
-    return median(near) if len(near) else centre
+    bins = np.minimum(((values - half[owner]) / width[owner]).astype(np.intp), 24)
+    counts = np.bincount(owner * 25 + bins, minlength=25 * n).reshape(n, 25)
+    centre = half + (np.argmax(counts, axis=1) + 0.5) * width
+    near = np.abs(values - centre[owner]) <= 0.04 * centre[owner]
+    chosen, owners = values[near], owner[near]
+    bounds = np.searchsorted(owners, np.arange(n + 1)).tolist()
+    fast_count = np.bincount(owner, minlength=n).tolist()
+    out: np.ndarray = centre.copy()
+    for i in range(n):
+        if fast_count[i] < 3:
+            out[i] = top[i]
+        elif bounds[i + 1] > bounds[i]:
+            out[i] = median(chosen[bounds[i] : bounds[i + 1]])
+    return out
 
 
 def cluster_velocities(plateaus_dps: Sequence[float], *, velocity_tolerance: float = 0.15) -> list[int]:

@@ -33,7 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SETTLED_FRACTION", "Settling", "arrival_offset", "servo_settling"]
+from analysis.segments import Segments, first_in, last_in
+
+__all__ = ["SETTLED_FRACTION", "Settling", "arrival_offsets", "servo_settling", "settling_of"]
 
 #: The servo has settled once its oscillation's envelope is under this fraction of its initial amplitude.
 SETTLED_FRACTION = 0.05
@@ -75,16 +77,17 @@ class Settling:
         return self.damping * omega / math.sqrt(1.0 - self.damping * self.damping)
 
 
-def arrival_offset(speed_dps: np.ndarray, nominal_dps: float) -> float | None:
-    """Where (fractional sample offset) the speed first reaches ``nominal_dps``, linearly interpolated; ``None`` if never."""
-    reach = np.flatnonzero(speed_dps >= nominal_dps)
-    if len(reach) == 0:
-        return None
-    i = int(reach[0])
-    if i == 0:
-        return 0.0
-    before, after = float(speed_dps[i - 1]), float(speed_dps[i])
-    return (i - 1) + (nominal_dps - before) / (after - before)
+def arrival_offsets(speed_dps: np.ndarray, segments: Segments, nominal_dps: np.ndarray) -> np.ndarray:
+    """Where (fractional sample offset) each movement's speed first reaches its ``nominal_dps``, linearly
+    interpolated; ``nan`` if never. ``speed_dps`` holds the movements' speeds end to end (``segments``)."""
+    off = segments.starts
+    reach = first_in(speed_dps >= segments.spread(nominal_dps), off, segments.stops)
+    i = np.where(reach >= 0, reach - off, 0)
+    at = np.maximum(reach, 0)
+    before, after = speed_dps[np.maximum(at - 1, 0)], speed_dps[at]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        interpolated = (i - 1) + (nominal_dps - before) / (after - before)
+    return np.where(reach < 0, np.nan, np.where(i == 0, 0.0, interpolated))
 
 
 def _oscillation(t: np.ndarray, amplitude: float, sigma: float, omega: float, offset: float) -> np.ndarray:
@@ -158,18 +161,47 @@ def servo_settling(
     jackknife
         Find the settling time's uncertainty (one more fit per movement); ``False`` leaves it ``nan``.
     """
-    errors: list[np.ndarray] = []
-    for speed, nominal in zip(speeds_dps, nominal_dps, strict=True):
-        arrival = arrival_offset(speed, nominal)
-        inside = np.flatnonzero(speed >= (1.0 - 0.5 * tolerance) * nominal)  # up to deceleration
-        if arrival is None or len(inside) == 0 or inside[-1] <= arrival + 2:
-            continue
-        n = int(inside[-1] - arrival)
-        errors.append((np.interp(arrival + np.arange(n), np.arange(len(speed)), speed) - nominal) / nominal)
-    if not errors:
+    speed = np.concatenate([np.asarray(s, dtype=np.float64) for s in speeds_dps]) if speeds_dps else np.empty(0)
+    segments = Segments.of([len(s) for s in speeds_dps])
+    return settling_of(speed, segments, np.asarray(nominal_dps, dtype=np.float64), np.arange(len(segments)), fs,
+                       tolerance=tolerance, overshoot=overshoot, jackknife=jackknife)
+
+
+def settling_of(
+    speed_dps: np.ndarray,
+    segments: Segments,
+    nominal_dps: np.ndarray,
+    members: np.ndarray,
+    fs: float,
+    *,
+    tolerance: float = 0.10,
+    overshoot: float = 0.02,
+    jackknife: bool = True,
+    arrival: np.ndarray | None = None,
+) -> Settling | None:
+    """:func:`servo_settling` of the movements ``members`` (indices) of movements laid end to end (``segments``).
+
+    ``nominal_dps`` has one value per movement; ``arrival`` their :func:`arrival_offsets`, when already known.
+    """
+    if arrival is None:
+        arrival = arrival_offsets(speed_dps, segments, nominal_dps)
+    off, end = segments.starts[members], segments.stops[members]
+    nominal = np.full(len(segments), np.inf)
+    nominal[members] = (1.0 - 0.5 * tolerance) * nominal_dps[members]
+    inside = last_in(speed_dps >= segments.spread(nominal), off, end)  # up to deceleration
+    start = arrival[members]
+    used = np.isfinite(start) & (inside >= 0) & (inside - off > start + 2)
+    if not used.any():
         return None
-    length = min(len(e) for e in errors)
-    stack = np.array([e[:length] for e in errors])
+    start, off, level = start[used], off[used], nominal_dps[members][used]
+    length = int(np.min((inside[used] - off - start).astype(np.intp)))
+    # each movement's speed from its arrival on, sample by sample: numpy.interp over its own samples, row by row (the
+    # arrival plus k stays below the last sample, and at a whole sample the slope's term is 0)
+    x = start[:, None] + np.arange(length)
+    whole = np.floor(x)
+    at = off[:, None] + whole.astype(np.intp)
+    here = speed_dps[at]
+    stack = ((speed_dps[at + 1] - here) * (x - whole) + here - level[:, None]) / level[:, None]
     pooled = _fit(stack.mean(axis=0), fs)
     if pooled is None or pooled[2] <= overshoot:
         return None
