@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 from analysis.errors import AnalysisError
+from analysis.segments import Segments
 
 __all__ = [
     "DEFAULT_CUTOFF_HZ",
@@ -158,20 +159,23 @@ def _filtfilt_rows(
     lengths = np.array([b - a for a, b in bounds])
     pads = np.minimum(lengths - 1, period)
     extended = lengths + 2 * pads
-    j = np.arange(int(extended.max()))[None, :]
-    offset = j - pads[:, None]
-    # the sample each column reflects (point reflection about the end it passed; past the row's end, what is
-    # left of the 2-D array holds anything finite: both passes are causal, so it never reaches the row)
-    source = np.maximum(np.minimum(np.abs(offset), 2 * (lengths[:, None] - 1) - offset), 0)
-    source += starts[:, None]
-    value = x[source]
-    before = offset < 0
-    reflected = before | (offset >= lengths[:, None])
-    edge = np.where(before, x[starts][:, None], x[starts + lengths - 1][:, None])
-    rows = np.where(reflected, 2.0 * edge - value, value)
+    width = int(extended.max())
+    rows = np.zeros((len(bounds), width))  # past a row's end: zeros (both passes are causal, so they never reach it)
+    for r, (a, b) in enumerate(bounds):  # slice copies: cheaper than one fancy-indexed scatter of every sample
+        p = int(pads[r])
+        rows[r, p : p + b - a] = x[a:b]
+    # each end point-reflected about its sample over ``pads`` samples: 2 x[first] - x[first + q], 2 x[last] - x[last - q]
+    ends = Segments.of(pads)
+    q = np.arange(int(ends.offsets[-1])) - ends.spread(ends.starts) + 1
+    row_start = np.arange(len(bounds)) * width + pads
+    first, last = ends.spread(starts), ends.spread(starts + lengths - 1)
+    flat = rows.reshape(-1)
+    flat[ends.spread(row_start) - q] = 2.0 * x[first] - x[first + q]
+    flat[ends.spread(row_start + lengths - 1) + q] = 2.0 * x[last] - x[last - q]
     forward, _ = sosfilt(sos, rows, axis=-1, zi=zi[:, None, :] * rows[:, :1][None, :, :])
-    back_index = np.clip(extended[:, None] - 1 - j, 0, None)
-    reversed_rows = np.take_along_axis(forward, back_index, axis=1)
+    reversed_rows = np.zeros_like(forward)
+    for r, e in enumerate(extended.tolist()):
+        reversed_rows[r, :e] = forward[r, e - 1 :: -1]
     backward, _ = sosfilt(sos, reversed_rows, axis=-1, zi=zi[:, None, :] * reversed_rows[:, :1][None, :, :])
     return [backward[r, e - p - n : e - p][::-1].copy() for r, (n, p, e) in enumerate(zip(lengths, pads, extended))]
 

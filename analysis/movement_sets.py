@@ -145,7 +145,7 @@ def measure_sets(
     off = segments.starts
     flat = gather_index(starts, stops - starts)  # every movement's samples, end to end
     sign = segments.spread(np.array([m.sign for m in movements]))
-    speed = sign * vel_smooth[flat]
+    speed = sign * np.take(vel_smooth, flat)  # numpy.take: several times faster than x[index] here
     plateaus: list[float] = plateau_speeds(speed, segments).tolist()
     nominal = [0.0] * len(movements)
     cluster = [0] * len(movements)
@@ -159,7 +159,7 @@ def measure_sets(
                 nominal[i], cluster[i] = value, label
     tol = options.window_tolerance_percent / 100
     velocity_groups = cluster_velocities(plateaus, velocity_tolerance=options.velocity_tolerance_percent / 100)
-    raw_speed = sign * vel_raw[flat]
+    raw_speed = sign * np.take(vel_raw, flat)
     w_start, w_stop, uncertainty = load_ranges(
         raw_speed, segments, np.array(nominal), velocity_groups, fs,
         tolerance=tol, overshoot=options.overshoot_percent / 100, settle=options.settle_percent / 100,
@@ -211,7 +211,7 @@ def measure_sets(
     measured = np.array([w is not None for w in windows])
     window_torques = [group_signs[i] * load_torques[i] for i in np.flatnonzero(measured).tolist()]
     figures = measure_repetitions(
-        t[flat], group_torque, pos[flat], speed, g * tq[flat], segments,
+        np.take(t, flat), group_torque, np.take(pos, flat), speed, g * np.take(tq, flat), segments,
         np.where(measured, w_start, -1), np.where(measured, w_stop, -1),
         np.concatenate(window_torques) if window_torques else np.empty(0),
         torque_angle_deg=options.torque_angle_deg, torque_time_s=options.torque_time_s,

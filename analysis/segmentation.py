@@ -257,13 +257,14 @@ def plateau_speeds(speed_dps: np.ndarray, segments: Segments) -> np.ndarray:
     top = segments.reduce(np.maximum, speed_dps)
     half = 0.5 * top
     fast = np.flatnonzero(speed_dps >= segments.spread(half))
-    owner = segments.owner[fast]
-    values = speed_dps[fast]
+    owner = np.take(segments.owner, fast)
+    values = np.take(speed_dps, fast)
     width = half / 25.0
-    bins = np.minimum(((values - half[owner]) / width[owner]).astype(np.intp), 24)
+    bins = np.minimum(((values - np.take(half, owner)) / np.take(width, owner)).astype(np.intp), 24)
     counts = np.bincount(owner * 25 + bins, minlength=25 * n).reshape(n, 25)
     centre = half + (np.argmax(counts, axis=1) + 0.5) * width
-    near = np.abs(values - centre[owner]) <= 0.04 * centre[owner]
+    centres = np.take(centre, owner)
+    near = np.abs(values - centres) <= 0.04 * centres
     chosen, owners = values[near], owner[near]
     bounds = np.searchsorted(owners, np.arange(n + 1)).tolist()
     fast_count = np.bincount(owner, minlength=n).tolist()

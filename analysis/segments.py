@@ -64,7 +64,7 @@ class Segments:
 
     def spread(self, per_segment: np.ndarray) -> np.ndarray:
         """Each segment's value repeated over its samples."""
-        spread: np.ndarray = np.asarray(per_segment)[self.owner]
+        spread: np.ndarray = np.take(per_segment, self.owner)  # numpy.take: several times faster than x[index]
         return spread
 
     def reduce(self, ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:

@@ -200,8 +200,8 @@ def settling_of(
     x = start[:, None] + np.arange(length)
     whole = np.floor(x)
     at = off[:, None] + whole.astype(np.intp)
-    here = speed_dps[at]
-    stack = ((speed_dps[at + 1] - here) * (x - whole) + here - level[:, None]) / level[:, None]
+    here = np.take(speed_dps, at)
+    stack = ((np.take(speed_dps, at + 1) - here) * (x - whole) + here - level[:, None]) / level[:, None]
     pooled = _fit(stack.mean(axis=0), fs)
     if pooled is None or pooled[2] <= overshoot:
         return None
