@@ -9,6 +9,7 @@ import numpy as np
 
 from analysis.errors import AnalysisError
 from analysis.segments import Segments
+from analysis.stats import median
 
 __all__ = [
     "DEFAULT_CUTOFF_HZ",
@@ -50,7 +51,7 @@ def sample_period_of(time_s: np.ndarray) -> float:
     """
     if len(time_s) < 2:
         raise AnalysisError(f"too few samples ({len(time_s)})")
-    dt = float(np.median(np.diff(time_s)))
+    dt = median(np.diff(time_s))
     if not dt > 0:
         raise AnalysisError("time_s does not increase")
     return dt

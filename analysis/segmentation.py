@@ -115,7 +115,7 @@ def find_gaps(
     if len(t) < 3:
         return []
     dt = np.diff(t)
-    period = float(np.median(dt)) if period_s is None else period_s
+    period = median(dt) if period_s is None else period_s
     if not period > 0:
         return []
     return [
