@@ -30,7 +30,8 @@ from analysis.pipeline import (
     analyze_recording,
 )
 from analysis.ratios import AngleRatio, Ratio, RatioTerm, angle_ratio, peak_ratio
-from analysis.repetition import RepetitionMetrics, braking_end, load_range, load_ranges, measure_repetitions
+from analysis.repetition import RepetitionMetrics, braking_end, load_range, load_ranges
+from analysis.repetition_figures import measure_repetitions
 from analysis.report import COLUMNS, SCHEMA, build_report, render_text
 from analysis.segmentation import Gap, Movement, find_gaps, find_movements, movements_from_markers, plateau_speed
 from analysis.sets import SetMetrics, set_metrics

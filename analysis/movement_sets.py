@@ -21,7 +21,8 @@ from analysis.joints import direction_of
 from analysis.measurability import unmeasurable_reasons
 from analysis.options import AnalysisOptions
 from analysis.passive import PassiveMovement, passive_reasons
-from analysis.repetition import NEVER_REACHED, RepetitionMetrics, load_ranges, measure_repetitions
+from analysis.repetition import NEVER_REACHED, RepetitionMetrics, load_ranges
+from analysis.repetition_figures import measure_repetitions
 from analysis.segmentation import Movement, cluster_velocities, plateau_speeds
 from analysis.segments import Segments, gather_index, range_reduce
 from analysis.sets import IsometricSetMetrics, SetMetrics, set_metrics
