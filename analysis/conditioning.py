@@ -240,7 +240,13 @@ def velocity_agreement(
     w = max(1, int(round(window_s * (sample_rate_of(t) if sample_rate_hz is None else sample_rate_hz))))
     if len(t) <= w:
         return None
-    integral = np.concatenate([[0.0], np.cumsum(0.5 * (velocity_dps[1:] + velocity_dps[:-1]) * np.diff(t))])
+    v = np.asarray(velocity_dps, dtype=np.float64)
+    step = np.add(v[1:], v[:-1])  # 0.5 (v[i] + v[i + 1]) dt[i], computed in place
+    step *= 0.5
+    step *= np.diff(t)
+    integral = np.empty(len(t))
+    integral[0] = 0.0
+    np.cumsum(step, out=integral[1:])
     moved, integrated = position_deg[w:] - position_deg[:-w], integral[w:] - integral[:-w]
     norm = float(np.sqrt(np.dot(moved, moved) * np.dot(integrated, integrated)))
     return float(np.dot(moved, integrated)) / norm if norm > 0 else None
