@@ -31,14 +31,15 @@ import os
 import resource
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+import baseline
+from baseline import REPO
+
 PACKAGES = ("api", "analysis", "daq", "firmware_protocols")
 MEMORY_TARGET = 3.0  # peak RSS / file size
 TIME_TARGET = 1.3  # load time / numpy.loadtxt time
@@ -79,10 +80,10 @@ def _time_worker(path: Path, how: str, repeat: int) -> dict[str, Any]:
     """Best of ``repeat`` for ``how`` and for ``numpy.loadtxt``, taken in turns on one core (the load drifts)."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    load, baseline = _loader(how, path), _loader("loadtxt", path)
+    load, reference = _loader(how, path), _loader("loadtxt", path)
     times: dict[str, list[float]] = {"time_s": [], "loadtxt_s": []}
     for _ in range(repeat):
-        for key, fn in (("loadtxt_s", baseline), ("time_s", load)):
+        for key, fn in (("loadtxt_s", reference), ("time_s", load)):
             t0 = time.perf_counter()
             fn()
             times[key].append(time.perf_counter() - t0)
@@ -104,17 +105,6 @@ def _measure(tree: Path, path: Path, what: str, how: str, repeat: int = 1) -> di
                           "--repeat", str(repeat)], env=env, cwd=tree, check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
-
-
-def _extract(rev: str, into: Path) -> Path:
-    """The packages of git revision ``rev`` in a folder of their own."""
-    archive = into / "baseline.tar"
-    with open(archive, "wb") as f:
-        subprocess.run(["git", "-C", str(REPO), "archive", rev, *PACKAGES], stdout=f, check=True)
-    tree = into / "baseline"
-    with tarfile.open(archive) as tar:
-        tar.extractall(tree, filter="data")
-    return tree
 
 
 def _verdict(ok: bool) -> str:
@@ -149,7 +139,7 @@ def main() -> None:
         size = path.stat().st_size
         trees = [("this tree", REPO)]
         if args.baseline:
-            trees.append((args.baseline, _extract(args.baseline, Path(tmp))))
+            trees.append((args.baseline, baseline.export(args.baseline, list(PACKAGES), Path(tmp))))
         rows: list[tuple[str, dict[str, Any] | None, dict[str, Any], bool]] = [
             ("numpy.loadtxt", None, _measure(REPO, path, "memory", "loadtxt"), False)
         ]
