@@ -38,7 +38,8 @@ __all__ = [
 THRESHOLD_SOURCES: Mapping[str, str] = {
     "deficit_possible_percent": "Sapega 1990: a bilateral deficit of 10-20 % is possibly abnormal",
     "deficit_probable_percent": "Sapega 1990: a bilateral deficit of 20 % or more is probably abnormal",
-    "lsi_min_percent": "return-to-sport criterion: limb symmetry index >= 90 % (DOMAIN.md section 5)",
+    "lsi_min_percent": "return-to-sport criterion: limb symmetry index >= 90 % (Grindem et al. 2016, Br J Sports Med 50:804: "
+    "quadriceps strength symmetry under 90 % at return to sport raised the knee reinjury rate)",
     "hq_conventional_min": "Ardern 2015 (criteria of Croisier 2008): Hcon/Qcon < 0.47",
     "mixed_ratio_min": "Ardern 2015 (criteria of Croisier 2008): mixed ratio Hecc30/Qcon240 < 0.80",
     "mixed_ecc_velocity_dps": "Croisier 2008: the mixed ratio's eccentric hamstring velocity, 30 deg/s",
@@ -49,7 +50,7 @@ THRESHOLD_SOURCES: Mapping[str, str] = {
     "cv_max_percent": "TUR Isoforce manual: CV over 15 % (large muscle groups) suggests inconsistent effort",
     "cv_max_small_percent": "TUR Isoforce manual: CV over 20 % (small muscle groups) suggests inconsistent effort",
     "min_rom_deg": "project default: a shorter range of motion suggests a mis-set range or partial repetitions",
-    "angle_lsi_min_percent": "return-to-sport criterion LSI >= 90 % (DOMAIN.md section 5), applied angle by angle",
+    "angle_lsi_min_percent": "return-to-sport criterion LSI >= 90 % (Grindem et al. 2016), applied angle by angle",
     "angle_lsi_max_percent": "project default, the mirror of the 90 % criterion: the side under test over 10 % stronger "
     "(the reference side weak) at those angles",
     "angle_lsi_min_span_deg": "project default: the shortest stretch of angles (deg) reported; shorter ones are within "
@@ -149,7 +150,7 @@ def quality_flags(source: str, joint: str, side: str | None, s: SetMetrics | Iso
         out.append(Flag("velocity_not_reached", "warning", subject,
                         f"{missed} of {s.repetitions} repetition(s) never came within tolerance of {s.velocity_dps:.0f} deg/s",
                         {"repetitions_without_load_range": missed, "repetitions": s.repetitions}, 0.0, "",
-                        "DOMAIN.md section 3: figures come from the isokinetic load range"))
+                        "Schwartz et al. 2010, J Sports Sci Med 9:140: figures come from the isokinetic load range"))
     rom = float(np.median([r.rom_deg for r in s.reps if not r.partial] or [r.rom_deg for r in s.reps]))
     if rom < th.min_rom_deg:
         out.append(_flag("range_too_short", "warning", subject, f"median range of motion {rom:.1f} deg < {th.min_rom_deg:g} deg",
@@ -181,8 +182,8 @@ def gap_flags(source: str, joint: str, side: str | None, gaps: Sequence[Gap]) ->
 
 #: Where the rules behind a recording's warnings come from (other rules: the file's reader).
 _WARNING_SOURCES: Mapping[str, str] = {
-    "velocity_sign_contradicts_position": "DOMAIN.md section 2: velocity = d(position)/dt; the position is believed",
-    "velocity_disagrees_with_position": "DOMAIN.md section 2: velocity = d(position)/dt",
+    "velocity_sign_contradicts_position": "definition: velocity = d(position)/dt; the position is believed",
+    "velocity_disagrees_with_position": "definition: velocity = d(position)/dt",
 }
 
 

@@ -47,7 +47,7 @@ class RatioReference:
 REFERENCES: tuple[RatioReference, ...] = (
     RatioReference("knee", "functional", None, None, None, "about 1.0", "Aagaard et al. 1998, Am J Sports Med 26:231"),
     RatioReference("shoulder", "conventional", None, "external/internal rotation", None, "ER/IR 0.67-0.77",
-                   "IR/ER 1.3-1.5 (DOMAIN.md section 5)"),
+                   "rule of thumb of isokinetic shoulder testing, IR/ER 1.3-1.5 (no single published group)"),
     RatioReference("shoulder", "functional", "ERecc/IRcon", "external/internal rotation", None, "slightly above 1",
                    "Gulick 2001"),
 )  # fmt: skip
