@@ -6,7 +6,9 @@ the audit trail). ``OptionalViewerDep``: a viewer token if one is sent, else ``N
 (``/health`` shows details only to viewers). ``PageDep``: ``offset`` and ``limit``.
 ``AcquisitionDep``: the device and trial service. ``AnalysisSettingsDep``: the analysis
 query parameters (:class:`~api.schemas.analysis_query.AnalysisQuery`); ``AnalysisCacheDep``:
-the app's analysis cache (made once by ``create_app``). ``IdPath`` bounds every resource
+the app's analysis cache (made once by ``create_app``); ``ReportCacheDep``: its cache of finished
+reports; ``ComputeSlotDep`` holds one of its compute slots for the request, ``ComputeSlotsDep`` gives
+them to a route that takes one only to compute. ``IdPath`` bounds every resource
 id in a path, HTTP or WebSocket alike. :func:`reject_unknown_query_parameters` is an
 app-wide dependency: a misspelt filter (``?subjectid=3``) is a 422, not a silently
 unfiltered list.
@@ -14,7 +16,6 @@ unfiltered list.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Annotated
@@ -30,8 +31,9 @@ from starlette.requests import HTTPConnection
 from api.acquisition.service import AcquisitionService
 from api.analysis_service import AnalysisCache, AnalysisSettings
 from api.audit import remember_caller
-from api.errors import AuthenticationError, InvalidInputError, ServiceBusyError
+from api.errors import AuthenticationError, InvalidInputError
 from api.norms import norm_folders
+from api.report_cache import ComputeSlots, ReportCache
 from api.schemas.analysis_query import AnalysisQuery
 from api.security import Role, authenticate, require_role
 from api.settings import Settings
@@ -45,12 +47,14 @@ __all__ = [
     "AnalysisCacheDep",
     "AnalysisSettingsDep",
     "ComputeSlotDep",
+    "ComputeSlotsDep",
     "DatabaseDep",
     "IdPath",
     "OperatorDep",
     "OptionalViewerDep",
     "Page",
     "PageDep",
+    "ReportCacheDep",
     "SessionDep",
     "SettingsDep",
     "ViewerDep",
@@ -87,18 +91,25 @@ async def get_analysis_cache(request: Request) -> AnalysisCache:
     return cache
 
 
-def compute_slot(request: Request) -> Iterator[None]:
+async def get_compute_slots(request: Request) -> ComputeSlots:
+    """The app's ``ISOKIN_ANALYSIS_WORKERS`` slots for CPU-heavy work, for a route that takes one only when
+    it has to compute (a report the cache does not hold)."""
+    slots: ComputeSlots = request.app.state.compute_slots
+    return slots
+
+
+async def get_report_cache(request: Request) -> ReportCache:
+    """The app's cache of finished reports (async: no I/O, no worker thread)."""
+    cache: ReportCache = request.app.state.report_cache
+    return cache
+
+
+def compute_slot(slots: Annotated[ComputeSlots, Depends(get_compute_slots)]) -> Iterator[None]:
     """Hold one of the ``ISOKIN_ANALYSIS_WORKERS`` slots for the request's CPU-heavy work (analyses,
-    reports, imports). Requests beyond them wait (asleep, off the CPU), so however many clients ask,
+    imports). Requests beyond them wait (asleep, off the CPU), so however many clients ask,
     the recording thread keeps its share of the CPU and the interpreter."""
-    slots: threading.BoundedSemaphore = request.app.state.compute_slots
-    wait_s: float = request.app.state.settings.analysis_wait_s
-    if not slots.acquire(timeout=wait_s):
-        raise ServiceBusyError(f"every analysis slot stayed busy for {wait_s:g} s; try again in a moment")
-    try:
+    with slots.hold():
         yield
-    finally:
-        slots.release()
 
 
 async def get_analysis_settings(query: Annotated[AnalysisQuery, Query()], request: Request) -> AnalysisSettings:
@@ -115,6 +126,8 @@ AcquisitionDep = Annotated[AcquisitionService, Depends(get_acquisition)]
 AnalysisCacheDep = Annotated[AnalysisCache, Depends(get_analysis_cache)]
 AnalysisSettingsDep = Annotated[AnalysisSettings, Depends(get_analysis_settings)]
 ComputeSlotDep = Annotated[None, Depends(compute_slot)]
+ComputeSlotsDep = Annotated[ComputeSlots, Depends(get_compute_slots)]
+ReportCacheDep = Annotated[ReportCache, Depends(get_report_cache)]
 
 _bearer = HTTPBearer(
     auto_error=False,

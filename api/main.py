@@ -6,7 +6,6 @@ built-in protocol library, so a bad database URL fails before the server binds.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -20,6 +19,7 @@ from api.deps import reject_unknown_query_parameters
 from api.errors import install_error_handlers
 from api.library import sync_builtin_protocols
 from api.middleware import install_middleware
+from api.report_cache import ComputeSlots, ReportCache
 from api.routes import api_router
 from api.security import install_log_redaction
 from api.settings import Settings
@@ -114,7 +114,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = db
     app.state.acquisition = acquisition
     app.state.analysis_cache = AnalysisCache()
-    app.state.compute_slots = threading.BoundedSemaphore(settings.analysis_workers)
+    app.state.report_cache = ReportCache()
+    app.state.compute_slots = ComputeSlots(settings.analysis_workers, settings.analysis_wait_s)
     install_error_handlers(app)
     install_log_redaction()
     app.include_router(api_router)

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import AnalysisCacheDep, AnalysisSettingsDep, ComputeSlotDep, IdPath, SessionDep, ViewerDep
+from api.deps import (
+    AnalysisCacheDep,
+    AnalysisSettingsDep,
+    ComputeSlotsDep,
+    IdPath,
+    ReportCacheDep,
+    SessionDep,
+    ViewerDep,
+)
+from api.report_cache import cached_report
+from api.report_keys import history_inputs
 from api.reporting import subject_history
 from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
 from api.schemas.common import ValidationErrorPublic
@@ -27,8 +37,13 @@ router = APIRouter(prefix="/subjects", tags=["reports"], responses=AUTH_ERRORS)
 )
 def read_subject_history(
     subject_id: IdPath, session: SessionDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep,
-    _slot: ComputeSlotDep,
+    reports: ReportCacheDep, slots: ComputeSlotsDep,
 ) -> Any:
     subject = get_or_404(session, Subject, subject_id, "subject")
-    # Built to the schema above: not validated again (see reports.py: that would hold the GIL for long).
-    return JSONResponse(subject_history(session, subject, settings, cache=cache))
+
+    def build() -> bytes:
+        # Built to the schema above: not validated again (see reports.py: that would hold the GIL for long).
+        return bytes(JSONResponse(subject_history(session, subject, settings, cache=cache)).body)
+
+    body = cached_report(reports, slots, "history", lambda: history_inputs(session, subject, settings), build)
+    return Response(body, media_type="application/json")

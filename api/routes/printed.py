@@ -16,8 +16,19 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.analysis_service import AnalysisCache, AnalysisSettings
-from api.deps import AnalysisCacheDep, AnalysisSettingsDep, DatabaseDep, IdPath, SessionDep, ViewerDep
+from api.deps import (
+    AnalysisCacheDep,
+    AnalysisSettingsDep,
+    ComputeSlotsDep,
+    DatabaseDep,
+    IdPath,
+    ReportCacheDep,
+    SessionDep,
+    ViewerDep,
+)
 from api.goals import GoalSpec, report_goal_rows, subject_progress
+from api.report_cache import ComputeSlots, ReportCache, cached_report
+from api.report_keys import printed_report_inputs
 from api.report_pdf import report_html, report_pdf
 from api.report_pdf.sources import session_curves, session_extra
 from api.reporting import session_report
@@ -34,22 +45,42 @@ _REPORT_ERRORS: dict[int | str, dict[str, Any]] = NOT_FOUND | {
 }
 
 
-def _html(
-    session: Session, session_id: int, settings: AnalysisSettings, cache: AnalysisCache, *, standalone: bool
-) -> tuple[str, str]:
-    lab_session = get_or_404(session, LabSession, session_id, "session")
+def _html(session: Session, lab_session: LabSession, settings: AnalysisSettings, cache: AnalysisCache, *, standalone: bool) -> str:
     document = session_report(session, lab_session, settings, cache=cache)
     subject = session.get(Subject, lab_session.subject_id)
     goals: list[dict[str, Any]] = []
     if subject is not None:
         _, progress = subject_progress(session, subject, settings, cache=cache, until=lab_session)
         goals = report_goal_rows([(GoalSpec.of(g), s) for g, s in progress], lab_session.id)
-    html = report_html(
+    return report_html(
         document, session_curves(session, document), standalone=standalone, extra=session_extra(session, document), goals=goals
     )
+
+
+def _printed(
+    session: Session,
+    session_id: int,
+    settings: AnalysisSettings,
+    cache: AnalysisCache,
+    reports: ReportCache,
+    slots: ComputeSlots,
+    *,
+    pdf: bool,
+) -> tuple[bytes, str]:
+    """The printed report (PDF, or the HTML body) from the cache or built, and the PDF's file name."""
+    lab_session = get_or_404(session, LabSession, session_id, "session")
+
+    def build() -> bytes:
+        html = _html(session, lab_session, settings, cache, standalone=pdf)
+        return report_pdf(html) if pdf else html.encode()
+
+    body = cached_report(
+        reports, slots, ("printed report", pdf), lambda: printed_report_inputs(session, lab_session, settings), build
+    )
+    subject = session.get(Subject, lab_session.subject_id)
     code = subject.code if subject is not None else "subject"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in code)[:40]
-    return html, f"isokin-{safe}-{lab_session.date.isoformat()}-session-{session_id}.pdf"
+    return body, f"isokin-{safe}-{lab_session.date.isoformat()}-session-{session_id}.pdf"
 
 
 @router.get(
@@ -60,12 +91,17 @@ def _html(
     summary="Session report as a PDF: tables, torque-angle overlays, deficits, ratios, flags, processing log",
 )
 async def read_report_pdf(
-    session_id: IdPath, database: DatabaseDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep
+    session_id: IdPath,
+    database: DatabaseDep,
+    _: ViewerDep,
+    settings: AnalysisSettingsDep,
+    cache: AnalysisCacheDep,
+    reports: ReportCacheDep,
+    slots: ComputeSlotsDep,
 ) -> Response:
     def build() -> tuple[bytes, str]:
         with database.session() as session:
-            html, name = _html(session, session_id, settings, cache, standalone=True)
-        return report_pdf(html), name
+            return _printed(session, session_id, settings, cache, reports, slots, pdf=True)
 
     pdf, name = await run_in_threadpool(build)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -79,7 +115,13 @@ async def read_report_pdf(
     summary="Session report as HTML (the report page's body; the PDF's layout)",
 )
 def read_report_html(
-    session_id: IdPath, session: SessionDep, _: ViewerDep, settings: AnalysisSettingsDep, cache: AnalysisCacheDep
+    session_id: IdPath,
+    session: SessionDep,
+    _: ViewerDep,
+    settings: AnalysisSettingsDep,
+    cache: AnalysisCacheDep,
+    reports: ReportCacheDep,
+    slots: ComputeSlotsDep,
 ) -> HTMLResponse:
-    html, _name = _html(session, session_id, settings, cache, standalone=False)
+    html, _name = _printed(session, session_id, settings, cache, reports, slots, pdf=False)
     return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})

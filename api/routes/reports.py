@@ -7,8 +7,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import AnalysisCacheDep, AnalysisSettingsDep, ComputeSlotDep, IdPath, SessionDep, ViewerDep
+from api.deps import (
+    AnalysisCacheDep,
+    AnalysisSettingsDep,
+    ComputeSlotsDep,
+    IdPath,
+    ReportCacheDep,
+    SessionDep,
+    ViewerDep,
+)
+from api.report_cache import cached_report
 from api.report_csv import report_to_csv
+from api.report_keys import session_report_inputs
 from api.reporting import session_report
 from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
 from api.schemas.common import ValidationErrorPublic
@@ -41,19 +51,29 @@ def read_session_report(
     _: ViewerDep,
     settings: AnalysisSettingsDep,
     cache: AnalysisCacheDep,
-    _slot: ComputeSlotDep,
+    reports: ReportCacheDep,
+    slots: ComputeSlotsDep,
     report_format: Annotated[
         Literal["json", "csv"], Query(alias="format", description="json (the analyze contract) or csv (tables)")
     ] = "json",
 ) -> Any:
     lab_session = get_or_404(session, LabSession, session_id, "session")
-    report = session_report(session, lab_session, settings, cache=cache)
+
+    def build() -> bytes:
+        report = session_report(session, lab_session, settings, cache=cache)
+        if report_format == "csv":
+            return report_to_csv(report).encode()
+        # The document is built to the schema above; validating megabytes of it again would hold the
+        # interpreter for seconds (pydantic-core keeps the GIL), starving a recording in this process.
+        return bytes(JSONResponse(report).body)
+
+    body = cached_report(
+        reports, slots, ("session report", report_format), lambda: session_report_inputs(session, lab_session, settings), build
+    )
     if report_format == "csv":
         return Response(
-            report_to_csv(report),
+            body,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="session-{session_id}-report.csv"'},
         )
-    # The document is built to the schema above; validating megabytes of it again would hold the
-    # interpreter for seconds (pydantic-core keeps the GIL), starving a recording in this process.
-    return JSONResponse(report)
+    return Response(body, media_type="application/json")
