@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from api.acquisition.service import AcquisitionService
@@ -65,12 +66,12 @@ __all__ = [
 MAX_ID = 2**31 - 1
 
 
-def get_database(connection: HTTPConnection) -> Database:
+async def get_database(connection: HTTPConnection) -> Database:
     database: Database = connection.app.state.database
     return database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -80,7 +81,7 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
         yield session
 
 
-def get_acquisition(connection: HTTPConnection) -> AcquisitionService:
+async def get_acquisition(connection: HTTPConnection) -> AcquisitionService:
     service: AcquisitionService = connection.app.state.acquisition
     return service
 
@@ -158,18 +159,25 @@ OperatorDep = Annotated[ApiToken, Depends(_needs(Role.operator))]
 AdminDep = Annotated[ApiToken, Depends(_needs(Role.admin))]
 
 
-def get_optional_viewer(request: Request, session: SessionDep) -> ApiToken | None:
+async def get_optional_viewer(request: Request, database: Annotated[Database, Depends(get_database)]) -> ApiToken | None:
     """The caller's token when it is a valid one (any role), else ``None``: never a 401.
 
-    Read from the header directly, so the route's OpenAPI operation does not require a token.
+    Read from the header directly, so the route's OpenAPI operation does not require a token;
+    without one, nothing touches the database (``/health`` for a load balancer costs no query).
     """
     header = request.headers.get("authorization", "")
     if header[:7].lower() != "bearer ":
         return None
-    try:
-        return authenticate(session, header[7:].strip())
-    except AuthenticationError:
-        return None
+
+    def check() -> ApiToken | None:
+        with database.session() as session:
+            try:
+                return authenticate(session, header[7:].strip())
+            except AuthenticationError:
+                return None
+
+    token: ApiToken | None = await run_in_threadpool(check)
+    return token
 
 
 OptionalViewerDep = Annotated[ApiToken | None, Depends(get_optional_viewer)]
@@ -209,11 +217,12 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-def reject_unknown_query_parameters(connection: HTTPConnection) -> None:
+async def reject_unknown_query_parameters(connection: HTTPConnection) -> None:
     """Refuse query parameters the route does not declare (422 naming the parameter).
 
     Typed ``HTTPConnection`` so that it also runs for WebSocket routes: an unknown
     parameter there closes the socket before it opens, as FastAPI does with a bad one.
+    Async, as the other dependencies without I/O: no worker thread for them.
     """
     route = connection.scope.get("route")
     if not isinstance(route, (APIRoute, APIWebSocketRoute)) or not connection.query_params:

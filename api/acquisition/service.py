@@ -442,6 +442,8 @@ class AcquisitionService:
         self._profile_wanted: str | None = None
         self._restore_device = False  # the next acquisition replaces one that died: it reconnects the device
         self._watching = threading.Event()
+        self._seen: tuple[float, DeviceSnapshot] | None = None  # the last snapshot that passed here (monotonic time)
+        self._generation = 0  # counts what may change the device's state: an older call's snapshot is not kept
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -462,6 +464,7 @@ class AcquisitionService:
         with self._backend_lock:
             if self._backend is None:
                 self._backend = self._new_backend()
+                self._forget()
             backend = self._backend
         backend.connect_startup_device()
         if self.database.backend == "postgresql" and not self._watching.is_set():
@@ -481,6 +484,7 @@ class AcquisitionService:
             )  # fmt: skip
             with self._backend_lock:
                 backend, self._backend = self._backend, None
+                self._forget()
             if backend is not None:
                 backend.shutdown(End(INTERRUPTED, f"this server lost station {self.station_id} to another server"))
             return
@@ -490,6 +494,7 @@ class AcquisitionService:
         self._watching.clear()
         with self._backend_lock:
             backend, self._backend = self._backend, None
+            self._forget()
         if backend is not None:
             backend.shutdown()
         self.station.release()
@@ -500,6 +505,7 @@ class AcquisitionService:
         with self._backend_lock:
             if self._backend is None:
                 self._backend = self._new_backend()
+                self._forget()
                 if self._restore_device and self._device_wanted is not None:
                     url, protocol, calibration = self._device_wanted
                     self._backend.restore_device(url, protocol=protocol, calibration=calibration, profile=self._profile_wanted)
@@ -517,6 +523,7 @@ class AcquisitionService:
         """The acquisition process ended by itself: close what it left recording; the next call starts another."""
         with self._backend_lock:
             self._backend = None
+            self._forget()
             self._restore_device = True
         log.error("the acquisition process stopped: %s; a new one starts on the next request", why)
         if self.station.held:
@@ -546,8 +553,30 @@ class AcquisitionService:
         """The trial recording or weighing now, if any."""
         return self.backend.busy_with()
 
+    def _forget(self) -> int:
+        """Drop the last snapshot seen (the device's state may change); the generation of what comes next."""
+        self._generation += 1
+        self._seen = None
+        return self._generation
+
+    def _saw(self, snapshot: DeviceSnapshot, generation: int) -> DeviceSnapshot:
+        if generation == self._generation:
+            self._seen = (time.monotonic(), snapshot)
+        return snapshot
+
+    def recent_device_snapshot(self, max_age_s: float) -> DeviceSnapshot | None:
+        """The last snapshot this service saw (any call's) if it is at most ``max_age_s`` old, else ``None``.
+
+        Every change asked through this service (connect, disconnect, a profile, start, stop, a new
+        acquisition) is seen at once; only what the device does by itself (a background connect
+        ending, a link lost) may be up to ``max_age_s`` late.
+        """
+        seen = self._seen
+        return seen[1] if seen is not None and time.monotonic() - seen[0] <= max_age_s else None
+
     def device_snapshot(self) -> DeviceSnapshot:
-        return self.backend.device_snapshot()
+        generation = self._generation
+        return self._saw(self.backend.device_snapshot(), generation)
 
     def device_state(self) -> DeviceState:
         return self.backend.device_state()
@@ -556,19 +585,22 @@ class AcquisitionService:
         return self.backend.live_view(trial_id, since)
 
     def connect(self, url: str, *, protocol: str = "binary", calibration: str | None = None) -> DeviceSnapshot:
+        generation = self._forget()
         snapshot = self.backend.connect(url, protocol=protocol, calibration=calibration)
         self._device_wanted = (url, protocol, calibration)
-        return snapshot
+        return self._saw(snapshot, generation)
 
     def disconnect(self) -> DeviceSnapshot:
+        generation = self._forget()
         snapshot = self.backend.disconnect()
         self._device_wanted = None
-        return snapshot
+        return self._saw(snapshot, generation)
 
     def set_simulator_profile(self, name: str) -> DeviceSnapshot:
+        generation = self._forget()
         snapshot = self.backend.set_simulator_profile(name)
         self._profile_wanted = name
-        return snapshot
+        return self._saw(snapshot, generation)
 
     def _check_station(self) -> None:
         if not self.station.held:
@@ -579,11 +611,14 @@ class AcquisitionService:
 
     def start(self, trial_id: int) -> None:
         self._check_station()
+        self._forget()
         self.backend.start(trial_id)
 
     def stop(self, trial_id: int) -> None:
+        self._forget()
         self.backend.stop(trial_id)
 
     def weigh(self, trial_id: int, *, duration_s: float, horizontal_angle_deg: float, angle_deg: float | None) -> Weighing:
         self._check_station()
+        self._forget()
         return self.backend.weigh(trial_id, duration_s=duration_s, horizontal_angle_deg=horizontal_angle_deg, angle_deg=angle_deg)

@@ -4,16 +4,20 @@ SQLite files get WAL journaling (readers never block the writer), foreign keys,
 a busy timeout and ``synchronous=NORMAL`` (durable at each checkpoint, safe against
 a killed process). PostgreSQL URLs (``postgresql+psycopg://...``) are used as given.
 
-:meth:`Database.state` is the cheap probe behind ``/health``: the schema version and the
+:meth:`Database.state` is the probe behind ``/health``: the schema version and the
 first row of every table, read on a fresh connection (a SQLite file truncated or
 overwritten under the server is seen even while pooled connections still hold its pages
-in cache). :meth:`Database.check` is the full check of ``isokin db check``;
+in cache). ``/health`` asks with ``max_age_s``: the last probe's answer while it is that
+recent and no statement has failed on the database since, so however often it is asked the
+database is probed at most once per interval, and at once after an error. :meth:`Database.check` is the full check of ``isokin db check``;
 :meth:`Database.backup` copies a SQLite database with SQLite's online backup API.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -110,6 +114,11 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             if self._recorder_engine is not self.engine:
                 event.listen(self._recorder_engine, "connect", _sqlite_pragmas)
+        #: Statements that failed on a pooled connection (an error makes the next probe look at once).
+        self.errors_seen = 0
+        event.listen(self.engine, "handle_error", self._count_error)
+        self._probed: tuple[float, int, DatabaseState] | None = None  # (monotonic time, errors_seen, state)
+        self._probe_lock = threading.Lock()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._recorder_sessions = sessionmaker(self._recorder_engine, expire_on_commit=False)
 
@@ -181,12 +190,33 @@ class Database:
             connection.close()
         return str(row[0]) if row else None
 
-    def state(self) -> DatabaseState:
+    def _count_error(self, _context: Any) -> None:
+        self.errors_seen += 1
+
+    def recent_state(self, max_age_s: float) -> DatabaseState | None:
+        """The last probe's answer if it is at most ``max_age_s`` old and no statement failed since, else ``None``."""
+        probed = self._probed
+        if probed is None or time.monotonic() - probed[0] > max_age_s or probed[1] != self.errors_seen:
+            return None
+        return probed[2]
+
+    def state(self, *, max_age_s: float = 0.0) -> DatabaseState:
         """Whether the database answers and looks whole: its revision and the first row of every table.
 
         ``unavailable`` when it cannot be reached (a server down, a file that cannot be
         opened); ``damaged`` when it answers but its schema version or a table cannot be read.
+        With ``max_age_s``, :meth:`recent_state` when it has one; concurrent callers wait for one probe.
         """
+        with self._probe_lock:
+            found = self.recent_state(max_age_s) if max_age_s > 0 else None
+            if found is not None:
+                return found
+            state = self._probe()
+            # Counted after: the probe's own failure (a server down) does not make every request probe again.
+            self._probed = (time.monotonic(), self.errors_seen, state)
+            return state
+
+    def _probe(self) -> DatabaseState:
         path = self.sqlite_path
         try:
             if path is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
 from analysis.errors import AnalysisError, NoRepetitionsError
@@ -121,6 +122,43 @@ def test_health_probe_sees_a_damaged_sqlite_file_that_pooled_connections_still_c
     assert state.state == "damaged" and state.revision is None and state.detail
     assert database.check() != []
     database.close()
+
+
+def test_the_health_probe_is_reused_for_an_interval_and_repeated_at_once_after_a_failed_statement(tmp_path: Path) -> None:
+    database = Database.open(f"sqlite:///{tmp_path / 'isokin.db'}")
+    assert database.recent_state(60) is None and database.state(max_age_s=60).state == "ok"
+    (tmp_path / "isokin.db").write_bytes(b"")  # damaged under the server: the last probe still stands...
+    assert database.recent_state(60) is not None and database.state(max_age_s=60).state == "ok"
+    assert database.state().state == "damaged"  # ...until asked without an age
+    assert database.state(max_age_s=60).state == "damaged" and database.recent_state(60) is not None
+    (tmp_path / "isokin.db").unlink()
+    fresh = Database.open(f"sqlite:///{tmp_path / 'isokin.db'}")
+    assert fresh.state(max_age_s=60).state == "ok"
+    with pytest.raises(OperationalError):
+        with fresh.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT * FROM no_such_table")
+    assert fresh.recent_state(60) is None  # a statement failed: the next /health probes again
+    assert fresh.state(max_age_s=60).state == "ok"
+    database.close()
+    fresh.close()
+
+
+def test_health_without_a_token_runs_no_statement_within_its_interval(
+    client: TestClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("api.routes.health.HEALTH_MAX_AGE_S", 3600.0)  # however slow the machine
+    client.get("/api/v1/health").raise_for_status()
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/api/v1/health").json()["database"] == {"state": "ok"}
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    assert statements == []
 
 
 def test_bad_database_urls_are_storage_errors(tmp_path: Path) -> None:
