@@ -18,6 +18,7 @@ small queries and a lookup instead of comparing every trial and building the doc
 from __future__ import annotations
 
 import hashlib
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -60,8 +61,9 @@ class ComputeSlots:
 
 
 def digest(key: Hashable) -> bytes:
-    """A 128-bit digest of a key made of plain values (its ``repr`` is deterministic): what the cache stores."""
-    return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
+    """A 128-bit digest of a key made of plain values (tuples, numbers, text, dates, frozen dataclasses,
+    whose pickle is the same for the same values): what the cache stores."""
+    return hashlib.blake2b(pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
 
 
 @dataclass

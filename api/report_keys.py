@@ -18,20 +18,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from api.analysis_service import AnalysisSettings, data_fingerprints
+from api.analysis_service import AnalysisSettings
 from api.reporting import RUNNING_STATES
-from api.storage.models import LabSession, Protocol, RetestGoal, Subject, Trial
+from api.storage.models import LabSession, Protocol, RetestGoal, SampleChunk, Subject, Trial
 
 __all__ = ["history_inputs", "norms_files", "printed_report_inputs", "session_report_inputs"]
 
-_TRIALS = Trial.__table__
-_SESSIONS = LabSession.__table__
 #: The columns of a running trial a report shows (``api.reporting``'s trial entry) or prints (its protocol).
 _RUNNING_COLUMNS = ("id", "state", "joint", "pattern", "side", "mode", "velocity_plus_dps", "velocity_minus_dps",
                     "source_format", "protocol_id")  # fmt: skip
+
+# Plain SQL, built once: read on every request, where composing statements would cost more than running
+# them; the values come back as the driver gives them (a key compares them, nothing converts them).
+_SUBJECT = text(f"SELECT * FROM {Subject.__tablename__} WHERE id = :id")
+_SESSION = text(f"SELECT * FROM {LabSession.__tablename__} WHERE id = :id")
+_SESSIONS_OF = text(f"SELECT * FROM {LabSession.__tablename__} WHERE subject_id = :id ORDER BY date, id")
+_TRIALS_OF = text(f"""
+    SELECT t.*, c.chunks, c.samples FROM {Trial.__tablename__} AS t
+    LEFT OUTER JOIN (
+        SELECT trial_id, count(*) AS chunks, sum(sample_count) AS samples FROM {SampleChunk.__tablename__}
+        WHERE trial_id IN (SELECT id FROM {Trial.__tablename__} WHERE session_id IN :ids) GROUP BY trial_id
+    ) AS c ON c.trial_id = t.id
+    WHERE t.session_id IN :ids ORDER BY t.id
+""").bindparams(bindparam("ids", expanding=True))  # fmt: skip
 
 
 def norms_files(folders: Sequence[Path]) -> tuple[Any, ...]:
@@ -51,25 +63,33 @@ def norms_files(folders: Sequence[Path]) -> tuple[Any, ...]:
 
 
 def _subject_row(session: Session, subject_id: int) -> tuple[Any, ...] | None:
-    row = session.execute(select(Subject.__table__).where(Subject.id == subject_id)).first()
+    row = session.execute(_SUBJECT, {"id": subject_id}).first()
     return None if row is None else tuple(row)
 
 
-def _sessions(session: Session, where: ColumnElement[bool]) -> dict[int, tuple[Any, ...]]:
-    """``session id -> (session row, trials)`` for the sessions matching ``where``, in date order."""
-    sessions = session.execute(select(_SESSIONS).where(where).order_by(LabSession.date, LabSession.id)).all()
-    ids = [int(row.id) for row in sessions]
-    trials = session.execute(select(_TRIALS).where(Trial.session_id.in_(ids)).order_by(Trial.id)).all() if ids else []
-    finished = [int(t.id) for t in trials if t.state not in RUNNING_STATES]
-    fingerprints = data_fingerprints(session, finished)
+def _sessions(session: Session, rows: Sequence[Row[Any]]) -> dict[int, tuple[Any, ...]]:
+    """``session id -> (session row, trials)`` for these session rows, in their order: each trial's row
+    with its stored chunks and samples (``api.analysis_service.data_fingerprints``' figures), or only
+    :data:`_RUNNING_COLUMNS` while it is running."""
+    ids = [int(row.id) for row in rows]
     by_session: dict[int, list[tuple[Any, ...]]] = {i: [] for i in ids}
-    for trial in trials:
-        if trial.state in RUNNING_STATES:
-            part: tuple[Any, ...] = tuple(getattr(trial, name) for name in _RUNNING_COLUMNS)
-        else:
-            part = (tuple(trial), fingerprints.get(int(trial.id), (0, 0)))
-        by_session[int(trial.session_id)].append(part)
-    return {int(row.id): (tuple(row), tuple(by_session[int(row.id)])) for row in sessions}
+    if ids:
+        for trial in session.execute(_TRIALS_OF, {"ids": ids}):
+            fields = trial._mapping
+            if fields["state"] in RUNNING_STATES:
+                part: tuple[Any, ...] = tuple(fields[name] for name in _RUNNING_COLUMNS)
+            else:
+                part = tuple(trial)
+            by_session[int(fields["session_id"])].append(part)
+    return {int(row.id): (tuple(row), tuple(by_session[int(row.id)])) for row in rows}
+
+
+def _of_session(session: Session, session_id: int) -> tuple[Any, ...] | None:
+    return _sessions(session, session.execute(_SESSION, {"id": session_id}).all()).get(session_id)
+
+
+def _of_subject(session: Session, subject_id: int) -> dict[int, tuple[Any, ...]]:
+    return _sessions(session, session.execute(_SESSIONS_OF, {"id": subject_id}).all())
 
 
 def _common(session: Session, subject_id: int, settings: AnalysisSettings) -> tuple[Any, ...]:
@@ -78,14 +98,12 @@ def _common(session: Session, subject_id: int, settings: AnalysisSettings) -> tu
 
 def session_report_inputs(session: Session, lab_session: LabSession, settings: AnalysisSettings) -> tuple[Any, ...]:
     """What ``api.reporting.session_report`` builds its document from."""
-    found = _sessions(session, LabSession.id == lab_session.id)
-    return (*_common(session, lab_session.subject_id, settings), found.get(lab_session.id))
+    return (*_common(session, lab_session.subject_id, settings), _of_session(session, lab_session.id))
 
 
 def history_inputs(session: Session, subject: Subject, settings: AnalysisSettings) -> tuple[Any, ...]:
     """What ``api.reporting.subject_history`` builds its document from: every session of the subject."""
-    found = _sessions(session, LabSession.subject_id == subject.id)
-    return (*_common(session, subject.id, settings), tuple(found.items()))
+    return (*_common(session, subject.id, settings), tuple(_of_subject(session, subject.id).items()))
 
 
 def printed_report_inputs(session: Session, lab_session: LabSession, settings: AnalysisSettings) -> tuple[Any, ...]:
@@ -95,11 +113,11 @@ def printed_report_inputs(session: Session, lab_session: LabSession, settings: A
         select(RetestGoal.__table__).where(RetestGoal.subject_id == lab_session.subject_id).order_by(RetestGoal.id)
     ))  # fmt: skip
     if goals:
-        found = _sessions(session, LabSession.subject_id == lab_session.subject_id)
+        found = _of_subject(session, lab_session.subject_id)
         ids = list(found)
         sessions: tuple[Any, ...] = tuple(found.items())[: ids.index(lab_session.id) + 1] if lab_session.id in ids else ()
     else:
-        sessions = (lab_session.id, _sessions(session, LabSession.id == lab_session.id).get(lab_session.id))
+        sessions = (lab_session.id, _of_session(session, lab_session.id))
     protocols = tuple(tuple(row) for row in session.execute(
         select(Protocol.id, Protocol.name).join(Trial, Trial.protocol_id == Protocol.id)
         .where(Trial.session_id == lab_session.id).distinct().order_by(Protocol.id)
