@@ -8,7 +8,8 @@ the audit trail). ``OptionalViewerDep``: a viewer token if one is sent, else ``N
 query parameters (:class:`~api.schemas.analysis_query.AnalysisQuery`); ``AnalysisCacheDep``:
 the app's analysis cache (made once by ``create_app``); ``ReportCacheDep``: its cache of finished
 reports; ``ComputeSlotDep`` holds one of its compute slots for the request, ``ComputeSlotsDep`` gives
-them to a route that takes one only to compute. ``IdPath`` bounds every resource
+them to a route that takes one only to compute; ``AcceptsGzipDep``: whether the client takes a
+gzip-encoded body (cached reports are kept compressed for it). ``IdPath`` bounds every resource
 id in a path, HTTP or WebSocket alike. :func:`reject_unknown_query_parameters` is an
 app-wide dependency: a misspelt filter (``?subjectid=3``) is a 422, not a silently
 unfiltered list.
@@ -16,7 +17,7 @@ unfiltered list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Annotated
 
@@ -43,6 +44,7 @@ from api.storage.models import ApiToken
 
 __all__ = [
     "MAX_ID",
+    "AcceptsGzipDep",
     "AcquisitionDep",
     "AdminDep",
     "AnalysisCacheDep",
@@ -113,6 +115,19 @@ def compute_slot(slots: Annotated[ComputeSlots, Depends(get_compute_slots)]) -> 
         yield
 
 
+async def accepts_gzip(request: Request) -> bool:
+    """Whether the client takes a gzip-encoded body (``Accept-Encoding: gzip``, or ``*``, without ``q=0``)."""
+    for part in request.headers.get("accept-encoding", "").split(","):
+        name, _, parameters = part.partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            weight = parameters.strip().lower().removeprefix("q=")
+            try:
+                return weight == "" or float(weight) > 0
+            except ValueError:
+                return False
+    return False
+
+
 async def get_analysis_settings(query: Annotated[AnalysisQuery, Query()], request: Request) -> AnalysisSettings:
     """The analysis settings asked for by the query (no I/O), with the service's folders of normative sets."""
     settings: AnalysisSettings = query.settings()
@@ -128,6 +143,7 @@ AnalysisCacheDep = Annotated[AnalysisCache, Depends(get_analysis_cache)]
 AnalysisSettingsDep = Annotated[AnalysisSettings, Depends(get_analysis_settings)]
 ComputeSlotDep = Annotated[None, Depends(compute_slot)]
 ComputeSlotsDep = Annotated[ComputeSlots, Depends(get_compute_slots)]
+AcceptsGzipDep = Annotated[bool, Depends(accepts_gzip)]
 ReportCacheDep = Annotated[ReportCache, Depends(get_report_cache)]
 
 _bearer = HTTPBearer(
@@ -145,8 +161,8 @@ def get_token(
     return token
 
 
-def _needs(role: Role) -> Callable[[ApiToken], ApiToken]:
-    def check(token: Annotated[ApiToken, Depends(get_token)]) -> ApiToken:
+def _needs(role: Role) -> Callable[[ApiToken], Awaitable[ApiToken]]:
+    async def check(token: Annotated[ApiToken, Depends(get_token)]) -> ApiToken:  # no I/O: no worker thread
         require_role(token, role)
         return token
 

@@ -17,7 +17,9 @@ small queries and a lookup instead of comparing every trial and building the doc
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import pickle
 import threading
 from collections import OrderedDict
@@ -61,9 +63,17 @@ class ComputeSlots:
 
 
 def digest(key: Hashable) -> bytes:
-    """A 128-bit digest of a key made of plain values (tuples, numbers, text, dates, frozen dataclasses,
-    whose pickle is the same for the same values): what the cache stores."""
-    return hashlib.blake2b(pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
+    """A 128-bit digest of a key made of plain values (tuples, numbers, text, dates, frozen dataclasses): what
+    the cache stores.
+
+    The key is pickled without memo (``Pickler.fast``): with it, a value's bytes would depend on which of its
+    equal strings happen to be one object, and equal keys could digest apart.
+    """
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(key)
+    return hashlib.blake2b(buffer.getbuffer(), digest_size=16).digest()
 
 
 @dataclass
@@ -159,7 +169,13 @@ class ReportCache:
 
 
 def cached_report(
-    cache: ReportCache, slots: ComputeSlots, kind: Hashable, inputs: Callable[[], Hashable], build: Callable[[], bytes]
+    cache: ReportCache,
+    slots: ComputeSlots,
+    kind: Hashable,
+    inputs: Callable[[], Hashable],
+    build: Callable[[], bytes],
+    *,
+    compress: bool = False,
 ) -> bytes:
     """A report's bytes from ``cache``, or built in a compute slot and stored while its inputs held still.
 
@@ -171,12 +187,17 @@ def cached_report(
         Reads everything ``build`` depends on (cheap queries); called before and after a build.
     build
         Builds the bytes (CPU-heavy: runs in one of ``slots``).
+    compress
+        Keep and return the bytes gzip-compressed (for a client that accepts ``Content-Encoding: gzip``:
+        a session report's JSON shrinks about 7 times, and is compressed once, not at every request).
     """
-    key = digest((kind, inputs()))
+    key = digest((kind, compress, inputs()))
 
     def build_in_slot() -> tuple[bytes, bool]:
         with slots.hold():
             value = build()
-        return value, digest((kind, inputs())) == key
+            if compress:
+                value = gzip.compress(value, compresslevel=6, mtime=0)
+        return value, digest((kind, compress, inputs())) == key
 
     return cache.get_or_build(key, build_in_slot)

@@ -13,7 +13,17 @@ from api.errors import ConflictError, NotFoundError
 from api.schemas.common import ErrorPublic
 from api.storage.models import LabSession, Trial
 
-__all__ = ["AUTH_ERRORS", "BAD_BODY", "CONFLICT", "NOT_FOUND", "get_or_404", "paginate", "refuse_busy_trials", "trial_in_use"]
+__all__ = [
+    "AUTH_ERRORS",
+    "BAD_BODY",
+    "CONFLICT",
+    "NOT_FOUND",
+    "encoding_headers",
+    "get_or_404",
+    "paginate",
+    "refuse_busy_trials",
+    "trial_in_use",
+]
 
 T = TypeVar("T")
 
@@ -37,6 +47,14 @@ def get_or_404(session: Session, model: type[T], resource_id: int, resource: str
     if row is None:
         raise NotFoundError(resource, resource_id)
     return row
+
+
+def encoding_headers(compressed: bool, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Headers of a body that may be sent gzip-compressed (``Vary``; ``Content-Encoding`` when it is)."""
+    out = {"Vary": "Accept-Encoding", **(headers or {})}
+    if compressed:
+        out["Content-Encoding"] = "gzip"
+    return out
 
 
 def paginate(session: Session, query: Select[Any], page: Page) -> tuple[list[Any], int]:

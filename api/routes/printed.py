@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.analysis_service import AnalysisCache, AnalysisSettings
 from api.deps import (
+    AcceptsGzipDep,
     AnalysisCacheDep,
     AnalysisSettingsDep,
     ComputeSlotsDep,
@@ -32,7 +33,7 @@ from api.report_keys import printed_report_inputs
 from api.report_pdf import report_html, report_pdf
 from api.report_pdf.sources import session_curves, session_extra
 from api.reporting import session_report
-from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
+from api.routes.common import AUTH_ERRORS, NOT_FOUND, encoding_headers, get_or_404
 from api.schemas.common import ValidationErrorPublic
 from api.storage.models import LabSession, Subject
 
@@ -66,8 +67,10 @@ def _printed(
     slots: ComputeSlots,
     *,
     pdf: bool,
+    compress: bool = False,
 ) -> tuple[bytes, str]:
-    """The printed report (PDF, or the HTML body) from the cache or built, and the PDF's file name."""
+    """The printed report (PDF, or the HTML body, gzip-compressed if asked) from the cache or built, and the
+    PDF's file name."""
     lab_session = get_or_404(session, LabSession, session_id, "session")
 
     def build() -> bytes:
@@ -75,8 +78,9 @@ def _printed(
         return report_pdf(html) if pdf else html.encode()
 
     body = cached_report(
-        reports, slots, ("printed report", pdf), lambda: printed_report_inputs(session, lab_session, settings), build
-    )
+        reports, slots, ("printed report", pdf), lambda: printed_report_inputs(session, lab_session, settings), build,
+        compress=compress,
+    )  # fmt: skip
     subject = session.get(Subject, lab_session.subject_id)
     code = subject.code if subject is not None else "subject"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in code)[:40]
@@ -122,6 +126,8 @@ def read_report_html(
     cache: AnalysisCacheDep,
     reports: ReportCacheDep,
     slots: ComputeSlotsDep,
+    gzip: AcceptsGzipDep,
 ) -> HTMLResponse:
-    html, _name = _printed(session, session_id, settings, cache, reports, slots, pdf=False)
-    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    html, _name = _printed(session, session_id, settings, cache, reports, slots, pdf=False, compress=gzip)
+    policy = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    return HTMLResponse(html, headers=encoding_headers(gzip, policy))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import (
+    AcceptsGzipDep,
     AnalysisCacheDep,
     AnalysisSettingsDep,
     ComputeSlotsDep,
@@ -20,7 +21,7 @@ from api.report_cache import cached_report
 from api.report_csv import report_to_csv
 from api.report_keys import session_report_inputs
 from api.reporting import session_report
-from api.routes.common import AUTH_ERRORS, NOT_FOUND, get_or_404
+from api.routes.common import AUTH_ERRORS, NOT_FOUND, encoding_headers, get_or_404
 from api.schemas.common import ValidationErrorPublic
 from api.schemas.reports import ReportPublic
 from api.storage.models import LabSession
@@ -53,6 +54,7 @@ def read_session_report(
     cache: AnalysisCacheDep,
     reports: ReportCacheDep,
     slots: ComputeSlotsDep,
+    gzip: AcceptsGzipDep,
     report_format: Annotated[
         Literal["json", "csv"], Query(alias="format", description="json (the analyze contract) or csv (tables)")
     ] = "json",
@@ -68,12 +70,10 @@ def read_session_report(
         return bytes(JSONResponse(report).body)
 
     body = cached_report(
-        reports, slots, ("session report", report_format), lambda: session_report_inputs(session, lab_session, settings), build
-    )
+        reports, slots, ("session report", report_format), lambda: session_report_inputs(session, lab_session, settings),
+        build, compress=gzip,
+    )  # fmt: skip
     if report_format == "csv":
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="session-{session_id}-report.csv"'},
-        )
-    return Response(body, media_type="application/json")
+        attachment = {"Content-Disposition": f'attachment; filename="session-{session_id}-report.csv"'}
+        return Response(body, media_type="text/csv; charset=utf-8", headers=encoding_headers(gzip, attachment))
+    return Response(body, media_type="application/json", headers=encoding_headers(gzip))

@@ -3,6 +3,7 @@ as final; hits take no compute slot; concurrent misses build once; the cache sta
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -220,4 +221,32 @@ def test_a_report_whose_inputs_changed_while_it_was_built_is_not_stored() -> Non
     assert cached_report(cache, slots, "kind", lambda: next(inputs), lambda: b"old") == b"old"
     assert len(cache) == 0
     steady = cached_report(cache, slots, "kind", lambda: 7, lambda: b"new")
-    assert steady == b"new" and len(cache) == 1 and digest(("kind", 7)) in cache._entries
+    assert steady == b"new" and len(cache) == 1 and digest(("kind", False, 7)) in cache._entries
+
+
+def test_a_client_that_takes_gzip_gets_the_same_report_compressed(
+    client: TestClient, headers: dict, knees: dict[str, SimulatedSet], tmp_path: Path
+) -> None:
+    _, session_id, _ = _setup(client, headers, knees, tmp_path)
+
+    def undated(body: bytes) -> bytes:  # the printed report says when it was made (footer, figures' metadata)
+        return re.sub(rb"<dc:date>[^<]*</dc:date>|on \d{4}-\d\d-\d\d \d\d:\d\d UTC", b"", body)
+
+    for path in (f"/api/v1/sessions/{session_id}/report", f"/api/v1/sessions/{session_id}/report.html"):
+        plain = client.get(path, headers=headers["viewer"] | {"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+        for accept in ("gzip", "gzip, deflate, br", "*"):
+            packed = client.get(path, headers=headers["viewer"] | {"Accept-Encoding": accept})
+            assert packed.headers["content-encoding"] == "gzip"
+            assert undated(packed.content) == undated(plain.content)  # decoded by the client
+            assert int(packed.headers["content-length"]) < len(plain.content) / 3
+        refused = client.get(path, headers=headers["viewer"] | {"Accept-Encoding": "gzip;q=0, identity"})
+        assert "content-encoding" not in refused.headers and refused.content == plain.content
+
+
+def test_equal_keys_digest_alike_whichever_of_their_values_are_one_object() -> None:
+    shared = "".join(["kn", "ee"])
+    one = (shared, shared, 1.5)
+    two = ("".join(["kn", "ee"]), "".join(["k", "nee"]), 1.5)
+    assert one == two and one[0] is one[1] and two[0] is not two[1]
+    assert digest(one) == digest(two) and digest(one) != digest((shared, shared, 2.5))
