@@ -254,10 +254,7 @@ def run(tree: Path | None, args: argparse.Namespace, name: str) -> Run:
             for phase, path in (("health", "/health"), ("report", f"/sessions/{session_id}/report")):
                 loads[phase] = _hammer(base, path, token, clients=args.clients, requests=args.requests, seconds=args.seconds)
                 print(f"  {_report_line(phase, loads[phase])}  (at {time.monotonic() - started:.0f} s of the trial)")
-            cpu = {who: _health_cpu_ms(base, server.pid, headers, args.cpu_requests)
-                   for who, headers in (("anonymous", {}), ("token", auth))}  # fmt: skip
             during = http.get(f"/trials/{trial_id}").json()["state"]
-            print(f"  CPU per /health request measured (at {time.monotonic() - started:.0f} s of the trial, {during})")
             longest = float(http.get(f"/trials/{trial_id}/live").json()["longest_flush_interval_s"])
             if during != "recording":
                 raise SystemExit(f"{name}: the trial ended before the load did; give more --repetitions")
@@ -265,8 +262,11 @@ def run(tree: Path | None, args: argparse.Namespace, name: str) -> Run:
                 os.killpg(server.pid, signal.SIGKILL)
                 killed_at = time.time()
                 server.wait()
-                return Run(loads["health"], loads["report"], cpu, longest, _commit_spans_s(url, trial_id), during,
+                return Run(loads["health"], loads["report"], {}, longest, _commit_spans_s(url, trial_id), during,
                            kill_lag_s=killed_at - _newest_stored_s(url, trial_id))  # fmt: skip
+            cpu = {who: _health_cpu_ms(base, server.pid, headers, args.cpu_requests)
+                   for who, headers in (("anonymous", {}), ("token", auth))}  # fmt: skip
+            print(f"  CPU per /health request measured (until {time.monotonic() - started:.0f} s of the trial)")
             while (state := http.get(f"/trials/{trial_id}").json())["state"] == "recording":
                 time.sleep(0.5)
         played = len(_simulated("left", args.repetitions, seed=chunk_seed(SEED, 0)).time_s)
@@ -325,7 +325,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="longest phase per endpoint, s")
     parser.add_argument("--repetitions", type=int, default=16, help="repetitions of the recorded trial (about 3.5 s each)")
     parser.add_argument("--trials", type=int, default=20, help="imported trials in the reported session")
-    parser.add_argument("--cpu-requests", type=int, default=300, help="sequential /health requests timed for their CPU")
+    parser.add_argument("--cpu-requests", type=int, default=200, help="sequential /health requests timed for their CPU")
     parser.add_argument("--baseline", metavar="REV", help="also run a server of this git revision first (git archive)")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the server after the report load; print what it lost")
     args = parser.parse_args()
