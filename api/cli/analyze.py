@@ -237,9 +237,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     return parser
 
 
-def build_document(args: argparse.Namespace) -> dict[str, Any]:
-    """The JSON document of the files and options parsed by :func:`add_parser` (also used by ``isokin report``)."""
-    _validate(args)
+def options_of(args: argparse.Namespace) -> tuple[AnalysisOptions, Thresholds]:
+    """The analysis options and flag thresholds the parsed command line asks for."""
     options = AnalysisOptions(
         cutoff_hz=args.cutoff_hz,
         noise_limit_percent=None if args.fixed_cutoff else AnalysisOptions().noise_limit_percent,
@@ -250,6 +249,13 @@ def build_document(args: argparse.Namespace) -> dict[str, Any]:
         inertia_kgm2=args.inertia_kgm2,
     )
     thresholds = Thresholds(**{f.name: getattr(args, f"threshold_{f.name}") for f in dataclasses.fields(Thresholds)})
+    return options, thresholds
+
+
+def build_document(args: argparse.Namespace) -> dict[str, Any]:
+    """The JSON document of the files and options parsed by :func:`add_parser` (also used by ``isokin report``)."""
+    _validate(args)
+    options, thresholds = options_of(args)
     recordings = [load(path) for path in args.files]
     analyses = [analyze_file(path, args, options, recording) for path, recording in zip(args.files, recordings)]
     comparison = compare(analyses, involved_side=args.involved, thresholds=thresholds, same_session=args.same_session)
