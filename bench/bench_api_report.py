@@ -44,6 +44,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import baseline
 import httpx
 import numpy as np
 from sqlalchemy import select
@@ -81,15 +82,6 @@ def _isokin(tree: Path | None) -> tuple[list[str], dict[str, str]]:
     if tree is None:
         return command, {}
     return command, {"PYTHONPATH": str(tree)}  # before the editable install's path: that revision's packages
-
-
-def _unpack(revision: str, into: Path) -> Path:
-    """``git archive`` of ``revision`` unpacked in ``into`` (the baseline's source tree)."""
-    repo = Path(__file__).resolve().parent.parent
-    archive = subprocess.run(["git", "-C", str(repo), "archive", revision], capture_output=True, check=True).stdout
-    into.mkdir(parents=True)
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
 
 
 def _free_port() -> int:
@@ -333,7 +325,7 @@ def main() -> int:
     runs: dict[str, Run] = {}
     with tempfile.TemporaryDirectory(prefix="isokin-baseline-") as scratch:
         if args.baseline:
-            runs[f"baseline {args.baseline}"] = run(_unpack(args.baseline, Path(scratch) / "tree"), args, f"baseline {args.baseline}")
+            runs[f"baseline {args.baseline}"] = run(baseline.export(args.baseline, ["api", "analysis", "daq", "firmware_protocols", "simulators"], Path(scratch)), args, f"baseline {args.baseline}")
         runs["this tree"] = run(None, args, "this tree")
     for name, r in runs.items():
         print(f"{name}: recording under the load: commits every {np.median(r.spans_s) * 1000:.0f} ms of device time "
