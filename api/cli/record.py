@@ -25,7 +25,7 @@ from daq.devices import DRIVERS, open_driver
 from daq.driver import Driver
 from daq.lsl_sink import LslOutlets, LslSink, load_pylsl
 from daq.plan import SetPlan
-from daq.recorder import COMPLETE, Recorder, RecordingSink, RecordingSummary, StopConditions
+from daq.recorder import COMPLETE, INTERRUPTED, End, Recorder, RecordingSink, RecordingSummary, StopConditions
 from daq.timing import MAX_CLOCK_ERROR
 from firmware_protocols.vocabulary import DEFAULT_ROM_DEG, MODES
 
@@ -94,11 +94,16 @@ def run(args: argparse.Namespace) -> int:
         reconnect_timeout_s=args.reconnect_timeout,
     )
     stop = threading.Event()
+    running: list[Recorder] = []
 
-    def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        # Ctrl-C asks the loop to stop, as SIGTERM does, rather than raising KeyboardInterrupt wherever the
+        # main thread happens to be (inside a lock, a sink's write or the driver's close).
+        if signum == signal.SIGINT and running:
+            running[0].request_stop(End(INTERRUPTED, "interrupted"))
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = {signum: signal.signal(signum, _on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         if driver.calibration is None:
             driver.calibration = _default_calibration(driver)
@@ -119,11 +124,13 @@ def run(args: argparse.Namespace) -> int:
         if args.lsl:
             sinks.append(_lsl_sink(driver, args))
         recorder = Recorder(driver, sinks)
+        running.append(recorder)
         recorder.start(StopConditions(duration_s=args.seconds))
         summary = recorder.run(stop)
         bytes_received = driver.stats().bytes_received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         driver.close()
     if summary.samples == 0:
         if args.json:
