@@ -105,6 +105,8 @@ class StationLock:
         self._key = 0
         self._file: IO[bytes] | None = None
         self._process_lock: threading.Lock | None = None
+        # the station watcher's verify() and the shutdown's release() must not share the connection at once
+        self._guard = threading.RLock()
 
     @property
     def held(self) -> bool:
@@ -148,6 +150,10 @@ class StationLock:
         advisory lock, and with it the lock: another server could then take the station. A file lock
         (SQLite) is this process's for as long as it runs.
         """
+        with self._guard:
+            return self._verify()
+
+    def _verify(self) -> bool:
         connection = self._connection
         if connection is None:
             return self.held
@@ -167,6 +173,10 @@ class StationLock:
 
     def release(self) -> None:
         """Give the station id back (idempotent)."""
+        with self._guard:
+            self._release()
+
+    def _release(self) -> None:
         connection = self._connection
         if connection is not None:
             try:
@@ -192,6 +202,10 @@ class StationLock:
 
     def try_hold(self) -> bool:
         """Take the lock if it is free, without recording who holds it; whether it was taken."""
+        with self._guard:
+            return self._try_hold()
+
+    def _try_hold(self) -> bool:
         database = self.database
         if database.backend == "postgresql":
             connection = database.connect_unpooled()  # never one of the request pool's

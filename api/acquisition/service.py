@@ -476,8 +476,8 @@ class AcquisitionService:
         """Check every few seconds that this server still holds its station (its lock lives on a connection)."""
         while self._watching.is_set():
             time.sleep(STATION_CHECK_S)
-            if not self._watching.is_set() or self.station.verify():
-                continue
+            if not self._watching.is_set() or self.station.verify() or not self._watching.is_set():
+                continue  # (a shutdown that gave the station back while it was checked is not a loss)
             log.error(
                 "station %s: its lock was lost with its database connection and another server holds it now: "
                 "this server stops recording", self.station_id,

@@ -83,11 +83,17 @@ class _AnalysisQueryBase(BaseModel):
 _OPTION_NAMES = ("cutoff_hz", "window_tolerance_percent", "torque_angle_deg", "torque_time_s", "use_markers", "inertia_kgm2")
 
 
+#: Upper bound of a threshold by the unit its name ends with; a bare name is a ratio (a fraction).
+_THRESHOLD_MAX = {"_percent": 1000.0, "_deg": 360.0, "_dps": 1000.0}
+_RATIO_MAX = 10.0
+
+
 def _threshold_field(f: dataclasses.Field[Any]) -> tuple[Any, Any]:
     description = f"flag threshold (default {f.default:g}): {THRESHOLD_SOURCES[f.name]}"
     if f.type in (int, "int"):
         return int | None, Field(default=None, description=description, ge=0, le=1000)
-    return float | None, _num(description, ge=0, le=100_000)
+    upper = next((bound for suffix, bound in _THRESHOLD_MAX.items() if f.name.endswith(suffix)), _RATIO_MAX)
+    return float | None, _num(description, ge=0, le=upper)
 
 
 AnalysisQuery = create_model(  # type: ignore[call-overload]
