@@ -41,7 +41,7 @@ from api.storage.samples import SAMPLE_DTYPE, append_samples, calibration_scales
 from daq.calibration import load_profile
 from daq.devices import open_driver
 from daq.plan import SetPlan
-from daq.recorder import RecordedBlock, Recorder, RecordingSink, StopConditions
+from daq.recorder import MemorySink, Recorder, StopConditions
 from simulators import register_url_handler
 
 PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
@@ -53,23 +53,12 @@ SPEED = 10
 SAMPLES_A_YEAR = 20 * 10 * 30 * 1000 * 250
 
 
-class _Collect(RecordingSink):
-    def __init__(self) -> None:
-        self.blocks: list[RecordedBlock] = []
-
-    def add_samples(self, samples: RecordedBlock) -> None:
-        self.blocks.append(samples)
-
-    def add_event(self, event: object) -> None:  # type: ignore[override]
-        return None
-
-
 def record(seconds: float, calibration: str) -> np.ndarray:
     """About ``seconds`` (device clock) of a con/con knee set at 1 kHz from the simulator, as stored rows."""
     register_url_handler()
     driver = open_driver(f"sim://?seed=11&speed={SPEED}", protocol="binary", calibration=load_profile(calibration),
                          sample_rate_hz=1000, reconnect_timeout_s=5)
-    collect = _Collect()
+    collect = MemorySink()
     try:
         driver.configure(SetPlan.for_set("knee", "con/con", pattern="flexion/extension", velocity_dps=60,
                                          velocity_minus_dps=60, repetitions=0, sample_rate_hz=1000))

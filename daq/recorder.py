@@ -59,6 +59,7 @@ __all__ = [
     "End",
     "FAILED",
     "INTERRUPTED",
+    "MemorySink",
     "Progress",
     "RecordedBlock",
     "Recorder",
@@ -234,6 +235,21 @@ class RecordingSink(ABC):
 
     def finish(self, end: End, progress: Progress) -> None:  # noqa: B027 - optional hook
         """The recording is over: write the last of it (the clock segments are in ``progress``)."""
+
+
+class MemorySink(RecordingSink):
+    """Keeps what the loop hands it, in memory: each block (with its device clock and mapped host
+    times) and each event, in order (a limb weighing, tests, benchmarks)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[RecordedBlock] = []
+        self.events: list[AcquisitionEvent] = []
+
+    def add_samples(self, samples: RecordedBlock) -> None:
+        self.blocks.append(samples)
+
+    def add_event(self, event: AcquisitionEvent) -> None:
+        self.events.append(event)
 
 
 class Recorder:

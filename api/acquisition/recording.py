@@ -53,7 +53,7 @@ from daq.recorder import (
 )
 from daq.timing import ClockSegment
 
-__all__ = ["DELETED", "SHUTDOWN", "STOPPED", "DatabaseSink", "LiveSink", "TrialRecording"]
+__all__ = ["DELETED", "SHUTDOWN", "STOPPED", "DatabaseSink", "LiveSink", "TrialRecording", "packed_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class DatabaseSink(RecordingSink):
         self.longest_flush_interval_s = max(self.longest_flush_interval_s, now - self._last_flush)
         self._last_flush = now
         blocks, events = self._blocks, self._events
-        rows = _rows(blocks) if blocks else None
+        rows = packed_rows(blocks) if blocks else None
         flushed_at = dt.datetime.now(dt.UTC)
         values = {**_figures(progress), "flushed_at": flushed_at}
         if progress.first_sample_at is not None:
@@ -202,7 +202,7 @@ class LiveSink(RecordingSink):
         return None
 
 
-def _rows(blocks: list[RecordedBlock]) -> np.ndarray:
+def packed_rows(blocks: list[RecordedBlock]) -> np.ndarray:
     """Blocks as packed rows of ``api.storage.samples.SAMPLE_DTYPE``."""
     return pack_samples(
         np.concatenate([b.time_s for b in blocks]),

@@ -37,10 +37,9 @@ from api.storage.database import Database
 from api.storage.models import Trial
 from daq.driver import Driver
 from daq.errors import DaqError, DeviceTimeout
-from daq.events import AcquisitionEvent
 from daq.lsl_sink import LslOutlets
 from daq.plan import SetPlan
-from daq.recorder import COMPLETE, INTERRUPTED, End, Progress, RecordedBlock, Recorder, RecordingSink, StopConditions
+from daq.recorder import COMPLETE, INTERRUPTED, End, MemorySink, Progress, Recorder, StopConditions
 from firmware_protocols.vocabulary import DEFAULT_ROM_DEG
 
 __all__ = ["Acquisition", "AcquisitionBackend", "AcquisitionService", "LiveView", "default_rom_deg", "record_weighing", "trial_plan"]
@@ -76,21 +75,6 @@ def trial_plan(trial: Trial, *, drive: bool) -> SetPlan:
     )
 
 
-class _Collect(RecordingSink):
-    """Keep torque and position in memory (a limb weighing)."""
-
-    def __init__(self) -> None:
-        self.torque: list[np.ndarray] = []
-        self.position: list[np.ndarray] = []
-
-    def add_samples(self, samples: RecordedBlock) -> None:
-        self.torque.append(samples.block.torque_nm)
-        self.position.append(samples.block.position_deg)
-
-    def add_event(self, event: AcquisitionEvent) -> None:
-        return None
-
-
 def record_weighing(
     driver: Driver, *, duration_s: float, sample_rate_hz: int, hold_angle_deg: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -110,16 +94,18 @@ def record_weighing(
     drives = driver.info is not None and driver.info.drives_machine
     plan = SetPlan.hold(hold_angle_deg, sample_rate_hz=sample_rate_hz) if drives and hold_angle_deg is not None else SetPlan(sample_rate_hz)
     driver.configure(plan)
-    collect = _Collect()
+    collect = MemorySink()
     recorder = Recorder(driver, [collect], flush_interval_s=0.1)
     recorder.start(StopConditions(duration_s=duration_s + 5.0, set_complete=False, samples=wanted))
     summary = recorder.run()
-    got = sum(len(t) for t in collect.torque)
+    got = sum(len(b.block.torque_nm) for b in collect.blocks)
     if summary.state != COMPLETE:
         raise DaqError(f"the device stream ended during the weighing: {summary.stopped_by}")
     if got < wanted:
         raise DeviceTimeout(f"weighing: the device sent {got} of {wanted} samples in {duration_s + 5.0:g} s")
-    return np.concatenate(collect.torque)[:wanted], np.concatenate(collect.position)[:wanted]
+    torque_nm = np.concatenate([b.block.torque_nm for b in collect.blocks])
+    position_deg = np.concatenate([b.block.position_deg for b in collect.blocks])
+    return torque_nm[:wanted], position_deg[:wanted]
 
 
 @dataclass(frozen=True, eq=False)

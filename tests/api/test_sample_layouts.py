@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from api.acquisition.export import iter_trial_csv
-from api.acquisition.recording import DatabaseSink
+from api.acquisition.recording import DatabaseSink, packed_rows
 from api.storage.chunk_codec import CorruptChunkError, decode_chunks, encode_columns
 from api.storage.database import MIGRATIONS_DIR, Database
 from api.storage.models import LabSession, SampleChunk, Subject, Trial, TrialEvent
@@ -39,7 +39,7 @@ from daq.calibration import load_profile
 from daq.devices import open_driver
 from daq.importers import load_recording
 from daq.plan import SetPlan
-from daq.recorder import RecordedBlock, Recorder, RecordingSink, StopConditions
+from daq.recorder import MemorySink, Recorder, RecordingSink, StopConditions
 from simulators import register_url_handler
 from tests.api.conftest import PG_CONNINFO, pg_schema_url
 
@@ -76,17 +76,6 @@ def _round_trip(rows: np.ndarray, per_chunk: int, scales: dict | None = None) ->
     return back, sum(len(c) for c in chunks)
 
 
-class _Collect(RecordingSink):
-    def __init__(self) -> None:
-        self.blocks: list[RecordedBlock] = []
-
-    def add_samples(self, samples: RecordedBlock) -> None:
-        self.blocks.append(samples)
-
-    def add_event(self, event: object) -> None:  # type: ignore[override]
-        return None
-
-
 def _record(calibration: str, sinks: list[RecordingSink], *, seconds: float, seed: int = 5) -> None:
     """A knee set from the simulator at 1 kHz for ``seconds`` of the host clock (10x as much recorded), calibrated with ``calibration``."""
     register_url_handler()
@@ -102,27 +91,15 @@ def _record(calibration: str, sinks: list[RecordingSink], *, seconds: float, see
         driver.close()
 
 
-def _recorded_rows(blocks: list[RecordedBlock]) -> np.ndarray:
-    return pack_samples(
-        np.concatenate([b.time_s for b in blocks]),
-        np.concatenate([b.block.torque_nm for b in blocks]),
-        np.concatenate([b.block.position_deg for b in blocks]),
-        np.concatenate([b.block.velocity_dps for b in blocks]),
-        np.concatenate([b.block.status for b in blocks]).astype(np.uint32),
-        np.concatenate([b.sequence for b in blocks]),
-        np.concatenate([b.block.device_time_us for b in blocks]),
-    )
-
-
 # --- the codec -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("calibration", ["simulator", "biodex-5v-ads1115", "biodex-5v-arduino-uno"])
 def test_recorded_samples_come_back_bit_for_bit_as_calibrated_counts(calibration: str) -> None:
     """Every shipped calibration (a dyadic gain, 0.025, 1000/1023 with an offset): the counts are stored, exactly."""
-    collect = _Collect()
+    collect = MemorySink()
     _record(calibration, [collect], seconds=1.0)
-    rows = _recorded_rows(collect.blocks)
+    rows = packed_rows(collect.blocks)
     assert len(rows) > 5000
     scales = calibration_scales(load_profile(calibration))
     for per_chunk in (1, 7, 100, 250, 10_000):
@@ -252,9 +229,9 @@ def test_damaged_chunks_in_the_database_name_their_trial_and_chunk(database: Dat
 
 def test_the_recorder_writes_packed_counts_that_read_back_exactly(database: Database) -> None:
     trial_id = _trial(database, state="recording", calibration="biodex-5v-ads1115")
-    collect = _Collect()
+    collect = MemorySink()
     _record("biodex-5v-ads1115", [collect, DatabaseSink(database, trial_id, load_profile("biodex-5v-ads1115"))], seconds=0.6)
-    expected = _recorded_rows(collect.blocks)
+    expected = packed_rows(collect.blocks)
     with database.session() as session:
         stored = read_samples(session, trial_id)
         chunks = session.execute(select(SampleChunk.layout, SampleChunk.data).where(SampleChunk.trial_id == trial_id)).all()
@@ -324,9 +301,9 @@ def _stored(database: Database, ids: dict[str, int]) -> list[tuple[int, int, byt
 
 
 def test_migration_0008_converts_every_trial_and_back_exports_byte_for_byte(database: Database, client: TestClient, headers: dict) -> None:
-    collect = _Collect()
+    collect = MemorySink()
     _record("simulator", [collect], seconds=0.6)
-    rows = _recorded_rows(collect.blocks)
+    rows = packed_rows(collect.blocks)
     ids = _plain_trials(database, rows)
     before = _exports(database, client, headers, ids)
     assert b"device_time_us" in before[0] and b"device_time_us" not in before[5]  # layout 1: no device clock column

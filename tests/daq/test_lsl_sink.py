@@ -18,25 +18,11 @@ from daq.calibration import load_profile
 from daq.devices import open_driver
 from daq.lsl_sink import CHANNELS, LslOutlets, LslSink, LslUnavailableError, load_pylsl
 from daq.plan import SetPlan
-from daq.recorder import RecordedBlock, Recorder, RecordingSink, StopConditions
+from daq.recorder import MemorySink, Recorder, StopConditions
 from daq.timing import MAX_CLOCK_ERROR
 from simulators import register_url_handler
 
 RATE_HZ = 1000
-
-
-class Blocks(RecordingSink):
-    """Keeps what the loop hands the sinks: each block with its device clock and mapped host times."""
-
-    def __init__(self) -> None:
-        self.blocks: list[RecordedBlock] = []
-        self.events: list[object] = []
-
-    def add_samples(self, samples: RecordedBlock) -> None:
-        self.blocks.append(samples)
-
-    def add_event(self, event: object) -> None:
-        self.events.append(event)
 
 
 def _pull_all(inlet, *, timeout_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +62,7 @@ def _record(url: str, seconds: float, *, repetitions: int = 3):
         inlet.open_stream(10)
         markers.open_stream(10)
         assert outlets.wait_for_consumers(10)
-        kept = Blocks()
+        kept = MemorySink()
         summary = Recorder(driver, [kept, LslSink(outlets, label="test", own_outlets=False)], flush_interval_s=0.1).record(
             StopConditions(duration_s=seconds))
         data, stamps = _pull_all(inlet)
