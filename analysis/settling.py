@@ -202,17 +202,18 @@ def settling_of(
     at = off[:, None] + whole.astype(np.intp)
     here = np.take(speed_dps, at)
     stack = ((np.take(speed_dps, at + 1) - here) * (x - whole) + here - level[:, None]) / level[:, None]
-    pooled = _fit(stack.mean(axis=0), fs)
+    total = stack.sum(axis=0)
+    m = len(stack)
+    pooled = _fit(total / m, fs)
     if pooled is None or pooled[2] <= overshoot:
         return None
     sigma, omega = pooled[0], pooled[1]
     settle_s = math.log(1.0 / SETTLED_FRACTION) / sigma
     uncertainty = math.nan
-    m = len(stack)
     if jackknife and m >= 3:
         leave_one_out = []
-        for i in range(m):
-            fit = _fit(np.delete(stack, i, axis=0).mean(axis=0), fs)
+        for i in range(m):  # the mean without movement i, from the sum: linear in the movements, not quadratic
+            fit = _fit((total - stack[i]) / (m - 1), fs)
             leave_one_out.append(math.log(1.0 / SETTLED_FRACTION) / fit[0] if fit is not None else math.inf)
         spread = np.asarray(leave_one_out)
         uncertainty = float(math.sqrt((m - 1) / m * float(np.sum((spread - spread.mean()) ** 2)))) if np.isfinite(spread).all() else math.inf
