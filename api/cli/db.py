@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     actions.add_parser(
         "check",
         parents=[common],
-        help="read the whole database: SQLite's integrity and foreign-key checks, the schema revision (rc 1 if damaged)",
+        help="read the whole database: SQLite's integrity and foreign-key checks, the schema revision, every sample chunk's CRC (rc 1 if damaged)",
     )
     backup = actions.add_parser(
         "backup",

@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
 from api.errors import StorageError
-from api.storage.models import Base
+from api.storage.models import Base, Trial
+from api.storage.samples import damaged_chunks
 
 __all__ = ["MIGRATIONS_DIR", "Database", "DatabaseState"]
 
@@ -243,20 +244,34 @@ class Database:
         return ScriptDirectory.from_config(config).get_current_head()
 
     def check(self) -> list[str]:
-        """A full check (every page of SQLite; every row of PostgreSQL): the problems found, none when whole.
+        """A full check (every page of SQLite; every row of PostgreSQL; then every stored sample chunk decoded
+        against its CRC and row count): the problems found, none when whole.
 
         Reads the whole database: for ``isokin db check``, not for ``/health``.
         """
         path = self.sqlite_path
         if path is not None:
-            return self._check_sqlite(path)
+            problems = self._check_sqlite(path)
+        else:
+            problems = []
+            try:
+                with self.engine.connect() as connection:
+                    revision = MigrationContext.configure(connection).get_current_revision()
+                    problems += self._revision_problems(revision)
+                    for table in Base.metadata.sorted_tables:
+                        connection.execute(select(func.count()).select_from(table)).scalar()
+            except SQLAlchemyError as err:
+                problems.append(_first_line(err))
+        if problems:  # a damaged file or another schema: its chunks cannot be read as this version reads them
+            return problems
+        return self._check_samples()
+
+    def _check_samples(self) -> list[str]:
         problems: list[str] = []
         try:
-            with self.engine.connect() as connection:
-                revision = MigrationContext.configure(connection).get_current_revision()
-                problems += self._revision_problems(revision)
-                for table in Base.metadata.sorted_tables:
-                    connection.execute(select(func.count()).select_from(table)).scalar()
+            with self.session() as session:
+                for trial_id in session.scalars(select(Trial.id).order_by(Trial.id)).all():
+                    problems += damaged_chunks(session, trial_id)
         except SQLAlchemyError as err:
             problems.append(_first_line(err))
         return problems

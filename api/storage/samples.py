@@ -47,6 +47,7 @@ __all__ = [
     "SampleBlock",
     "append_samples",
     "calibration_scales",
+    "damaged_chunks",
     "decode_chunk_data",
     "encode_chunk_data",
     "iter_samples",
@@ -280,6 +281,33 @@ def iter_samples(
         block = _block(trial_id, batch, start_s, end_s)
         if len(block):
             yield block
+
+
+def damaged_chunks(session: Session, trial_id: int, *, chunks_per_batch: int = 256) -> list[str]:
+    """Every stored chunk of a trial that does not decode to exactly its rows (CRC, header, codecs, size), each
+    named with the reason; empty when whole. Reads the trial in full: for ``isokin db check``, not for a request.
+    """
+    problems: list[str] = []
+
+    def check(batch: list[_Chunk]) -> None:
+        try:
+            _columns(trial_id, batch)
+        except (CorruptSamplesError, ValueError):  # which of them: one at a time
+            for chunk in batch:
+                try:
+                    _columns(trial_id, [chunk])
+                except (CorruptSamplesError, ValueError) as err:
+                    problems.append(str(err) if isinstance(err, CorruptSamplesError) else f"trial {trial_id}: sample chunk {chunk[0]}: {err}")
+
+    batch: list[_Chunk] = []
+    for row in session.execute(_chunks(trial_id, None, None).execution_options(yield_per=chunks_per_batch)):
+        batch.append(tuple(row))  # type: ignore[arg-type]
+        if len(batch) >= chunks_per_batch:
+            check(batch)
+            batch = []
+    if batch:
+        check(batch)
+    return problems
 
 
 class CorruptSamplesError(StoredDataError):

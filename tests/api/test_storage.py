@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +12,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api.main import create_app
 from api.settings import Settings
 from api.storage.database import MIGRATIONS_DIR, Database
-from api.storage.models import Base, LabSession, Subject, Trial
-from api.storage.samples import append_samples, pack_samples, read_samples
+from api.storage.models import Base, LabSession, SampleChunk, Subject, Trial
+from api.storage.samples import LAYOUT, append_samples, pack_samples, read_samples
+from tests.api.conftest import IsokinServer
 
 
 def test_migrations_build_exactly_the_models(database: Database) -> None:
@@ -104,3 +107,31 @@ def test_deleting_a_trial_deletes_its_chunks(database: Database) -> None:
         session.delete(session.get(Trial, trial_id))
         session.commit()
         assert len(read_samples(session, trial_id)) == 0
+
+
+def test_db_check_names_every_damaged_sample_chunk(database: Database, database_url: str) -> None:
+    whole_id, damaged_id = _trial(database), _trial(database)
+    with database.session() as session:
+        for trial_id in (whole_id, damaged_id):
+            for i in range(4):
+                append_samples(session, trial_id, _block(i * 250, 250))
+            session.commit()
+        for index in (1, 3):  # one bit of the last sample's bytes
+            chunk = session.scalars(select(SampleChunk).where(SampleChunk.trial_id == damaged_id,
+                                                              SampleChunk.chunk_index == index)).one()  # fmt: skip
+            data = bytearray(chunk.data)
+            data[-1] ^= 0x01
+            chunk.data = bytes(data)
+        session.commit()
+    expected = [f"trial {damaged_id}: sample chunk {index} (layout {LAYOUT}) is damaged: its bytes do not match their CRC-32"
+                for index in (1, 3)]  # fmt: skip
+    mine = (f"trial {whole_id}:", f"trial {damaged_id}:")
+
+    def bare(problems: list[str]) -> list[str]:  # without the chunk's size in bytes
+        return [re.sub(r" \(\d+ bytes\)$", "", p) for p in problems]
+
+    assert bare([p for p in database.check() if p.startswith(mine)]) == expected
+    done = subprocess.run([IsokinServer.command(), "db", "check", "--database", database_url], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert bare([line.split(": ", 1)[1] for line in done.stdout.splitlines() if f": trial {damaged_id}:" in line]) == expected
+    assert f"trial {whole_id}:" not in done.stdout
