@@ -21,6 +21,7 @@ from api.library import sync_builtin_protocols
 from api.middleware import install_middleware
 from api.report_cache import ComputeSlots, ReportCache
 from api.routes import api_router
+from api.routes.live import LiveSockets
 from api.security import install_log_redaction
 from api.settings import Settings
 from api.storage.database import Database
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.analysis_cache = AnalysisCache()
     app.state.report_cache = ReportCache()
     app.state.compute_slots = ComputeSlots(settings.analysis_workers, settings.analysis_wait_s)
+    app.state.live_sockets = LiveSockets(settings.max_live_sockets)
     install_error_handlers(app)
     install_log_redaction()
     app.include_router(api_router)

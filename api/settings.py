@@ -104,6 +104,9 @@ class Settings(BaseSettings):
         default=None, description="a folder of the lab's own normative reference sets (beside <data dir>/norms)"
     )
     lsl: bool = Field(default=False, description="publish every recording as a Lab Streaming Layer stream")
+    max_live_sockets: int = Field(
+        default=32, ge=1, le=10_000, description="live views (WebSockets) open at once; one more is closed with 1013"
+    )
 
     @field_validator("cors_origins", "device_socket_hosts", mode="before")
     @classmethod

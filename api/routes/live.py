@@ -9,7 +9,10 @@ second of device time: mean torque with its min and max, mean position and veloc
 the previous message, the acquisition figures and the device state. It waits while the
 trial is ``created``, and closes (code 1000) after the message that shows the trial's final
 state. A missing or bad token closes it at once with code 4401, a role too low with 4403,
-an unknown trial with 4404 (the reason says why), so a browser can tell them apart. The
+an unknown trial with 4404 (the reason says why), so a browser can tell them apart. The token
+is checked again every second: revoking it, or its expiry, closes its open sockets with 4401.
+At most ``ISOKIN_MAX_LIVE_SOCKETS`` sockets are open at once; one more is closed at once with
+1013 (try again later). The
 path and query parameters have the HTTP route's bounds (``IdPath``, ``since``); one out of
 bounds, or an unknown query parameter (``?token=`` included), refuses the handshake: closed with 1008
 before it is accepted, which a client sees as HTTP 403.
@@ -35,7 +38,7 @@ from api.security import Role, authenticate, require_role
 from api.storage.database import Database
 from api.storage.models import Trial
 
-__all__ = ["live_message", "router"]
+__all__ = ["LiveSockets", "live_message", "router"]
 
 router = APIRouter(tags=["live"], responses=AUTH_ERRORS)
 
@@ -44,6 +47,26 @@ SEND_INTERVAL_S = 0.1
 #: A message is sent at least this often (seconds) even without new bins, so a display sees the state.
 HEARTBEAT_S = 1.0
 FINAL_STATES = ("complete", "interrupted", "failed")
+#: An open socket's token is checked again this often (s): a revoked or expired token's socket closes with 4401.
+TOKEN_CHECK_S = 1.0
+
+
+class LiveSockets:
+    """How many live sockets are open, at most ``limit`` (``ISOKIN_MAX_LIVE_SOCKETS``); used on the event loop only."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+
+    def take(self) -> bool:
+        """Count one more socket, unless ``limit`` are open (then ``False``)."""
+        if self.open >= self.limit:
+            return False
+        self.open += 1
+        return True
+
+    def give_back(self) -> None:
+        self.open -= 1
 
 SinceQuery = Query(ge=0, le=2**62, description="cursor of a previous message: only newer bins are returned")
 
@@ -142,23 +165,55 @@ async def live_socket(websocket: WebSocket, trial_id: IdPath, since: Annotated[i
         await websocket.close(code=4401 if isinstance(err, AuthenticationError) else 4403, reason=str(err)[:120])
         return
     await websocket.accept(subprotocol=subprotocol)
-    cursor, last_state, last_sent = max(0, since), "", 0.0
-    loop = asyncio.get_running_loop()
+    sockets: LiveSockets = app.state.live_sockets
+    if not sockets.take():
+        await websocket.close(code=1013, reason=f"{sockets.limit} live views are open (ISOKIN_MAX_LIVE_SOCKETS); try again later")
+        return
+    push = asyncio.ensure_future(_push(websocket, service, database, trial_id, max(0, since)))
+    gone = asyncio.ensure_future(_client_gone(websocket))
     try:
-        while True:
-            try:
-                message = await run_in_threadpool(live_message, service, database, trial_id, cursor)
-            except NotFoundError as err:
-                await websocket.close(code=4404, reason=str(err))
-                return
-            now = loop.time()
-            if message.bins.time_s or message.state != last_state or now - last_sent >= HEARTBEAT_S:
-                await websocket.send_json(message.model_dump(mode="json"))
-                last_sent, last_state = now, message.state
-            cursor = message.cursor
-            if message.state in FINAL_STATES:
-                await websocket.close(code=1000)
-                return
-            await asyncio.sleep(SEND_INTERVAL_S)
+        await asyncio.wait({push, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if push.done():
+            push.result()  # its error, if it failed
     except WebSocketDisconnect:
         return
+    finally:
+        push.cancel()
+        gone.cancel()
+        sockets.give_back()  # at once when the client leaves, not at the next message
+
+
+async def _client_gone(websocket: WebSocket) -> None:
+    """Return once the client has closed its end (what else it sends is not read)."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _push(websocket: WebSocket, service: AcquisitionService, database: Database, trial_id: int, cursor: int) -> None:
+    """Send the trial's live view every :data:`SEND_INTERVAL_S` until it ends, checking the token every
+    :data:`TOKEN_CHECK_S`."""
+    last_state, last_sent = "", 0.0
+    loop = asyncio.get_running_loop()
+    checked = loop.time()
+    while True:
+        if loop.time() - checked >= TOKEN_CHECK_S:
+            try:
+                await run_in_threadpool(_check_token, database, _socket_token(websocket))
+            except (AuthenticationError, PermissionDeniedError) as err:
+                await websocket.close(code=4401 if isinstance(err, AuthenticationError) else 4403, reason=str(err)[:120])
+                return
+            checked = loop.time()
+        try:
+            message = await run_in_threadpool(live_message, service, database, trial_id, cursor)
+        except NotFoundError as err:
+            await websocket.close(code=4404, reason=str(err))
+            return
+        now = loop.time()
+        if message.bins.time_s or message.state != last_state or now - last_sent >= HEARTBEAT_S:
+            await websocket.send_json(message.model_dump(mode="json"))
+            last_sent, last_state = now, message.state
+        cursor = message.cursor
+        if message.state in FINAL_STATES:
+            await websocket.close(code=1000)
+            return
+        await asyncio.sleep(SEND_INTERVAL_S)

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 import websockets
 from sqlalchemy import select, text
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from api.storage.database import Database
 from api.storage.models import ApiToken, AuditEvent, Base
@@ -86,6 +86,7 @@ def lab(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         own_url = pg_schema_url(schema)
     server = IsokinServer(own_url, data_dir)
     server.env["ISOKIN_BODY_TIMEOUT_S"] = "3"
+    server.env["ISOKIN_MAX_LIVE_SOCKETS"] = "3"
     lab = Lab(server, data_dir, own_url)
     try:
         yield lab
@@ -196,6 +197,36 @@ def test_no_token_secret_reaches_the_server_output(lab: Lab, session_id: int) ->
     log = lab.server.log_path.read_text()
     assert f"/trials/{trial['id']}/live" in log  # the access log was written...
     assert viewer.split("_", 2)[2] not in log  # ...without the secret, even where the client put it in the URL
+
+
+def test_live_sockets_are_capped_and_a_revoked_tokens_sockets_close(lab: Lab, session_id: int) -> None:
+    trial = lab.http.post(
+        f"/sessions/{session_id}/trials", json={"joint": "knee", "side": "left", "repetitions": 1}, headers=lab.auth("operator")
+    ).json()
+    url = f"ws://127.0.0.1:{lab.port}/api/v1/trials/{trial['id']}/live"
+    fresh = lab.http.post("/tokens", json={"role": "viewer", "name": "wall display"}, headers=lab.auth("admin")).json()
+
+    async def closed_with(ws: Any) -> tuple[int, str]:
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:  # a heartbeat a second while the trial waits
+                await asyncio.wait_for(ws.recv(), 10)
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    async def views() -> None:
+        held = [await websockets.connect(url, additional_headers={"Authorization": f"Bearer {fresh['token']}"}) for _ in range(3)]
+        for ws in held:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["state"] == "created"
+        async with websockets.connect(url, additional_headers=lab.auth("viewer")) as one_more:
+            code, reason = await closed_with(one_more)
+            assert code == 1013 and "3 live views are open (ISOKIN_MAX_LIVE_SOCKETS)" in reason
+        assert lab.http.delete(f"/tokens/{fresh['id']}", headers=lab.auth("admin")).status_code == 204
+        for ws in held:  # revoked: its open views close, and make room
+            code, reason = await closed_with(ws)
+            assert code == 4401 and "revoked" in reason
+        async with websockets.connect(url, additional_headers=lab.auth("viewer")) as again:
+            assert json.loads(await asyncio.wait_for(again.recv(), 10))["state"] == "created"
+
+    asyncio.run(views())
 
 
 def test_token_parsing_expiry_revocation_and_the_last_admin(lab: Lab) -> None:
