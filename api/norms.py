@@ -12,13 +12,13 @@ named with its error (``isokin norms`` lists both, and every report's ``norms`` 
 carries ``load_errors``), so one bad file never hides the others.
 
 :func:`attach_norms` adds to a report document, for each recording, the dynamometer it was
-recorded on (``dynamometer``) and the ``norms`` section (``analysis.norms_match``).
+recorded on (``dynamometer``) and the ``norms`` section (``analysis.norms_match``). This module
+needs no web framework and no database (``isokin analyze`` imports it); a service report's
+part, from stored rows, is :mod:`api.report_norms`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -27,23 +27,17 @@ from typing import Any
 
 from analysis.norms import NormsFormatError, ReferenceSet, parse_reference_set
 from analysis.norms_match import SubjectFacts, norms_section
-from api.analysis_service import AnalysisSettings, trial_metadata
-from api.storage.models import Subject, Trial
 from daq.calibration import load_profile, shipped_profiles
 
 __all__ = [
     "EXPORT_DYNAMOMETERS",
     "LoadedNorms",
     "attach_norms",
-    "attach_report_norms",
     "load_norms",
     "norm_folders",
     "recording_dynamometer",
-    "subject_facts",
-    "trial_dynamometer",
 ]
 
-log = logging.getLogger(__name__)
 
 #: Vendor export formats (``source_format``) -> the machine that wrote them.
 EXPORT_DYNAMOMETERS: Mapping[str, str] = {
@@ -52,7 +46,6 @@ EXPORT_DYNAMOMETERS: Mapping[str, str] = {
     "biodex-txt": "Biodex System 4 (export)",
     "isomed-txt": "IsoMed 2000 (export)",
 }
-_WARNED: set[str] = set()
 #: Largest reference set file read, bytes (a table of a few hundred rows is a few tens of KiB).
 MAX_FILE_BYTES = 1024 * 1024
 
@@ -151,38 +144,3 @@ def attach_norms(
                             velocity_match_percent=velocity_match_percent)  # fmt: skip
     section["load_errors"] = [{"origin": origin, "error": message} for origin, message in loaded.errors]
     document["norms"] = section
-
-
-def subject_facts(subject: Subject | None, date: dt.date | None) -> SubjectFacts:
-    """A stored subject's facts on a session's date (age = the date's year - birth year)."""
-    if subject is None:
-        return SubjectFacts()
-    age = date.year - subject.birth_year if date is not None and subject.birth_year is not None else None
-    return SubjectFacts(sex=subject.sex, age_years=None if age is None else float(age), sport=subject.sport,
-                        dominant_side=subject.dominant_side)  # fmt: skip
-
-
-def trial_dynamometer(trial: Trial) -> str | None:
-    """The dynamometer a stored trial comes from (its import's format, or its calibration's device)."""
-    metadata = trial_metadata(trial)
-    if trial.source_format:
-        metadata["source_format"] = trial.source_format
-    if trial.calibration:
-        metadata["calibration"] = trial.calibration
-    return recording_dynamometer(metadata)
-
-
-def attach_report_norms(
-    document: dict[str, Any], subject: Subject | None, date: dt.date | None, trials: Sequence[Trial], settings: AnalysisSettings
-) -> None:
-    """:func:`attach_norms` for a service report: the subject's facts on the session's date, each trial's dynamometer."""
-    by_id = {t.id: t for t in trials}
-    dynamometers = [trial_dynamometer(by_id[r["trial_id"]]) if r.get("trial_id") in by_id else None
-                    for r in document.get("recordings", [])]  # fmt: skip
-    loaded = load_norms(settings.norm_folders)
-    for _, message in loaded.errors:
-        if message not in _WARNED:  # sets are read at every report: say it once per process
-            _WARNED.add(message)
-            log.warning("reference set left out: %s", message)
-    attach_norms(document, loaded, subject_facts(subject, date), dynamometers,
-                 velocity_match_percent=settings.velocity_match_percent)  # fmt: skip

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from analysis import AnalysisError, RecordingAnalysis, build_report, compare
 from api.analysis_service import AnalysisCache, AnalysisSettings, analyze_trial, data_fingerprints
 from api.errors import ServiceError
-from api.norms import attach_report_norms
+from api.report_norms import attach_report_norms
 from api.storage.models import LabSession, Subject, Trial
 
 __all__ = ["RUNNING_STATES", "session_report", "subject_history", "trial_report"]

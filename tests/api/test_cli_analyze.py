@@ -203,3 +203,20 @@ def test_the_help_of_every_command_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_analyze_imports_no_web_framework_and_no_database_library(pair):
+    """`isokin analyze` (norms included) needs neither FastAPI nor SQLAlchemy nor Alembic: over half a second of
+    imports that a command analysing files should not pay (the service's report part is api.report_norms)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import contextlib, io, sys\n"
+        "from api.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['analyze', {pair[0]!r}, {pair[1]!r}]) == 0\n"
+        "print(','.join(sorted(m for m in ('sqlalchemy', 'fastapi', 'alembic', 'starlette') if m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
