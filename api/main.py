@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.analysis_cache = AnalysisCache()
     app.state.report_cache = ReportCache()
     app.state.compute_slots = ComputeSlots(settings.analysis_workers, settings.analysis_wait_s)
-    app.state.live_sockets = LiveSockets(settings.max_live_sockets)
+    app.state.live_sockets = LiveSockets(settings.max_live_sockets, settings.max_live_sockets_per_token)
     install_error_handlers(app)
     install_log_redaction()
     app.include_router(api_router)

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     max_live_sockets: int = Field(
         default=32, ge=1, le=10_000, description="live views (WebSockets) open at once; one more is closed with 1013"
     )
+    max_live_sockets_per_token: int = Field(
+        default=4, ge=1, le=10_000, description="live views one token may have open at once; one more is closed with 1013"
+    )
 
     @field_validator("cors_origins", "device_socket_hosts", mode="before")
     @classmethod

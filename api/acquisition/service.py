@@ -462,7 +462,14 @@ class AcquisitionService:
         """Check every few seconds that this server still holds its station (its lock lives on a connection)."""
         while self._watching.is_set():
             time.sleep(STATION_CHECK_S)
-            if not self._watching.is_set() or self.station.verify() or not self._watching.is_set():
+            if not self._watching.is_set():
+                continue
+            try:
+                held = self.station.verify()
+            except Exception as err:  # the database unreachable (restarting, say): checked again at the next turn
+                log.warning("station %s: its lock could not be checked or taken again (%s); retrying", self.station_id, err)
+                continue
+            if held or not self._watching.is_set():
                 continue  # (a shutdown that gave the station back while it was checked is not a loss)
             log.error(
                 "station %s: its lock was lost with its database connection and another server holds it now: "

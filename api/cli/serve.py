@@ -96,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"isokin serve: API docs at {base}/docs", flush=True)
     # the port is bound and listening: the address works from here on
     print(f"isokin serve: web app at {base}/ (sign in with a token from 'isokin token create')", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
+    # the one WebSocket (the live view) takes no message from clients: none may be large or compressed
+    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, ws_max_size=4096, ws_per_message_deflate=False))
     try:
         server.run(sockets=[sock])
     finally:

@@ -11,8 +11,10 @@ trial is ``created``, and closes (code 1000) after the message that shows the tr
 state. A missing or bad token closes it at once with code 4401, a role too low with 4403,
 an unknown trial with 4404 (the reason says why), so a browser can tell them apart. The token
 is checked again every second: revoking it, or its expiry, closes its open sockets with 4401.
-At most ``ISOKIN_MAX_LIVE_SOCKETS`` sockets are open at once; one more is closed at once with
-1013 (try again later). The
+At most ``ISOKIN_MAX_LIVE_SOCKETS`` sockets are open at once, ``ISOKIN_MAX_LIVE_SOCKETS_PER_TOKEN``
+of one token; one more is closed at once with 1013 (try again later). The client sends nothing:
+a message closes the socket with 1008. A client that takes no message for
+:data:`SEND_TIMEOUT_S` (it stopped reading) is dropped. The
 path and query parameters have the HTTP route's bounds (``IdPath``, ``since``); one out of
 bounds, or an unknown query parameter (``?token=`` included), refuses the handshake: closed with 1008
 before it is accepted, which a client sees as HTTP 403.
@@ -23,8 +25,10 @@ returned ``cursor`` as ``since``).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
@@ -41,6 +45,7 @@ from api.storage.models import Trial
 __all__ = ["LiveSockets", "live_message", "router"]
 
 router = APIRouter(tags=["live"], responses=AUTH_ERRORS)
+log = logging.getLogger(__name__)
 
 #: Seconds between two WebSocket messages.
 SEND_INTERVAL_S = 0.1
@@ -49,24 +54,37 @@ HEARTBEAT_S = 1.0
 FINAL_STATES = ("complete", "interrupted", "failed")
 #: An open socket's token is checked again this often (s): a revoked or expired token's socket closes with 4401.
 TOKEN_CHECK_S = 1.0
+#: A client that has not taken a message for this long (its buffers full: it stopped reading) is dropped, s.
+SEND_TIMEOUT_S = 10.0
 
 
 class LiveSockets:
-    """How many live sockets are open, at most ``limit`` (``ISOKIN_MAX_LIVE_SOCKETS``); used on the event loop only."""
+    """The live sockets open, at most ``limit`` in all (``ISOKIN_MAX_LIVE_SOCKETS``) and ``per_token`` for one
+    token (``ISOKIN_MAX_LIVE_SOCKETS_PER_TOKEN``), so one token cannot take every place; used on the event loop only.
+    """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_token: int) -> None:
         self.limit = limit
+        self.per_token = per_token
         self.open = 0
+        self._by_token: dict[int, int] = {}
 
-    def take(self) -> bool:
-        """Count one more socket, unless ``limit`` are open (then ``False``)."""
+    def take(self, token_id: int) -> str | None:
+        """Count one more socket of ``token_id``; else why not (the reason a 1013 close gives)."""
         if self.open >= self.limit:
-            return False
+            return f"{self.limit} live views are open (ISOKIN_MAX_LIVE_SOCKETS); try again later"
+        if self._by_token.get(token_id, 0) >= self.per_token:
+            return f"this token has {self.per_token} live views open (ISOKIN_MAX_LIVE_SOCKETS_PER_TOKEN)"
         self.open += 1
-        return True
+        self._by_token[token_id] = self._by_token.get(token_id, 0) + 1
+        return None
 
-    def give_back(self) -> None:
+    def give_back(self, token_id: int) -> None:
         self.open -= 1
+        left = self._by_token.pop(token_id) - 1
+        if left:
+            self._by_token[token_id] = left
+
 
 SinceQuery = Query(ge=0, le=2**62, description="cursor of a previous message: only newer bins are returned")
 
@@ -144,10 +162,13 @@ def _socket_token(websocket: WebSocket) -> str | None:
     return None
 
 
-def _check_token(database: Database, token: str | None) -> None:
+def _check_token(database: Database, token: str | None) -> int:
+    """The id of ``token`` if it is a valid viewer's (or better)."""
     with database.session() as session:
-        require_role(authenticate(session, token), Role.viewer)
+        row = authenticate(session, token)
+        require_role(row, Role.viewer)
         session.commit()
+        return row.id
 
 
 @router.websocket("/trials/{trial_id}/live")
@@ -159,39 +180,50 @@ async def live_socket(websocket: WebSocket, trial_id: IdPath, since: Annotated[i
     offered = websocket.scope.get("subprotocols", [])
     subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
     try:
-        await run_in_threadpool(_check_token, database, _socket_token(websocket))
+        token_id = await run_in_threadpool(_check_token, database, _socket_token(websocket))
     except (AuthenticationError, PermissionDeniedError) as err:
         await websocket.accept(subprotocol=subprotocol)
         await websocket.close(code=4401 if isinstance(err, AuthenticationError) else 4403, reason=str(err)[:120])
         return
     await websocket.accept(subprotocol=subprotocol)
     sockets: LiveSockets = app.state.live_sockets
-    if not sockets.take():
-        await websocket.close(code=1013, reason=f"{sockets.limit} live views are open (ISOKIN_MAX_LIVE_SOCKETS); try again later")
+    refused = sockets.take(token_id)
+    if refused is not None:
+        await websocket.close(code=1013, reason=refused)
         return
-    push = asyncio.ensure_future(_push(websocket, service, database, trial_id, max(0, since)))
-    gone = asyncio.ensure_future(_client_gone(websocket))
     try:
-        await asyncio.wait({push, gone}, return_when=asyncio.FIRST_COMPLETED)
-        if push.done():
-            push.result()  # its error, if it failed
-    except WebSocketDisconnect:
-        return
+        # one task sends, one reads; whichever ends first cancels the other (anyio's cancellation waits for a
+        # worker thread's call to return, so no database session outlives the socket)
+        async with anyio.create_task_group() as tasks:
+
+            async def push() -> None:
+                try:
+                    await _push(websocket, service, database, trial_id, max(0, since))
+                except WebSocketDisconnect:
+                    pass
+                tasks.cancel_scope.cancel()
+
+            async def listen() -> None:
+                await _listen(websocket)
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(push)
+            tasks.start_soon(listen)
     finally:
-        push.cancel()
-        gone.cancel()
-        sockets.give_back()  # at once when the client leaves, not at the next message
+        sockets.give_back(token_id)  # at once when the client leaves, not at the next message
 
 
-async def _client_gone(websocket: WebSocket) -> None:
-    """Return once the client has closed its end (what else it sends is not read)."""
-    while (await websocket.receive())["type"] != "websocket.disconnect":
-        pass
+async def _listen(websocket: WebSocket) -> None:
+    """Return once the client has closed its end. The client sends nothing on this socket: a message closes it
+    with 1008 (unread messages would be a way to make the server inflate and decode megabytes for nothing)."""
+    message = await websocket.receive()
+    if message["type"] != "websocket.disconnect":
+        await websocket.close(code=1008, reason="this socket takes no messages")
 
 
 async def _push(websocket: WebSocket, service: AcquisitionService, database: Database, trial_id: int, cursor: int) -> None:
     """Send the trial's live view every :data:`SEND_INTERVAL_S` until it ends, checking the token every
-    :data:`TOKEN_CHECK_S`."""
+    :data:`TOKEN_CHECK_S`; a client that takes no message for :data:`SEND_TIMEOUT_S` is dropped."""
     last_state, last_sent = "", 0.0
     loop = asyncio.get_running_loop()
     checked = loop.time()
@@ -202,7 +234,10 @@ async def _push(websocket: WebSocket, service: AcquisitionService, database: Dat
             except (AuthenticationError, PermissionDeniedError) as err:
                 await websocket.close(code=4401 if isinstance(err, AuthenticationError) else 4403, reason=str(err)[:120])
                 return
-            checked = loop.time()
+            except Exception as err:  # the database down for a moment: the view goes on, checked at the next turn
+                log.warning("live view of trial %s: its token could not be checked (%s)", trial_id, err)
+            else:
+                checked = loop.time()
         try:
             message = await run_in_threadpool(live_message, service, database, trial_id, cursor)
         except NotFoundError as err:
@@ -210,7 +245,12 @@ async def _push(websocket: WebSocket, service: AcquisitionService, database: Dat
             return
         now = loop.time()
         if message.bins.time_s or message.state != last_state or now - last_sent >= HEARTBEAT_S:
-            await websocket.send_json(message.model_dump(mode="json"))
+            try:
+                with anyio.fail_after(SEND_TIMEOUT_S):
+                    await websocket.send_json(message.model_dump(mode="json"))
+            except TimeoutError:
+                log.info("live view of trial %s: the client took no message for %g s; dropped", trial_id, SEND_TIMEOUT_S)
+                return
             last_sent, last_state = now, message.state
         cursor = message.cursor
         if message.state in FINAL_STATES:

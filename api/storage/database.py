@@ -65,6 +65,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: Longest wait for a new PostgreSQL connection, s (unless the URL sets ``connect_timeout``).
+PG_CONNECT_TIMEOUT_S = 10
+
+
 class Database:
     """A database the service can use, once :meth:`upgrade` has run.
 
@@ -99,6 +103,10 @@ class Database:
                     memory = True
                 else:
                     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            elif parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+                # an unreachable server fails a connection in seconds, not at the TCP timeout (minutes): a
+                # request, the station's lock check and a shutdown waiting on it end in bounded time
+                kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
             #: Whether the database lives in this process's memory (no other process can open it).
             self.in_memory = memory
             self._engine_kwargs = kwargs
@@ -244,8 +252,8 @@ class Database:
         return ScriptDirectory.from_config(config).get_current_head()
 
     def check(self) -> list[str]:
-        """A full check (every page of SQLite; every row of PostgreSQL; then every stored sample chunk decoded
-        against its CRC and row count): the problems found, none when whole.
+        """A full check (every page of SQLite; every row of PostgreSQL; then every stored sample chunk decoded:
+        a packed chunk against its CRC-32, every chunk against its row count): the problems found, none when whole.
 
         Reads the whole database: for ``isokin db check``, not for ``/health``.
         """
@@ -274,6 +282,8 @@ class Database:
                     problems += damaged_chunks(session, trial_id)
         except SQLAlchemyError as err:
             problems.append(_first_line(err))
+        except Exception as err:  # never a traceback instead of the report
+            problems.append(f"sample chunks could not be read: {type(err).__name__}: {_first_line(err)}")
         return problems
 
     def _revision_problems(self, revision: str | None) -> list[str]:

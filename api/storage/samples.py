@@ -283,28 +283,41 @@ def iter_samples(
             yield block
 
 
-def damaged_chunks(session: Session, trial_id: int, *, chunks_per_batch: int = 256) -> list[str]:
-    """Every stored chunk of a trial that does not decode to exactly its rows (CRC, header, codecs, size), each
-    named with the reason; empty when whole. Reads the trial in full: for ``isokin db check``, not for a request.
+def damaged_chunks(session: Session, trial_id: int, *, rows_per_batch: int = 200_000) -> list[str]:
+    """Every stored chunk of a trial that does not decode to exactly its rows (a packed chunk's CRC-32, header and
+    codecs; a plain chunk's length), each named with the reason, and each layout this version does not know, once;
+    empty when whole. Reads the trial in full, a batch of about ``rows_per_batch`` rows at a time: for
+    ``isokin db check``, not for a request.
     """
     problems: list[str] = []
+    unknown: set[int] = set()
 
     def check(batch: list[_Chunk]) -> None:
         try:
             _columns(trial_id, batch)
-        except (CorruptSamplesError, ValueError):  # which of them: one at a time
+        except Exception:  # which of them: one at a time
             for chunk in batch:
+                if chunk[1] not in LAYOUTS:
+                    if chunk[1] not in unknown:
+                        unknown.add(chunk[1])
+                        problems.append(f"trial {trial_id}: sample chunks of layout {chunk[1]}, unknown to this version "
+                                        "of isokin (written by a newer one?)")  # fmt: skip
+                    continue
                 try:
                     _columns(trial_id, [chunk])
-                except (CorruptSamplesError, ValueError) as err:
-                    problems.append(str(err) if isinstance(err, CorruptSamplesError) else f"trial {trial_id}: sample chunk {chunk[0]}: {err}")
+                except CorruptSamplesError as err:
+                    problems.append(str(err))
+                except Exception as err:  # data that is not bytes at all (SQLite lets text into a BLOB column)
+                    problems.append(f"trial {trial_id}: sample chunk {chunk[0]} (layout {chunk[1]}) is damaged: {err}")
 
     batch: list[_Chunk] = []
-    for row in session.execute(_chunks(trial_id, None, None).execution_options(yield_per=chunks_per_batch)):
+    rows = 0
+    for row in session.execute(_chunks(trial_id, None, None).execution_options(yield_per=64)):
         batch.append(tuple(row))  # type: ignore[arg-type]
-        if len(batch) >= chunks_per_batch:
+        rows += int(row[2] or 0)
+        if rows >= rows_per_batch:
             check(batch)
-            batch = []
+            batch, rows = [], 0
     if batch:
         check(batch)
     return problems

@@ -94,3 +94,35 @@ def test_decimation_keeps_the_envelope_and_the_buffer_reads_by_cursor() -> None:
     newest, cursor = buffer.since(0)  # only the 3 kept bins are left
     assert cursor == 5 and newest.torque_nm.tolist() == [49.5, 69.5, 89.5]
     assert len(buffer.since(4)[0]) == 1 and len(buffer.since(5)[0]) == 0
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(
+    client: TestClient, trial_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its buffers full, a send would wait for ever and keep its place (and its revoked token's view) open."""
+    import anyio
+
+    from api.routes import live
+
+    class Stuck:
+        """A socket whose client reads nothing: every send waits."""
+
+        sends = 0
+
+        async def send_json(self, data: object) -> None:
+            self.sends += 1
+            await anyio.sleep_forever()
+
+        async def close(self, code: int = 1000, reason: str = "") -> None:
+            raise AssertionError("a stuck client is dropped, not sent a close")
+
+    monkeypatch.setattr(live, "SEND_TIMEOUT_S", 0.2)
+    app = client.app
+    socket = Stuck()
+
+    async def push() -> None:
+        with anyio.fail_after(30):  # the test's own guard: _push returns long before
+            await live._push(socket, app.state.acquisition, app.state.database, trial_id, 0)  # type: ignore[arg-type]
+
+    anyio.run(push)
+    assert socket.sends == 1

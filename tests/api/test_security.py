@@ -87,6 +87,7 @@ def lab(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     server = IsokinServer(own_url, data_dir)
     server.env["ISOKIN_BODY_TIMEOUT_S"] = "3"
     server.env["ISOKIN_MAX_LIVE_SOCKETS"] = "3"
+    server.env["ISOKIN_MAX_LIVE_SOCKETS_PER_TOKEN"] = "2"
     lab = Lab(server, data_dir, own_url)
     try:
         yield lab
@@ -213,17 +214,26 @@ def test_live_sockets_are_capped_and_a_revoked_tokens_sockets_close(lab: Lab, se
         return closed.value.rcvd.code, closed.value.rcvd.reason
 
     async def views() -> None:
-        held = [await websockets.connect(url, additional_headers={"Authorization": f"Bearer {fresh['token']}"}) for _ in range(3)]
+        fresh_auth = {"Authorization": f"Bearer {fresh['token']}"}
+        held = [await websockets.connect(url, additional_headers=fresh_auth) for _ in range(2)]
         for ws in held:
             assert json.loads(await asyncio.wait_for(ws.recv(), 10))["state"] == "created"
-        async with websockets.connect(url, additional_headers=lab.auth("viewer")) as one_more:
-            code, reason = await closed_with(one_more)
-            assert code == 1013 and "3 live views are open (ISOKIN_MAX_LIVE_SOCKETS)" in reason
+        async with websockets.connect(url, additional_headers=fresh_auth) as third:  # one token cannot take every place
+            code, reason = await closed_with(third)
+            assert code == 1013 and "this token has 2 live views open (ISOKIN_MAX_LIVE_SOCKETS_PER_TOKEN)" in reason
+        async with websockets.connect(url, additional_headers=lab.auth("viewer")) as last:
+            assert json.loads(await asyncio.wait_for(last.recv(), 10))["state"] == "created"
+            async with websockets.connect(url, additional_headers=lab.auth("operator")) as one_more:
+                code, reason = await closed_with(one_more)
+                assert code == 1013 and "3 live views are open (ISOKIN_MAX_LIVE_SOCKETS)" in reason
+            await last.send("hello")  # the socket takes no messages
+            code, reason = await closed_with(last)
+            assert code == 1008 and "takes no messages" in reason
         assert lab.http.delete(f"/tokens/{fresh['id']}", headers=lab.auth("admin")).status_code == 204
         for ws in held:  # revoked: its open views close, and make room
             code, reason = await closed_with(ws)
             assert code == 4401 and "revoked" in reason
-        async with websockets.connect(url, additional_headers=lab.auth("viewer")) as again:
+        async with websockets.connect(url, additional_headers=lab.auth("operator")) as again:
             assert json.loads(await asyncio.wait_for(again.recv(), 10))["state"] == "created"
 
     asyncio.run(views())

@@ -125,7 +125,20 @@ def test_db_check_names_every_damaged_sample_chunk(database: Database, database_
         session.commit()
     expected = [f"trial {damaged_id}: sample chunk {index} (layout {LAYOUT}) is damaged: its bytes do not match their CRC-32"
                 for index in (1, 3)]  # fmt: skip
-    mine = (f"trial {whole_id}:", f"trial {damaged_id}:")
+    newer_id = _trial(database)  # chunks of a layout from a newer isokin: said once, not once a chunk
+    with database.session() as session:
+        for i in range(3):
+            append_samples(session, newer_id, _block(i * 250, 250))
+        session.execute(text("UPDATE sample_chunks SET layout = 99 WHERE trial_id = :id"), {"id": newer_id})
+        if database.backend == "sqlite":  # SQLite lets text into a BLOB column
+            session.execute(text("UPDATE sample_chunks SET data = 'garbage' WHERE trial_id = :id AND chunk_index = 2"),
+                            {"id": damaged_id})  # fmt: skip
+        session.commit()
+    expected += [f"trial {newer_id}: sample chunks of layout 99, unknown to this version of isokin (written by a newer one?)"]
+    if database.backend == "sqlite":
+        expected.insert(1, f"trial {damaged_id}: sample chunk 2 (layout {LAYOUT}) is damaged: "
+                           "a bytes-like object is required, not 'str'")  # fmt: skip
+    mine = (f"trial {whole_id}:", f"trial {damaged_id}:", f"trial {newer_id}:")
 
     def bare(problems: list[str]) -> list[str]:  # without the chunk's size in bytes
         return [re.sub(r" \(\d+ bytes\)$", "", p) for p in problems]
@@ -133,5 +146,6 @@ def test_db_check_names_every_damaged_sample_chunk(database: Database, database_
     assert bare([p for p in database.check() if p.startswith(mine)]) == expected
     done = subprocess.run([IsokinServer.command(), "db", "check", "--database", database_url], capture_output=True, text=True)
     assert done.returncode == 1
-    assert bare([line.split(": ", 1)[1] for line in done.stdout.splitlines() if f": trial {damaged_id}:" in line]) == expected
+    printed = [line.split(": ", 1)[1] for line in done.stdout.splitlines()]
+    assert bare([p for p in printed if p.startswith(mine)]) == expected
     assert f"trial {whole_id}:" not in done.stdout
