@@ -171,6 +171,11 @@ def _check_token(database: Database, token: str | None) -> int:
         return row.id
 
 
+async def _refuse(websocket: WebSocket, err: AuthenticationError | PermissionDeniedError) -> None:
+    """Close an accepted socket whose token is bad (4401) or whose role is too low (4403), saying why."""
+    await websocket.close(code=4401 if isinstance(err, AuthenticationError) else 4403, reason=str(err)[:120])
+
+
 @router.websocket("/trials/{trial_id}/live")
 async def live_socket(websocket: WebSocket, trial_id: IdPath, since: Annotated[int, SinceQuery] = 0) -> None:
     """Push the live view of a trial until it ends (see the module docstring for the protocol)."""
@@ -183,7 +188,7 @@ async def live_socket(websocket: WebSocket, trial_id: IdPath, since: Annotated[i
         token_id = await run_in_threadpool(_check_token, database, _socket_token(websocket))
     except (AuthenticationError, PermissionDeniedError) as err:
         await websocket.accept(subprotocol=subprotocol)
-        await websocket.close(code=4401 if isinstance(err, AuthenticationError) else 4403, reason=str(err)[:120])
+        await _refuse(websocket, err)
         return
     await websocket.accept(subprotocol=subprotocol)
     sockets: LiveSockets = app.state.live_sockets
@@ -232,7 +237,7 @@ async def _push(websocket: WebSocket, service: AcquisitionService, database: Dat
             try:
                 await run_in_threadpool(_check_token, database, _socket_token(websocket))
             except (AuthenticationError, PermissionDeniedError) as err:
-                await websocket.close(code=4401 if isinstance(err, AuthenticationError) else 4403, reason=str(err)[:120])
+                await _refuse(websocket, err)
                 return
             except Exception as err:  # the database down for a moment: the view goes on, checked at the next turn
                 log.warning("live view of trial %s: its token could not be checked (%s)", trial_id, err)
