@@ -3,8 +3,10 @@
 Which sets may be paired is :mod:`analysis.pairing`'s rule: ratios within one recording or one
 subject's session and side, deficits across the sides of one subject's session, changes
 across one subject's sessions, nothing across subjects; sets differing in gravity
-correction never pair. Every flag rests on a pair the rule allows, and every ratio and
-deficit names its recordings.
+correction never pair. When a side holds several sets of one condition (a retake: the same
+joint, muscle group, contraction and velocity or angle, in one recording or on one known side
+of one session), only the strongest is compared; the others are listed as not paired. Every
+flag rests on a pair the rule allows, and every ratio and deficit names its recordings.
 """
 
 from __future__ import annotations
@@ -104,6 +106,41 @@ def _corrected(a: RecordingAnalysis) -> bool:
     return a.gravity_torque_nm is not None
 
 
+def _strongest(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_percent: float,
+               skipped: list[str]) -> list[tuple[RecordingAnalysis, SetAnalysis]]:
+    """The entries without retakes: of the sets of one condition on one side, the strongest (ties: the first).
+
+    One side means one recording, or recordings whose side is known and the same; a set with no
+    peak torque is kept (it pairs with nothing). Each set left out is named in ``skipped``.
+    """
+    order = sorted(range(len(entries)), key=lambda k: -(entries[k][1].metrics.peak_torque_nm or 0.0))
+    kept: list[int] = []
+    dropped: set[int] = set()
+    for k in order:
+        a, s = entries[k]
+        m = s.metrics
+        if m.peak_torque_nm is None or m.direction == "unknown":
+            kept.append(k)
+            continue
+        for j in kept:
+            b, t = entries[j]
+            n = t.metrics
+            one_side = b is a or (a.side is not None and a.side == b.side)
+            if (one_side and n.peak_torque_nm is not None
+                    and (a.joint, a.pattern, m.direction, m.contraction, _corrected(a))
+                    == (b.joint, b.pattern, n.direction, n.contraction, _corrected(b))
+                    and _same_test(s, t, tolerance_percent)):  # fmt: skip
+                at = f"at {_angle(s):.0f} deg" if _angle(s) is not None else f"{m.velocity_dps:.0f} deg/s"
+                skipped.append(f"{a.source} {a.side or 'side unknown'} {a.joint} {m.direction} {m.contraction} {at} "
+                               f"(peak {m.peak_torque_nm:.1f} N.m): a retake; the side's strongest set of it is compared "
+                               f"({b.source}, {n.peak_torque_nm:.1f} N.m)")  # fmt: skip
+                dropped.add(k)
+                break
+        else:
+            kept.append(k)
+    return [e for k, e in enumerate(entries) if k not in dropped]
+
+
 def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_percent: float, skipped: list[str]) -> list[Ratio]:
     out: list[Ratio] = []
     for a_num, s_num in entries:
@@ -174,10 +211,10 @@ def _bilateral(
     return out
 
 
-def _set_figures(group: Sequence[RecordingAnalysis]) -> list[SetFigure]:
+def _set_figures(entries: Sequence[tuple[RecordingAnalysis, SetAnalysis]]) -> list[SetFigure]:
     return [SetFigure(a.side, a.joint, a.pattern, s.metrics.direction, s.metrics.contraction, s.metrics.velocity_dps,
                       _angle(s), float(s.metrics.peak_torque_nm), a.source)
-            for a in group for s in a.sets if s.metrics.peak_torque_nm is not None]  # fmt: skip
+            for a, s in entries if s.metrics.peak_torque_nm is not None]  # fmt: skip
 
 
 def compare(
@@ -225,12 +262,13 @@ def compare(
         flags.extend(gap_flags(a.source, a.joint, a.side, a.gaps))
         for s in a.sets:
             flags.extend(quality_flags(a.source, a.joint, a.side, s.metrics, thresholds))
-    per_group: list[tuple[list[Ratio], list[Bilateral]]] = []
+    per_group: list[tuple[list[SetFigure], list[Ratio], list[Bilateral]]] = []
     for group in plan.groups:
-        entries = [(analyses[i], s) for i in group.recordings for s in analyses[i].sets]
+        entries = _strongest([(analyses[i], s) for i in group.recordings for s in analyses[i].sets],
+                             velocity_match_percent, skipped)  # fmt: skip
         group_ratios = _ratios(entries, velocity_match_percent, skipped)
         group_bilateral = _bilateral(entries, involved_side, velocity_match_percent, skipped, thresholds)
-        per_group.append((group_ratios, group_bilateral))
+        per_group.append((_set_figures(entries), group_ratios, group_bilateral))
         ratios += group_ratios
         bilaterals += group_bilateral
         for r in group_ratios:
@@ -244,9 +282,8 @@ def compare(
         gx, gy = plan.groups[x], plan.groups[y]
         assert gx.subject and gx.session and gy.session
         retests.append(retest_changes(
-            gx.subject, (gx.session, gy.session),
-            (_set_figures([analyses[i] for i in gx.recordings]), _set_figures([analyses[i] for i in gy.recordings])),
-            (per_group[x][0], per_group[y][0]), (per_group[x][1], per_group[y][1]),
+            gx.subject, (gx.session, gy.session), (per_group[x][0], per_group[y][0]),
+            (per_group[x][1], per_group[y][1]), (per_group[x][2], per_group[y][2]),
             velocity_match_percent=velocity_match_percent, srd=srd,
         ))  # fmt: skip
     return Comparison(tuple(ratios), tuple(bilaterals), tuple(flags), tuple(retests), plan, tuple(skipped))

@@ -6,6 +6,11 @@
 - Recordings of the **same subject in different sessions** are a **test-retest comparison**
   (the change of each figure, :mod:`analysis.retest`), never a ratio or a deficit.
 - Recordings of **different subjects** are not compared at all.
+- **Retakes**: of several sets of one condition on one side (the same joint, muscle group,
+  contraction and velocity or angle, in one recording or on one known side of one session),
+  only the strongest (highest peak torque) is paired; the others are listed as not paired
+  (:mod:`analysis.compare`). Ten retakes a side would otherwise make a hundred deficits of
+  one muscle group.
 
 A recording's subject and session come from its metadata (HUMAC file names, Con-Trex
 headers, the recording CSV's ``subject`` and ``started_at``; a stored trial's subject and
@@ -35,7 +40,8 @@ PAIRING_RULE = (
     "ratios pair sets of one recording, or of recordings of the same subject, session and side; bilateral "
     "deficits pair the two sides of one subject in one session; different sessions of a subject are compared "
     "test-retest (change per figure), different subjects not at all; a recording whose subject or session is "
-    "unknown is compared only with itself unless the recordings are declared one session"
+    "unknown is compared only with itself unless the recordings are declared one session; of several sets of one "
+    "condition on one side (retakes), only the strongest is paired"
 )
 
 

@@ -407,6 +407,8 @@ def _processing(document: dict[str, Any]) -> tuple[list[tuple[str, str]], list[s
             for item in recording.get(key, []) or []:
                 text += f"; {key}: {item.get('reason', item) if isinstance(item, dict) else item}"
         items.append((name, text))
+    for note in (document.get("pairing") or {}).get("not_paired_sets", []):  # retakes, gravity correction differing
+        items.append(("Not paired", note))
     left_out = [
         f"trial {t['trial_id']} ({t['side']} {t['mode']} {t['velocity_plus_dps']:g} deg/s): {t['reason']}"
         for t in document.get("trials", [])

@@ -26,7 +26,9 @@ def test_ratios_never_pair_the_sets_of_different_recordings_of_unknown_session(s
     (reason,) = [r for _, r in c.pairing.not_paired]
     assert "subject or session unknown" in reason
     declared = compare([test, retest], same_session=True)
-    assert len(declared.ratios) == 4  # the user says they are one session: every same-side pair
+    # the user says they are one session: the retest is a retake of the same side, so its sets are named, not paired
+    assert _hq(declared) == [("test.csv", "test.csv", 0.6)]
+    assert sum("retest.csv right knee" in note and "a retake" in note for note in declared.not_paired_sets) == 2
 
 
 def test_different_subjects_are_not_compared_and_no_flag_rests_on_them(synth):
@@ -83,3 +85,44 @@ def test_a_gravity_corrected_set_never_pairs_with_an_uncorrected_one(synth):
     c = compare([corrected, raw])
     assert c.bilateral == ()
     assert any("one gravity-corrected, the other not" in note for note in c.not_paired_sets)
+
+
+def test_retakes_of_one_condition_compare_only_the_sides_strongest_set(synth):
+    """Ten retakes a side made a hundred deficits of one muscle group (and as many verdict lines): one now."""
+    session = {"subject": "S01", "session": "2025-08-21"}
+    lefts = [_rec(synth, "left", flexors, source=f"left-{k}.csv", extensors_nm=extensors, **session)
+             for k, (flexors, extensors) in enumerate([(100.0, 240.0), (120.0, 230.0), (110.0, 250.0)])]  # fmt: skip
+    rights = [_rec(synth, "right", flexors, source=f"right-{k}.csv", extensors_nm=extensors, **session)
+              for k, (flexors, extensors) in enumerate([(140.0, 240.0), (150.0, 255.0)])]  # fmt: skip
+    c = compare([lefts[0], rights[0], lefts[1], rights[1], lefts[2]])
+    by_direction = {b.direction: b for b in c.bilateral}
+    assert len(c.bilateral) == 2
+    assert (by_direction["flexion"].left_source, by_direction["flexion"].right_source) == ("left-1.csv", "right-1.csv")
+    assert (by_direction["extension"].left_source, by_direction["extension"].right_source) == ("left-2.csv", "right-1.csv")
+    assert by_direction["flexion"].deficit_percent == pytest.approx(20.0, abs=2.0)
+    # each side's ratio puts its strongest flexion over its strongest extension, whichever retake holds them
+    assert _hq(c) == [("left-1.csv", "left-2.csv", 0.48), ("right-1.csv", "right-1.csv", 0.59)]
+    retakes = [note for note in c.not_paired_sets if "a retake" in note]
+    assert len(retakes) == 2 * 5 - 4  # every set but the four compared
+    assert any(note.startswith("left-0.csv left knee flexion concentric 60 deg/s (peak 100.") and "(left-1.csv, 120." in note
+               for note in retakes)  # fmt: skip
+    assert sum(f.rule == "deficit_probable" for f in c.flags) <= 1
+
+
+def test_retakes_are_only_collapsed_on_one_known_side(synth):
+    """Two recordings of a session whose side is not known may be the two limbs: both are kept."""
+    unknown = [_rec(synth, None, flexors, source=f"{k}.csv", subject="S01", session="2025-08-21")
+               for k, flexors in enumerate([100.0, 150.0])]  # fmt: skip
+    c = compare(unknown)
+    assert not [note for note in c.not_paired_sets if "a retake" in note]
+    assert {r.numerator.source for r in c.ratios} == {"0.csv", "1.csv"}
+
+
+def test_a_retest_compares_the_strongest_set_of_each_session(synth):
+    before = [_rec(synth, "right", flexors, source=f"before-{k}.csv", subject="S01", session="2025-08-21")
+              for k, flexors in enumerate([100.0, 110.0])]  # fmt: skip
+    after = _rec(synth, "right", 132.0, source="after.csv", subject="S01", session="2025-10-02")
+    (retest,) = compare([*before, after]).retests
+    (flexion,) = [ch for ch in retest.changes if ch.label == "right knee flexion concentric 60 deg/s peak torque"]
+    assert flexion.before_sources == ("before-1.csv",)
+    assert flexion.change_percent == pytest.approx(20.0, abs=2.0)

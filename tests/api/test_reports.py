@@ -155,3 +155,30 @@ def test_an_empty_or_unknown_session(client: TestClient, headers: dict) -> None:
     assert (empty["recordings"], empty["ratios"], empty["bilateral"], empty["flags"], empty["trials"]) == ([], [], [], [], [])
     assert client.get("/api/v1/sessions/999999/report", headers=headers["viewer"]).status_code == 404
     assert client.get(f"/api/v1/sessions/{session_id}/report", params={"format": "xml"}, headers=headers["viewer"]).status_code == 422
+
+
+def test_a_retake_is_listed_but_only_each_sides_strongest_set_is_compared(
+    client: TestClient, headers: dict, knees: dict[str, SimulatedSet], tmp_path: Path
+) -> None:
+    """The technician records the right knee again in the same session: its sets are reported, the deficits
+    and ratios use each side's strongest set of a condition, and the report (JSON and printed) names the
+    retake's sets that were not paired."""
+    session_id, trials = _session_with_both_sides(client, headers, knees, tmp_path)
+    sim = knees["right"]
+    path = tmp_path / "right-again.csv"
+    metadata = {"joint": "knee", "side": "right", "mode": "con/con", "velocity_dps": "60", "repetitions": "3",
+                "gravity_torque_nm": str(sim.truth.gravity_torque_nm), "horizontal_angle_deg": "0"}  # fmt: skip
+    weaker = 0.9 * sim.torque_nm  # a tired retake
+    write_recording(path, Recording(sim.time_s, weaker, sim.position_deg, sim.velocity_dps, metadata=metadata))
+    r = client.post(f"/api/v1/sessions/{session_id}/imports", files={"file": (path.name, path.read_bytes())},
+                    headers=headers["operator"])  # fmt: skip
+    assert r.status_code == 201, r.text
+    retake = r.json()["id"]
+    report = client.get(f"/api/v1/sessions/{session_id}/report", headers=headers["viewer"]).json()
+    assert len(report["recordings"]) == 3
+    assert len(report["bilateral"]) == 2 and {b["right_trial_id"] for b in report["bilateral"]} == {trials["right"]}
+    assert len(report["ratios"]) == 2 and retake not in {r["numerator"]["trial_id"] for r in report["ratios"]}
+    notes = [note for note in report["pairing"]["not_paired_sets"] if "a retake" in note]
+    assert len(notes) == 2 and all(note.startswith(f"trial {retake} (right-again.csv) right knee") for note in notes)
+    printed = client.get(f"/api/v1/sessions/{session_id}/report.html", headers=headers["viewer"])
+    assert printed.status_code == 200 and "Not paired" in printed.text and f"trial {retake} (right-again.csv) right knee flexion" in printed.text
