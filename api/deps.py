@@ -153,10 +153,18 @@ _bearer = HTTPBearer(
 )
 
 
-def get_token(
-    request: Request, session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+def _authenticated(database: Database, text: str | None) -> ApiToken:
+    """The token this bearer text belongs to, checked on a session of its own (in a worker thread)."""
+    with database.session() as session:
+        return authenticate(session, text)
+
+
+async def get_token(
+    request: Request,
+    database: Annotated[Database, Depends(get_database)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiToken:
-    token = authenticate(session, credentials.credentials if credentials else None)
+    token = await run_in_threadpool(_authenticated, database, credentials.credentials if credentials else None)
     remember_caller(request.scope, token)
     return token
 
@@ -185,15 +193,10 @@ async def get_optional_viewer(request: Request, database: Annotated[Database, De
     if header[:7].lower() != "bearer ":
         return None
 
-    def check() -> ApiToken | None:
-        with database.session() as session:
-            try:
-                return authenticate(session, header[7:].strip())
-            except AuthenticationError:
-                return None
-
-    token: ApiToken | None = await run_in_threadpool(check)
-    return token
+    try:
+        return await run_in_threadpool(_authenticated, database, header[7:].strip())
+    except AuthenticationError:
+        return None
 
 
 OptionalViewerDep = Annotated[ApiToken | None, Depends(get_optional_viewer)]

@@ -22,6 +22,7 @@ from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from api.analysis_service import AnalysisSettings
+from api.errors import NotFoundError
 from api.reporting import RUNNING_STATES
 from api.storage.models import LabSession, Protocol, RetestGoal, SampleChunk, Subject, Trial
 
@@ -96,9 +97,19 @@ def _common(session: Session, subject_id: int, settings: AnalysisSettings) -> tu
     return (settings, norms_files(settings.norm_folders), _subject_row(session, subject_id))
 
 
-def session_report_inputs(session: Session, lab_session: LabSession, settings: AnalysisSettings) -> tuple[Any, ...]:
-    """What ``api.reporting.session_report`` builds its document from."""
-    return (*_common(session, lab_session.subject_id, settings), _of_session(session, lab_session.id))
+def session_report_inputs(session: Session, session_id: int, settings: AnalysisSettings) -> tuple[Any, ...]:
+    """What ``api.reporting.session_report`` builds the session's document from (read without the ORM: a
+    cached report's request costs these queries and little else).
+
+    Raises
+    ------
+    NotFoundError
+        When no session has this id.
+    """
+    rows = session.execute(_SESSION, {"id": session_id}).all()
+    if not rows:
+        raise NotFoundError("session", session_id)
+    return (*_common(session, int(rows[0].subject_id), settings), _sessions(session, rows)[session_id])
 
 
 def history_inputs(session: Session, subject: Subject, settings: AnalysisSettings) -> tuple[Any, ...]:

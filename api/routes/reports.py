@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from api.analysis_service import AnalysisCache, AnalysisSettings
 from api.deps import (
     AcceptsGzipDep,
     AnalysisCacheDep,
     AnalysisSettingsDep,
     ComputeSlotsDep,
+    DatabaseDep,
     IdPath,
     ReportCacheDep,
-    SessionDep,
     ViewerDep,
 )
-from api.report_cache import cached_report
+from api.report_cache import ComputeSlots, ReportCache, cached_report
 from api.report_csv import report_to_csv
 from api.report_keys import session_report_inputs
 from api.reporting import session_report
@@ -36,6 +40,31 @@ _CSV_DOC = (
 )
 
 
+def _report(
+    session: Session,
+    session_id: int,
+    settings: AnalysisSettings,
+    cache: AnalysisCache,
+    reports: ReportCache,
+    slots: ComputeSlots,
+    report_format: str,
+    *,
+    compress: bool,
+) -> bytes:
+    """The report's bytes (gzip-compressed if asked) from the cache, or built."""
+
+    def build() -> bytes:
+        report = session_report(session, get_or_404(session, LabSession, session_id, "session"), settings, cache=cache)
+        if report_format == "csv":
+            return report_to_csv(report).encode()
+        # The document is built to the schema above; validating megabytes of it again would hold the
+        # interpreter for seconds (pydantic-core keeps the GIL), starving a recording in this process.
+        return bytes(JSONResponse(report).body)
+
+    inputs = partial(session_report_inputs, session, session_id, settings)
+    return cached_report(reports, slots, ("session report", report_format), inputs, build, compress=compress)
+
+
 @router.get(
     "/{session_id}/report",
     response_model=ReportPublic,
@@ -46,9 +75,9 @@ _CSV_DOC = (
     },
     summary="Session report: set figures, agonist/antagonist ratios, bilateral deficits and flags",
 )
-def read_session_report(
+async def read_session_report(
     session_id: IdPath,
-    session: SessionDep,
+    database: DatabaseDep,
     _: ViewerDep,
     settings: AnalysisSettingsDep,
     cache: AnalysisCacheDep,
@@ -59,20 +88,11 @@ def read_session_report(
         Literal["json", "csv"], Query(alias="format", description="json (the analyze contract) or csv (tables)")
     ] = "json",
 ) -> Any:
-    lab_session = get_or_404(session, LabSession, session_id, "session")
+    def read() -> bytes:  # one worker thread, one database session: a cached report costs a few queries
+        with database.session() as session:
+            return _report(session, session_id, settings, cache, reports, slots, report_format, compress=gzip)
 
-    def build() -> bytes:
-        report = session_report(session, lab_session, settings, cache=cache)
-        if report_format == "csv":
-            return report_to_csv(report).encode()
-        # The document is built to the schema above; validating megabytes of it again would hold the
-        # interpreter for seconds (pydantic-core keeps the GIL), starving a recording in this process.
-        return bytes(JSONResponse(report).body)
-
-    body = cached_report(
-        reports, slots, ("session report", report_format), lambda: session_report_inputs(session, lab_session, settings),
-        build, compress=gzip,
-    )  # fmt: skip
+    body = await run_in_threadpool(read)
     if report_format == "csv":
         attachment = {"Content-Disposition": f'attachment; filename="session-{session_id}-report.csv"'}
         return Response(body, media_type="text/csv; charset=utf-8", headers=encoding_headers(gzip, attachment))
