@@ -7,10 +7,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.analysis_service import AnalysisCache, AnalysisSettings
 from api.deps import (
     AcceptsGzipDep,
     AnalysisCacheDep,
@@ -21,7 +19,7 @@ from api.deps import (
     ReportCacheDep,
     ViewerDep,
 )
-from api.report_cache import ComputeSlots, ReportCache, cached_report
+from api.report_cache import cached_report
 from api.report_csv import report_to_csv
 from api.report_keys import session_report_inputs
 from api.reporting import session_report
@@ -38,31 +36,6 @@ _CSV_DOC = (
     "format=csv: one table per section (session, sets, ratios, bilateral, flags, trials), each "
     "introduced by a '# name' line and its header row and ended by a blank line; units in the column names"
 )
-
-
-def _report(
-    session: Session,
-    session_id: int,
-    settings: AnalysisSettings,
-    cache: AnalysisCache,
-    reports: ReportCache,
-    slots: ComputeSlots,
-    report_format: str,
-    *,
-    compress: bool,
-) -> bytes:
-    """The report's bytes (gzip-compressed if asked) from the cache, or built."""
-
-    def build() -> bytes:
-        report = session_report(session, get_or_404(session, LabSession, session_id, "session"), settings, cache=cache)
-        if report_format == "csv":
-            return report_to_csv(report).encode()
-        # The document is built to the schema above; validating megabytes of it again would hold the
-        # interpreter for seconds (pydantic-core keeps the GIL), starving a recording in this process.
-        return bytes(JSONResponse(report).body)
-
-    inputs = partial(session_report_inputs, session, session_id, settings)
-    return cached_report(reports, slots, ("session report", report_format), inputs, build, compress=compress)
 
 
 @router.get(
@@ -90,7 +63,17 @@ async def read_session_report(
 ) -> Any:
     def read() -> bytes:  # one worker thread, one database session: a cached report costs a few queries
         with database.session() as session:
-            return _report(session, session_id, settings, cache, reports, slots, report_format, compress=gzip)
+
+            def build() -> bytes:
+                report = session_report(session, get_or_404(session, LabSession, session_id, "session"), settings, cache=cache)
+                if report_format == "csv":
+                    return report_to_csv(report).encode()
+                # The document is built to the schema above; validating megabytes of it again would hold the
+                # interpreter for seconds (pydantic-core keeps the GIL), starving a recording in this process.
+                return bytes(JSONResponse(report).body)
+
+            inputs = partial(session_report_inputs, session, session_id, settings)
+            return cached_report(reports, slots, ("session report", report_format), inputs, build, compress=gzip)
 
     body = await run_in_threadpool(read)
     if report_format == "csv":
