@@ -176,8 +176,14 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= VELOCITY_MATCH * max(abs(a), abs(b))
 
 
+def _peak(set_: dict[str, Any]) -> float:
+    peak = set_.get("peak_torque_nm")
+    return float(peak) if peak is not None else float("-inf")
+
+
 def _group_tables(document: dict[str, Any]) -> list[GroupTable]:
-    """One table per contraction and velocity, with the left and right set of each direction."""
+    """One table per contraction and velocity, with the left and right set of each direction: a side's strongest
+    set of it when the session holds retakes (the one its deficits and ratios compare, :mod:`analysis.compare`)."""
     tables: list[GroupTable] = []
     for r_index, recording in enumerate(document.get("recordings", [])):
         side = recording.get("side") or "?"
@@ -193,7 +199,9 @@ def _group_tables(document: dict[str, Any]) -> list[GroupTable]:
             direction = set_["direction"]
             if direction not in table.directions:
                 table.directions.append(direction)
-            table.sets.setdefault((direction, side), (r_index, s_index))
+            shown = table.sets.get((direction, side))
+            if shown is None or _peak(set_) > _peak(document["recordings"][shown[0]]["sets"][shown[1]]):
+                table.sets[(direction, side)] = (r_index, s_index)
     for table in tables:
         for b_index, b in enumerate(document.get("bilateral", [])):
             if b["contraction"] == table.contraction and _close(float(b["velocity_dps"]), table.velocity_dps):

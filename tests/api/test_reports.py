@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -157,28 +158,34 @@ def test_an_empty_or_unknown_session(client: TestClient, headers: dict) -> None:
     assert client.get(f"/api/v1/sessions/{session_id}/report", params={"format": "xml"}, headers=headers["viewer"]).status_code == 422
 
 
+@pytest.mark.parametrize("scale", [0.9, 1.1], ids=["weaker retake", "stronger retake"])
 def test_a_retake_is_listed_but_only_each_sides_strongest_set_is_compared(
-    client: TestClient, headers: dict, knees: dict[str, SimulatedSet], tmp_path: Path
+    client: TestClient, headers: dict, knees: dict[str, SimulatedSet], tmp_path: Path, scale: float
 ) -> None:
-    """The technician records the right knee again in the same session: its sets are reported, the deficits
-    and ratios use each side's strongest set of a condition, and the report (JSON and printed) names the
-    retake's sets that were not paired."""
+    """The technician records the right knee again in the same session: its sets are reported, the deficits,
+    ratios and the printed table use each side's strongest set of a condition, and the report (JSON and
+    printed) names the sets that were not paired."""
     session_id, trials = _session_with_both_sides(client, headers, knees, tmp_path)
     sim = knees["right"]
     path = tmp_path / "right-again.csv"
     metadata = {"joint": "knee", "side": "right", "mode": "con/con", "velocity_dps": "60", "repetitions": "3",
                 "gravity_torque_nm": str(sim.truth.gravity_torque_nm), "horizontal_angle_deg": "0"}  # fmt: skip
-    weaker = 0.9 * sim.torque_nm  # a tired retake
-    write_recording(path, Recording(sim.time_s, weaker, sim.position_deg, sim.velocity_dps, metadata=metadata))
+    write_recording(path, Recording(sim.time_s, scale * sim.torque_nm, sim.position_deg, sim.velocity_dps, metadata=metadata))
     r = client.post(f"/api/v1/sessions/{session_id}/imports", files={"file": (path.name, path.read_bytes())},
                     headers=headers["operator"])  # fmt: skip
     assert r.status_code == 201, r.text
     retake = r.json()["id"]
+    compared, dropped, dropped_name = (trials["right"], retake, "right-again.csv") if scale < 1 else (retake, trials["right"], "right.csv")
     report = client.get(f"/api/v1/sessions/{session_id}/report", headers=headers["viewer"]).json()
-    assert len(report["recordings"]) == 3
-    assert len(report["bilateral"]) == 2 and {b["right_trial_id"] for b in report["bilateral"]} == {trials["right"]}
-    assert len(report["ratios"]) == 2 and retake not in {r["numerator"]["trial_id"] for r in report["ratios"]}
+    assert [rec["trial_id"] for rec in report["recordings"]] == [trials["left"], trials["right"], retake]
+    assert len(report["bilateral"]) == 2 and {b["right_trial_id"] for b in report["bilateral"]} == {compared}
+    right_ratios = [r for r in report["ratios"] if r["numerator"]["side"] == "right"]
+    assert len(report["ratios"]) == 2 and {r["numerator"]["trial_id"] for r in right_ratios} == {compared}
     notes = [note for note in report["pairing"]["not_paired_sets"] if "a retake" in note]
-    assert len(notes) == 2 and all(note.startswith(f"trial {retake} (right-again.csv) right knee") for note in notes)
+    assert len(notes) == 2 and all(note.startswith(f"trial {dropped} ({dropped_name}) right knee") for note in notes)
     printed = client.get(f"/api/v1/sessions/{session_id}/report.html", headers=headers["viewer"])
-    assert printed.status_code == 200 and "Not paired" in printed.text and f"trial {retake} (right-again.csv) right knee flexion" in printed.text
+    assert printed.status_code == 200 and "Not paired" in printed.text
+    assert f"trial {dropped} ({dropped_name}) right knee flexion" in printed.text
+    # the table's right column is the set the deficit compares
+    shown = set(re.findall(r'data-path="recordings/(\d+)/sets/\d+/peak_torque_nm"', printed.text))
+    assert shown == {"0", str(report["recordings"].index(next(x for x in report["recordings"] if x["trial_id"] == compared)))}
