@@ -106,39 +106,41 @@ def _corrected(a: RecordingAnalysis) -> bool:
     return a.gravity_torque_nm is not None
 
 
+def _same_condition(x: tuple[RecordingAnalysis, SetAnalysis], y: tuple[RecordingAnalysis, SetAnalysis],
+                    tolerance_percent: float) -> bool:
+    """Whether two sets are of one condition on one side (one recording, or the same known side)."""
+    (a, s), (b, t) = x, y
+    m, n = s.metrics, t.metrics
+    return ((b is a or (a.side is not None and a.side == b.side))
+            and (a.joint, a.pattern, m.direction, m.contraction, _corrected(a))
+            == (b.joint, b.pattern, n.direction, n.contraction, _corrected(b))
+            and _same_test(s, t, tolerance_percent))  # fmt: skip
+
+
 def _strongest(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_percent: float,
                skipped: list[str]) -> list[tuple[RecordingAnalysis, SetAnalysis]]:
     """The entries without retakes: of the sets of one condition on one side, the strongest (ties: the first).
 
-    One side means one recording, or recordings whose side is known and the same; a set with no
-    peak torque is kept (it pairs with nothing). Each set left out is named in ``skipped``.
+    Sets join a condition through any of its sets, so retakes at 60, 66 and 72 deg/s are one
+    condition although 60 and 72 are not within 10 % of each other. A set with no peak torque or
+    no known direction is kept (it pairs with nothing). Each set left out is named in ``skipped``.
     """
     order = sorted(range(len(entries)), key=lambda k: -(entries[k][1].metrics.peak_torque_nm or 0.0))
-    kept: list[int] = []
-    dropped: set[int] = set()
+    strongest: dict[int, int] = {}  # every set of a condition seen so far -> the condition's strongest
     for k in order:
         a, s = entries[k]
         m = s.metrics
         if m.peak_torque_nm is None or m.direction == "unknown":
-            kept.append(k)
             continue
-        for j in kept:
-            b, t = entries[j]
-            n = t.metrics
-            one_side = b is a or (a.side is not None and a.side == b.side)
-            if (one_side and n.peak_torque_nm is not None
-                    and (a.joint, a.pattern, m.direction, m.contraction, _corrected(a))
-                    == (b.joint, b.pattern, n.direction, n.contraction, _corrected(b))
-                    and _same_test(s, t, tolerance_percent)):  # fmt: skip
-                at = f"at {_angle(s):.0f} deg" if _angle(s) is not None else f"{m.velocity_dps:.0f} deg/s"
-                skipped.append(f"{a.source} {a.side or 'side unknown'} {a.joint} {m.direction} {m.contraction} {at} "
-                               f"(peak {m.peak_torque_nm:.1f} N.m): a retake; the side's strongest set of it is compared "
-                               f"({b.source}, {n.peak_torque_nm:.1f} N.m)")  # fmt: skip
-                dropped.add(k)
-                break
-        else:
-            kept.append(k)
-    return [e for k, e in enumerate(entries) if k not in dropped]
+        joined = next((strongest[j] for j in strongest if _same_condition(entries[k], entries[j], tolerance_percent)), None)
+        strongest[k] = k if joined is None else joined
+        if joined is not None:
+            b, t = entries[joined]
+            at = f"at {_angle(s):.0f} deg" if _angle(s) is not None else f"{m.velocity_dps:.0f} deg/s"
+            skipped.append(f"{a.source} {a.side or 'side unknown'} {a.joint} {m.direction} {m.contraction} {at} "
+                           f"(peak {m.peak_torque_nm:.1f} N.m): a retake; the side's strongest set of it is compared "
+                           f"({b.source}, {t.metrics.peak_torque_nm:.1f} N.m)")  # fmt: skip
+    return [e for k, e in enumerate(entries) if strongest.get(k, k) == k]
 
 
 def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_percent: float, skipped: list[str]) -> list[Ratio]:

@@ -6,8 +6,10 @@ import pytest
 from analysis import analyze_recording, compare
 
 
-def _rec(synth, side, flexors_nm, *, subject=None, session=None, source=None, gravity=None, extensors_nm=250.0):
-    s = synth(peak_plus_nm=flexors_nm, peak_minus_nm=extensors_nm, noise_nm=0.5, gravity_torque_nm=gravity or 0.0)
+def _rec(synth, side, flexors_nm, *, subject=None, session=None, source=None, gravity=None, extensors_nm=250.0,
+         velocity_dps=60.0):
+    s = synth(peak_plus_nm=flexors_nm, peak_minus_nm=extensors_nm, noise_nm=0.5, gravity_torque_nm=gravity or 0.0,
+              velocity_dps=velocity_dps)
     return analyze_recording(s.time_s, s.torque_nm, s.position_deg, s.velocity_dps, joint="knee", side=side,
                              subject=subject, session=session, source=source or f"{side}-{subject}-{session}.csv",
                              gravity_torque_nm=gravity)
@@ -126,3 +128,17 @@ def test_a_retest_compares_the_strongest_set_of_each_session(synth):
     (flexion,) = [ch for ch in retest.changes if ch.label == "right knee flexion concentric 60 deg/s peak torque"]
     assert flexion.before_sources == ("before-1.csv",)
     assert flexion.change_percent == pytest.approx(20.0, abs=2.0)
+
+
+def test_retakes_join_a_condition_through_any_of_its_sets(synth):
+    """60, 66 and 72 deg/s retakes are one condition (66 is within 10 % of both) though 60 and 72 are not: one
+    deficit against the right side's 66 deg/s set, not two."""
+    session = {"subject": "S01", "session": "2025-08-21"}
+    lefts = [_rec(synth, "left", flexors, source=f"left-{v:g}.csv", velocity_dps=v, extensors_nm=extensors, **session)
+             for v, flexors, extensors in ((60.0, 150.0, 260.0), (66.0, 140.0, 250.0), (72.0, 130.0, 240.0))]  # fmt: skip
+    right = _rec(synth, "right", 120.0, source="right.csv", velocity_dps=66.0, **session)
+    c = compare([*lefts, right])
+    flexion = [b for b in c.bilateral if b.direction == "flexion"]
+    assert [(b.left_source, b.right_source) for b in flexion] == [("left-60.csv", "right.csv")]
+    assert len(c.bilateral) == 2
+    assert sum("a retake" in note and "(left-60.csv, " in note for note in c.not_paired_sets) == 4
