@@ -31,8 +31,6 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
-
 from api.errors import ServiceBusyError
 
 __all__ = ["ComputeSlots", "ReportCache", "cached_report", "digest"]
@@ -179,7 +177,6 @@ class ReportCache:
 def cached_report(
     cache: ReportCache,
     slots: ComputeSlots,
-    session: Session,
     kind: Hashable,
     inputs: Callable[[], Hashable],
     build: Callable[[], bytes],
@@ -190,21 +187,16 @@ def cached_report(
 
     Parameters
     ----------
-    session
-        The database session ``inputs`` and ``build`` read with.
     kind
         What is built (route and format), part of the key.
     inputs
-        Reads everything ``build`` depends on (cheap queries, on ``session``); called before and after a build.
+        Reads everything ``build`` depends on (cheap queries); called before and after a build.
     build
         Builds the bytes (CPU-heavy: runs in one of ``slots``).
     compress
         Keep and return the bytes gzip-compressed (for a client that accepts ``Content-Encoding: gzip``:
         a session report's JSON shrinks about 7 times, and is compressed once, not at every request).
     """
-    # The session takes its connection before the key lock: a request holding the lock never waits for the
-    # pool, whose connections may all be held by requests waiting for the lock.
-    session.connection()
     with cache.key_reads:
         key = digest((kind, compress, inputs()))
 

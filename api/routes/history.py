@@ -46,5 +46,5 @@ def read_subject_history(
         # Built to the schema above: not validated again (see reports.py: that would hold the GIL for long).
         return bytes(JSONResponse(subject_history(session, subject, settings, cache=cache)).body)
 
-    body = cached_report(reports, slots, session, "history", lambda: history_inputs(session, subject, settings), build, compress=gzip)
+    body = cached_report(reports, slots, "history", lambda: history_inputs(session, subject, settings), build, compress=gzip)
     return Response(body, media_type="application/json", headers=encoding_headers(gzip))

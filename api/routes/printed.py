@@ -78,7 +78,7 @@ def _printed(
         return report_pdf(html) if pdf else html.encode()
 
     body = cached_report(
-        reports, slots, session, ("printed report", pdf), lambda: printed_report_inputs(session, lab_session, settings), build,
+        reports, slots, ("printed report", pdf), lambda: printed_report_inputs(session, lab_session, settings), build,
         compress=compress,
     )  # fmt: skip
     subject = session.get(Subject, lab_session.subject_id)

@@ -73,7 +73,7 @@ async def read_session_report(
                 return bytes(JSONResponse(report).body)
 
             inputs = partial(session_report_inputs, session, session_id, settings)
-            return cached_report(reports, slots, session, ("session report", report_format), inputs, build, compress=gzip)
+            return cached_report(reports, slots, ("session report", report_format), inputs, build, compress=gzip)
 
     body = await run_in_threadpool(read)
     if report_format == "csv":

@@ -215,39 +215,13 @@ def test_the_cache_stays_within_its_bytes_least_recently_used_first() -> None:
     assert cache.get_or_build(b"big", lambda: (b"x" * 1100, True)) and b"big" not in cache._entries  # over a quarter
 
 
-def test_a_report_whose_inputs_changed_while_it_was_built_is_not_stored(database: Database) -> None:
+def test_a_report_whose_inputs_changed_while_it_was_built_is_not_stored() -> None:
     cache, slots = ReportCache(), ComputeSlots(1, 1.0)
     inputs = iter(range(100))
-    with database.session() as session:
-        assert cached_report(cache, slots, session, "kind", lambda: next(inputs), lambda: b"old") == b"old"
-        assert len(cache) == 0
-        steady = cached_report(cache, slots, session, "kind", lambda: 7, lambda: b"new")
+    assert cached_report(cache, slots, "kind", lambda: next(inputs), lambda: b"old") == b"old"
+    assert len(cache) == 0
+    steady = cached_report(cache, slots, "kind", lambda: 7, lambda: b"new")
     assert steady == b"new" and len(cache) == 1 and digest(("kind", False, 7)) in cache._entries
-
-
-def test_a_request_waiting_for_the_key_lock_already_holds_its_connection(database_url: str) -> None:
-    """Key reads run one at a time; a request must not take that lock and then wait for the pool, whose
-    connections may all be held by requests waiting for the lock (a 30 s stall, then 500s)."""
-    database = Database.open(database_url, pool_size=1)  # two connections at most
-    cache, slots = ReportCache(), ComputeSlots(1, 1.0)
-    done: list[bytes] = []
-
-    def request() -> None:
-        with database.session() as session:  # no connection yet, as a route's session before its first query
-            done.append(cached_report(cache, slots, session, "kind", lambda: 1, lambda: b"report"))
-
-    try:
-        with cache.key_reads:  # another request is reading its key
-            waiting = threading.Thread(target=request)
-            waiting.start()
-            deadline = time.monotonic() + 10
-            while database.engine.pool.checkedout() < 1 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert database.engine.pool.checkedout() == 1 and not done  # connected, and waiting for the lock
-        waiting.join(10)
-        assert done == [b"report"] and database.engine.pool.checkedout() == 0
-    finally:
-        database.close()
 
 
 def test_a_client_that_takes_gzip_gets_the_same_report_compressed(
