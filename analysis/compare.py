@@ -48,6 +48,10 @@ __all__ = ["Comparison", "compare", "velocities_match"]
 
 #: Isometric sets within this many degrees of each other are at the same angle.
 SAME_ANGLE_DEG = 5.0
+#: Two sets of one side are a retake (the same test again) when their velocities are within this % of each
+#: other (a servo holds its set velocity to about 1 %) or, isometric, their angles within this many degrees.
+RETAKE_VELOCITY_PERCENT = 3.0
+RETAKE_ANGLE_DEG = 1.0
 
 
 @dataclass(frozen=True)
@@ -106,41 +110,51 @@ def _corrected(a: RecordingAnalysis) -> bool:
     return a.gravity_torque_nm is not None
 
 
-def _same_condition(x: tuple[RecordingAnalysis, SetAnalysis], y: tuple[RecordingAnalysis, SetAnalysis],
-                    tolerance_percent: float) -> bool:
-    """Whether two sets are of one condition on one side (one recording, or the same known side)."""
+def _same_condition(x: tuple[RecordingAnalysis, SetAnalysis], y: tuple[RecordingAnalysis, SetAnalysis]) -> bool:
+    """Whether two sets are one condition on one side (one recording, or the same known side): a retake.
+
+    Tighter than pairing's velocity match: a retake is the same test velocity or angle again
+    (:data:`RETAKE_VELOCITY_PERCENT`, :data:`RETAKE_ANGLE_DEG`), never a neighbour of a velocity spectrum
+    (270 and 300 deg/s are within pairing's 10 %) or of an angle series in 5-deg steps.
+    """
     (a, s), (b, t) = x, y
     m, n = s.metrics, t.metrics
-    return ((b is a or (a.side is not None and a.side == b.side))
+    angle_s, angle_t = _angle(s), _angle(t)
+    if angle_s is not None and angle_t is not None:
+        same = abs(angle_s - angle_t) <= RETAKE_ANGLE_DEG
+    else:
+        same = (angle_s is None and angle_t is None
+                and velocities_match(m.velocity_dps, n.velocity_dps, tolerance_percent=RETAKE_VELOCITY_PERCENT))  # fmt: skip
+    return (same and (b is a or (a.side is not None and a.side == b.side))
             and (a.joint, a.pattern, m.direction, m.contraction, _corrected(a))
-            == (b.joint, b.pattern, n.direction, n.contraction, _corrected(b))
-            and _same_test(s, t, tolerance_percent))  # fmt: skip
+            == (b.joint, b.pattern, n.direction, n.contraction, _corrected(b)))  # fmt: skip
 
 
-def _strongest(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_percent: float,
-               skipped: list[str]) -> list[tuple[RecordingAnalysis, SetAnalysis]]:
+def _strongest(entries: list[tuple[RecordingAnalysis, SetAnalysis]], skipped: list[str]) -> list[tuple[RecordingAnalysis, SetAnalysis]]:
     """The entries without retakes: of the sets of one condition on one side, the strongest (ties: the first).
 
-    Sets join a condition through any of its sets, so retakes at 60, 66 and 72 deg/s are one
-    condition although 60 and 72 are not within 10 % of each other. A set with no peak torque or
-    no known direction is kept (it pairs with nothing). Each set left out is named in ``skipped``.
+    A set with no peak torque or no known direction is kept (it pairs with nothing). Each set left out
+    is named in ``skipped``.
     """
     order = sorted(range(len(entries)), key=lambda k: -(entries[k][1].metrics.peak_torque_nm or 0.0))
-    strongest: dict[int, int] = {}  # every set of a condition seen so far -> the condition's strongest
+    kept: list[int] = []
+    dropped: set[int] = set()
     for k in order:
         a, s = entries[k]
         m = s.metrics
-        if m.peak_torque_nm is None or m.direction == "unknown":
+        best = None
+        if m.peak_torque_nm is not None and m.direction != "unknown":
+            best = next((j for j in kept if _same_condition(entries[k], entries[j])), None)
+        if best is None:
+            kept.append(k)
             continue
-        joined = next((strongest[j] for j in strongest if _same_condition(entries[k], entries[j], tolerance_percent)), None)
-        strongest[k] = k if joined is None else joined
-        if joined is not None:
-            b, t = entries[joined]
-            at = f"at {_angle(s):.0f} deg" if _angle(s) is not None else f"{m.velocity_dps:.0f} deg/s"
-            skipped.append(f"{a.source} {a.side or 'side unknown'} {a.joint} {m.direction} {m.contraction} {at} "
-                           f"(peak {m.peak_torque_nm:.1f} N.m): a retake; the side's strongest set of it is compared "
-                           f"({b.source}, {t.metrics.peak_torque_nm:.1f} N.m)")  # fmt: skip
-    return [e for k, e in enumerate(entries) if strongest.get(k, k) == k]
+        b, t = entries[best]
+        at = f"at {_angle(s):.0f} deg" if _angle(s) is not None else f"{m.velocity_dps:.0f} deg/s"
+        skipped.append(f"{a.source} {a.side or 'side unknown'} {a.joint} {m.direction} {m.contraction} {at} "
+                       f"(peak {m.peak_torque_nm:.1f} N.m): a retake; the side's strongest set of it is compared "
+                       f"({b.source}, {t.metrics.peak_torque_nm:.1f} N.m)")  # fmt: skip
+        dropped.add(k)
+    return [e for k, e in enumerate(entries) if k not in dropped]
 
 
 def _ratios(entries: list[tuple[RecordingAnalysis, SetAnalysis]], tolerance_percent: float, skipped: list[str]) -> list[Ratio]:
@@ -266,8 +280,7 @@ def compare(
             flags.extend(quality_flags(a.source, a.joint, a.side, s.metrics, thresholds))
     per_group: list[tuple[list[SetFigure], list[Ratio], list[Bilateral]]] = []
     for group in plan.groups:
-        entries = _strongest([(analyses[i], s) for i in group.recordings for s in analyses[i].sets],
-                             velocity_match_percent, skipped)  # fmt: skip
+        entries = _strongest([(analyses[i], s) for i in group.recordings for s in analyses[i].sets], skipped)
         group_ratios = _ratios(entries, velocity_match_percent, skipped)
         group_bilateral = _bilateral(entries, involved_side, velocity_match_percent, skipped, thresholds)
         per_group.append((_set_figures(entries), group_ratios, group_bilateral))

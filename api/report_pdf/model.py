@@ -181,9 +181,22 @@ def _peak(set_: dict[str, Any]) -> float:
     return float(peak) if peak is not None else float("-inf")
 
 
+def _compared_set(document: dict[str, Any], b: dict[str, Any], side: str) -> tuple[int, int] | None:
+    """(recording index, set index) of the set a bilateral comparison took on ``side``."""
+    for r_index, recording in enumerate(document.get("recordings", [])):
+        if recording.get("source") != b[f"{side}_source"]:
+            continue
+        for s_index, set_ in enumerate(recording.get("sets", [])):
+            same_angle = b.get("angle_deg") is None or abs(float(set_.get("angle_deg") or 0) - float(b["angle_deg"])) <= 5.0
+            if ((set_["direction"], set_["contraction"]) == (b["direction"], b["contraction"]) and same_angle
+                    and _close(float(set_["velocity_dps"]), float(b["velocity_dps"]))):  # fmt: skip
+                return r_index, s_index
+    return None
+
+
 def _group_tables(document: dict[str, Any]) -> list[GroupTable]:
-    """One table per contraction and velocity, with the left and right set of each direction: a side's strongest
-    set of it when the session holds retakes (the one its deficits and ratios compare, :mod:`analysis.compare`)."""
+    """One table per contraction and velocity, with the left and right set of each direction: the sets its
+    bilateral comparison compares, else a side's strongest set of it (retakes: :mod:`analysis.compare`)."""
     tables: list[GroupTable] = []
     for r_index, recording in enumerate(document.get("recordings", [])):
         side = recording.get("side") or "?"
@@ -206,6 +219,11 @@ def _group_tables(document: dict[str, Any]) -> list[GroupTable]:
         for b_index, b in enumerate(document.get("bilateral", [])):
             if b["contraction"] == table.contraction and _close(float(b["velocity_dps"]), table.velocity_dps):
                 table.bilateral.setdefault(b["direction"], b_index)
+        for direction, b_index in table.bilateral.items():  # show the sets the deficit compares
+            for side in ("left", "right"):
+                compared = _compared_set(document, document["bilateral"][b_index], side)
+                if compared is not None:
+                    table.sets[(direction, side)] = compared
         _fill_rows(document, table)
     return tables
 

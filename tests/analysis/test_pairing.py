@@ -130,15 +130,16 @@ def test_a_retest_compares_the_strongest_set_of_each_session(synth):
     assert flexion.change_percent == pytest.approx(20.0, abs=2.0)
 
 
-def test_retakes_join_a_condition_through_any_of_its_sets(synth):
-    """60, 66 and 72 deg/s retakes are one condition (66 is within 10 % of both) though 60 and 72 are not: one
-    deficit against the right side's 66 deg/s set, not two."""
+def test_neighbours_of_a_velocity_spectrum_are_not_retakes(synth):
+    """270 and 300 deg/s are within pairing's 10 % but are two tests: both are kept and each pairs with its own
+    velocity on the other side; a retake is the same velocity again (here 300 and 305 deg/s)."""
     session = {"subject": "S01", "session": "2025-08-21"}
-    lefts = [_rec(synth, "left", flexors, source=f"left-{v:g}.csv", velocity_dps=v, extensors_nm=extensors, **session)
-             for v, flexors, extensors in ((60.0, 150.0, 260.0), (66.0, 140.0, 250.0), (72.0, 130.0, 240.0))]  # fmt: skip
-    right = _rec(synth, "right", 120.0, source="right.csv", velocity_dps=66.0, **session)
-    c = compare([*lefts, right])
-    flexion = [b for b in c.bilateral if b.direction == "flexion"]
-    assert [(b.left_source, b.right_source) for b in flexion] == [("left-60.csv", "right.csv")]
-    assert len(c.bilateral) == 2
-    assert sum("a retake" in note and "(left-60.csv, " in note for note in c.not_paired_sets) == 4
+    lefts = [_rec(synth, "left", flexors, source=f"left-{v:g}.csv", velocity_dps=v, **session)
+             for v, flexors in ((270.0, 150.0), (300.0, 140.0), (305.0, 130.0))]  # fmt: skip
+    rights = [_rec(synth, "right", 120.0, source=f"right-{v:g}.csv", velocity_dps=v, **session) for v in (270.0, 300.0)]
+    c = compare([*lefts, *rights])
+    retakes = [note for note in c.not_paired_sets if "a retake" in note]
+    assert len(retakes) == 2 and all(note.startswith("left-305.csv left knee") for note in retakes)
+    flexion = {(b.left_source, b.right_source) for b in c.bilateral if b.direction == "flexion"}
+    assert ("left-270.csv", "right-270.csv") in flexion and ("left-300.csv", "right-300.csv") in flexion
+    assert not {"left-305.csv"} & {b.left_source for b in c.bilateral}
