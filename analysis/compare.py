@@ -87,11 +87,11 @@ def _angle(s: SetAnalysis) -> float | None:
     return s.metrics.angle_deg if isinstance(s.metrics, IsometricSetMetrics) else None
 
 
-def _same_test(a: SetAnalysis, b: SetAnalysis, tolerance_percent: float) -> bool:
-    """Same velocity (isokinetic) or same angle (isometric)."""
+def _same_test(a: SetAnalysis, b: SetAnalysis, tolerance_percent: float, angle_deg: float = SAME_ANGLE_DEG) -> bool:
+    """Same velocity (isokinetic, within ``tolerance_percent``) or same angle (isometric, within ``angle_deg``)."""
     angle_a, angle_b = _angle(a), _angle(b)
     if angle_a is not None and angle_b is not None:
-        return abs(angle_a - angle_b) <= SAME_ANGLE_DEG
+        return abs(angle_a - angle_b) <= angle_deg
     return velocities_match(a.metrics.velocity_dps, b.metrics.velocity_dps, tolerance_percent=tolerance_percent)
 
 
@@ -119,13 +119,7 @@ def _same_condition(x: tuple[RecordingAnalysis, SetAnalysis], y: tuple[Recording
     """
     (a, s), (b, t) = x, y
     m, n = s.metrics, t.metrics
-    angle_s, angle_t = _angle(s), _angle(t)
-    if angle_s is not None and angle_t is not None:
-        same = abs(angle_s - angle_t) <= RETAKE_ANGLE_DEG
-    else:
-        same = (angle_s is None and angle_t is None
-                and velocities_match(m.velocity_dps, n.velocity_dps, tolerance_percent=RETAKE_VELOCITY_PERCENT))  # fmt: skip
-    return (same and (b is a or (a.side is not None and a.side == b.side))
+    return (_same_test(s, t, RETAKE_VELOCITY_PERCENT, RETAKE_ANGLE_DEG) and (b is a or (a.side is not None and a.side == b.side))
             and (a.joint, a.pattern, m.direction, m.contraction, _corrected(a))
             == (b.joint, b.pattern, n.direction, n.contraction, _corrected(b)))  # fmt: skip
 

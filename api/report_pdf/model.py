@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis.compare import SAME_ANGLE_DEG
 from api.report_pdf.references import published_for_ratio, references_for
 
 __all__ = ["Cell", "GroupTable", "ReportView", "deficit", "fmt", "report_view", "value_at"]
@@ -187,7 +188,7 @@ def _compared_set(document: dict[str, Any], b: dict[str, Any], side: str) -> tup
         if recording.get("source") != b[f"{side}_source"]:
             continue
         for s_index, set_ in enumerate(recording.get("sets", [])):
-            same_angle = b.get("angle_deg") is None or abs(float(set_.get("angle_deg") or 0) - float(b["angle_deg"])) <= 5.0
+            same_angle = b.get("angle_deg") is None or abs(float(set_.get("angle_deg") or 0) - float(b["angle_deg"])) <= SAME_ANGLE_DEG
             if ((set_["direction"], set_["contraction"]) == (b["direction"], b["contraction"]) and same_angle
                     and _close(float(set_["velocity_dps"]), float(b["velocity_dps"]))):  # fmt: skip
                 return r_index, s_index
